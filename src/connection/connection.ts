@@ -1,0 +1,410 @@
+/**
+ * One connection to one job server over `Bun.connect`, with explicit state:
+ *
+ *   idle → connecting → ready → reconnecting → connecting → ready … → closed
+ *
+ * Every transition is reported as a typed event, in this order, through `handlers.event`:
+ * - `connecting` (attempt n) when a dial starts;
+ * - `ready` once the socket is open (and, with `handshake`, the server echoed our probe);
+ * - `disconnected` (error, wasReady) when a dial fails or a ready socket is lost;
+ * - `reconnecting` (attempt, delay) when the reconnect policy schedules the next dial;
+ * - `closed` once, after `close()` or when the policy gives up.
+ *
+ * One dial is in flight at most. Sockets have TCP keepalive and no-delay on, so a peer that
+ * died silently is noticed. Writes go through a WriteQueue (coalesced, partial-write safe).
+ */
+import type { Socket } from "bun";
+import { ConnectionError, GearmanError, ProtocolError } from "../errors.ts";
+import { PacketDecoder } from "../protocol/decode.ts";
+import { encodePacket, type Arg } from "../protocol/encode.ts";
+import { PacketType, RES_MAGIC, type Packet } from "../protocol/packets.ts";
+import type { ReconnectPolicy } from "./reconnect.ts";
+import type { ServerAddress } from "./servers.ts";
+import { WriteQueue } from "./write-queue.ts";
+
+export type ConnectionState = "idle" | "connecting" | "ready" | "reconnecting" | "closed";
+
+export type ConnectionEvent =
+  | { readonly type: "connecting"; readonly server: string; readonly attempt: number }
+  | { readonly type: "ready"; readonly server: string }
+  | {
+      readonly type: "disconnected";
+      readonly server: string;
+      readonly error: GearmanError;
+      /** True when the connection was ready (a lost connection), false for a failed dial. */
+      readonly wasReady: boolean;
+    }
+  | { readonly type: "reconnecting"; readonly server: string; readonly attempt: number; readonly delay: number }
+  | { readonly type: "closed"; readonly server: string };
+
+export interface ConnectionHandlers {
+  /** A packet from the server (argument views; copy what you keep). */
+  packet(packet: Packet): void;
+  /** An admin text line, with `allowText`. */
+  text?(line: string): void;
+  /** State transitions. On `ready` the owner sends its handshake (CAN_DO, OPTION_REQ…). */
+  event?(event: ConnectionEvent): void;
+}
+
+/** Resolved connection settings (see options.ts for defaults). */
+export interface ConnectionConfig {
+  readonly connectTimeout: number;
+  readonly keepAlive: boolean;
+  readonly keepAliveDelay: number;
+  readonly reconnect: ReconnectPolicy;
+  readonly maxPacketSize: number;
+  readonly highWaterMark: number;
+  /** Wait for an ECHO round trip before `ready`: proves a live Gearman server answers. */
+  readonly handshake: boolean;
+  readonly allowText?: boolean;
+}
+
+const HANDSHAKE_PAYLOAD = "gearbun-hello";
+const HANDSHAKE_PACKET = encodePacket(PacketType.ECHO_REQ, [HANDSHAKE_PAYLOAD]);
+const utf8 = new TextDecoder();
+
+type Sock = Socket<undefined>;
+
+export class Connection {
+  readonly server: ServerAddress;
+  private readonly config: ConnectionConfig;
+  private readonly handlers: ConnectionHandlers;
+  private readonly decoder: PacketDecoder;
+  private readonly queue: WriteQueue;
+
+  private _state: ConnectionState = "idle";
+  private socket: Sock | null = null;
+  /** Incremented per dial; events from an older socket are ignored. */
+  private generation = 0;
+  private attempt = 0;
+  private handshaking = false;
+  private connectTimer: ReturnType<typeof setTimeout> | null = null;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private firstConnect: PromiseWithResolvers<void> | null = null;
+  private closing: PromiseWithResolvers<void> | null = null;
+  /** The error that ends the current socket, set before we close it ourselves. */
+  private pendingError: GearmanError | null = null;
+
+  /** Successful connects so far (1 after the first). */
+  connects = 0;
+  /** Time of the last `ready`, ms since epoch (0: never). */
+  lastReadyAt = 0;
+  /** Time data was last received, ms since epoch. */
+  lastSeenAt = 0;
+
+  constructor(server: ServerAddress, config: ConnectionConfig, handlers: ConnectionHandlers) {
+    this.server = server;
+    this.config = config;
+    this.handlers = handlers;
+    this.queue = new WriteQueue(config.highWaterMark);
+    this.decoder = new PacketDecoder(
+      {
+        packet: (p) => this.onPacket(p),
+        text: (line) => this.handlers.text?.(line),
+        error: (e) => this.onProtocolError(e),
+      },
+      {
+        magic: RES_MAGIC,
+        maxPacketSize: config.maxPacketSize,
+        allowText: config.allowText ?? false,
+        server: server.key,
+      },
+    );
+  }
+
+  get state(): ConnectionState {
+    return this._state;
+  }
+
+  get isReady(): boolean {
+    return this._state === "ready";
+  }
+
+  /** Bytes written by us and not yet taken by the kernel. */
+  get pendingBytes(): number {
+    return this.queue.pending;
+  }
+
+  /**
+   * Starts dialling. Resolves at the first `ready`; rejects with the first dial's error, while
+   * the connection keeps retrying in the background per the reconnect policy (until `close()`).
+   */
+  connect(): Promise<void> {
+    if (this._state === "ready") return Promise.resolve();
+    if (this._state === "closed") {
+      return Promise.reject(new ConnectionError("CLOSED", "connection is closed", { server: this.server.key }));
+    }
+    if (this.firstConnect === null) {
+      this.firstConnect = Promise.withResolvers<void>();
+      // Nobody may be listening for the rejection (background retries go on).
+      this.firstConnect.promise.catch(() => {});
+      if (this._state === "idle") this.dial();
+    }
+    return this.firstConnect.promise;
+  }
+
+  /** Queues bytes for the server; throws ConnectionError when not ready. */
+  write(bytes: Uint8Array): void {
+    if (this._state !== "ready") throw this.notReadyError();
+    this.queue.push(bytes);
+  }
+
+  /** Encodes and queues one request packet. */
+  send(type: number, ...args: Arg[]): void {
+    this.write(encodePacket(type, args));
+  }
+
+  /** Queues an admin text command (a line end is added). */
+  sendText(line: string): void {
+    this.write(Buffer.from(`${line}\n`, "utf8"));
+  }
+
+  /** Resolves when queued bytes fall to the high-water mark; rejects if the socket is lost. */
+  writable(): Promise<void> {
+    return this.queue.writable();
+  }
+
+  /** Resolves when everything queued has been handed to the kernel. */
+  drained(): Promise<void> {
+    return this.queue.writable(0);
+  }
+
+  /**
+   * Closes for good: stops reconnecting, flushes what is queued (bounded by connectTimeout),
+   * then ends the socket. Resolves after the `closed` event.
+   */
+  async close(): Promise<void> {
+    if (this._state === "closed") return;
+    if (this.closing) return this.closing.promise;
+    this.closing = Promise.withResolvers<void>();
+    this.clearTimers();
+    const socket = this.socket;
+    if (socket !== null && this._state === "ready" && this.queue.pending > 0) {
+      this.queue.flush();
+      await Promise.race([this.queue.writable(0).catch(() => {}), Bun.sleep(this.config.connectTimeout)]);
+    }
+    if (this.socket !== null) {
+      this.pendingError = new ConnectionError("CLOSED", "connection closed", { server: this.server.key });
+      this.socket.end();
+      // The close handler finishes; guard against a socket that never reports close.
+      const timer = setTimeout(() => this.finishClose(), 1000);
+      await this.closing.promise;
+      clearTimeout(timer);
+      return;
+    }
+    this.finishClose();
+  }
+
+  private notReadyError(): ConnectionError {
+    return this._state === "closed"
+      ? new ConnectionError("CLOSED", "connection is closed", { server: this.server.key })
+      : new ConnectionError("NOT_CONNECTED", `not connected (state ${this._state})`, { server: this.server.key });
+  }
+
+  private emit(event: ConnectionEvent): void {
+    this.handlers.event?.(event);
+  }
+
+  private dial(): void {
+    const generation = ++this.generation;
+    this.attempt++;
+    this._state = "connecting";
+    this.decoder.reset();
+    this.emit({ type: "connecting", server: this.server.key, attempt: this.attempt });
+    this.connectTimer = setTimeout(() => {
+      this.connectTimer = null;
+      if (generation !== this.generation) return;
+      this.dialFailed(
+        generation,
+        new ConnectionError("CONNECT_TIMEOUT", `connect timed out after ${this.config.connectTimeout} ms`, {
+          server: this.server.key,
+        }),
+      );
+    }, this.config.connectTimeout);
+
+    const self = this;
+    Bun.connect({
+      hostname: this.server.host,
+      port: this.server.port,
+      socket: {
+        binaryType: "uint8array",
+        open(socket) {
+          if (generation !== self.generation) {
+            socket.terminate();
+            return;
+          }
+          self.socket = socket;
+          socket.setNoDelay(true);
+          if (self.config.keepAlive) socket.setKeepAlive(true, self.config.keepAliveDelay);
+          self.queue.attach(socket);
+          if (self.config.handshake) {
+            self.handshaking = true;
+            socket.write(HANDSHAKE_PACKET);
+          } else {
+            self.becomeReady();
+          }
+        },
+        data(_socket, data) {
+          if (generation !== self.generation) return;
+          self.lastSeenAt = Date.now();
+          self.decoder.push(data);
+        },
+        drain() {
+          if (generation === self.generation) self.queue.flush();
+        },
+        close(_socket, error) {
+          if (generation !== self.generation) return;
+          self.socketClosed(generation, error);
+        },
+        error(_socket, error) {
+          if (generation !== self.generation) return;
+          self.pendingError ??= new ConnectionError("CONNECTION_LOST", `socket error: ${error.message}`, {
+            server: self.server.key,
+            cause: error,
+          });
+        },
+        connectError(_socket, error) {
+          if (generation !== self.generation) return;
+          self.dialFailed(
+            generation,
+            new ConnectionError("CONNECT_FAILED", `cannot connect: ${error.message}`, {
+              server: self.server.key,
+              cause: error,
+            }),
+          );
+        },
+      },
+    }).catch((error: unknown) => {
+      if (generation !== this.generation) return;
+      const message = error instanceof Error ? error.message : String(error);
+      this.dialFailed(
+        generation,
+        new ConnectionError("CONNECT_FAILED", `cannot connect: ${message}`, { server: this.server.key, cause: error }),
+      );
+    });
+  }
+
+  private becomeReady(): void {
+    this.handshaking = false;
+    if (this.connectTimer) clearTimeout(this.connectTimer);
+    this.connectTimer = null;
+    this._state = "ready";
+    this.attempt = 0;
+    this.connects++;
+    this.lastReadyAt = Date.now();
+    this.emit({ type: "ready", server: this.server.key });
+    const first = this.firstConnect;
+    if (first && this._state === "ready") {
+      this.firstConnect = null;
+      first.resolve();
+    }
+  }
+
+  private onPacket(packet: Packet): void {
+    if (this.handshaking) {
+      if (packet.type === PacketType.ECHO_RES && utf8.decode(packet.args[0]!) === HANDSHAKE_PAYLOAD) {
+        this.becomeReady();
+      } else {
+        this.onProtocolError(
+          new ProtocolError("UNEXPECTED_PACKET", `expected ECHO_RES to the connect probe, got packet type ${packet.type}`, {
+            packetType: packet.type,
+            server: this.server.key,
+          }),
+        );
+      }
+      return;
+    }
+    this.handlers.packet(packet);
+  }
+
+  /** A garbled stream cannot be resynchronised: drop the socket and reconnect. */
+  private onProtocolError(error: ProtocolError): void {
+    this.pendingError = error;
+    this.socket?.terminate();
+  }
+
+  private dialFailed(generation: number, error: GearmanError): void {
+    if (generation !== this.generation || this._state === "closed") return;
+    this.generation++; // ignore anything more from this dial
+    if (this.connectTimer) clearTimeout(this.connectTimer);
+    this.connectTimer = null;
+    const socket = this.socket;
+    this.socket = null;
+    this.handshaking = false;
+    this.queue.detach(error);
+    socket?.terminate();
+    this.emit({ type: "disconnected", server: this.server.key, error, wasReady: false });
+    const first = this.firstConnect;
+    if (first) {
+      this.firstConnect = null;
+      first.reject(error);
+    }
+    this.scheduleRetry();
+  }
+
+  private socketClosed(generation: number, cause: Error | undefined): void {
+    if (this.closing) {
+      this.finishClose();
+      return;
+    }
+    if (this._state === "connecting") {
+      this.dialFailed(
+        generation,
+        this.pendingError ??
+          new ConnectionError("CONNECT_FAILED", "server closed the connection during connect", {
+            server: this.server.key,
+            cause,
+          }),
+      );
+      this.pendingError = null;
+      return;
+    }
+    this.generation++;
+    this.socket = null;
+    const error =
+      this.pendingError ??
+      new ConnectionError("CONNECTION_LOST", "connection lost", { server: this.server.key, cause });
+    this.pendingError = null;
+    this.queue.detach(error);
+    this.emit({ type: "disconnected", server: this.server.key, error, wasReady: this._state === "ready" });
+    this.scheduleRetry();
+  }
+
+  private scheduleRetry(): void {
+    if (this._state === "closed" || this.closing) return;
+    const delay = this.config.reconnect(this.attempt);
+    if (delay === null) {
+      this.finishClose();
+      return;
+    }
+    this._state = "reconnecting";
+    this.emit({ type: "reconnecting", server: this.server.key, attempt: this.attempt, delay });
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (this._state === "reconnecting") this.dial();
+    }, delay);
+  }
+
+  private clearTimers(): void {
+    if (this.connectTimer) clearTimeout(this.connectTimer);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.connectTimer = null;
+    this.retryTimer = null;
+  }
+
+  private finishClose(): void {
+    if (this._state === "closed") return;
+    this.clearTimers();
+    this.generation++;
+    const error = new ConnectionError("CLOSED", "connection closed", { server: this.server.key });
+    this.queue.detach(error);
+    this.socket?.terminate();
+    this.socket = null;
+    this._state = "closed";
+    const first = this.firstConnect;
+    this.firstConnect = null;
+    first?.reject(error);
+    this.emit({ type: "closed", server: this.server.key });
+    this.closing?.resolve();
+  }
+}

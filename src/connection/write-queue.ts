@@ -1,0 +1,140 @@
+/**
+ * Coalesced writes with partial-write handling, for any Bun socket (client or server side).
+ *
+ * Packets queued within one turn of the event loop go out in one `socket.write` (a worker's
+ * WORK_COMPLETE and its next GRAB share a segment). Bun's socket.write is unbuffered: it may take
+ * only part of the bytes (backpressure) or return -1 when closed; what it did not take stays
+ * here and is written on `drain`.
+ */
+
+/** The part of a Bun socket the queue needs. */
+export interface WritableSocket {
+  write(data: Uint8Array): number;
+}
+
+/** Parts at least this large are written on their own rather than copied into a batch. */
+const BATCH_LIMIT = 64 * 1024;
+
+export class WriteQueue {
+  private socket: WritableSocket | null = null;
+  private parts: Uint8Array[] = [];
+  private bytes = 0;
+  private scheduled = false;
+  private blocked = false;
+  private waiters: { resolve: () => void; reject: (e: unknown) => void; limit: number }[] = [];
+
+  /** @param highWaterMark pending bytes above which `writable()` waits. */
+  constructor(private readonly highWaterMark: number) {}
+
+  /** Bytes queued and not yet taken by the kernel. */
+  get pending(): number {
+    return this.bytes;
+  }
+
+  /** True when callers that care about memory should wait for `writable()`. */
+  get full(): boolean {
+    return this.bytes > this.highWaterMark;
+  }
+
+  /** Attaches a connected socket; queued bytes are flushed to it. */
+  attach(socket: WritableSocket): void {
+    this.socket = socket;
+    this.blocked = false;
+    if (this.bytes > 0) this.schedule();
+  }
+
+  /** Detaches the socket and drops what was queued; waiters reject with `error`. */
+  detach(error: unknown): void {
+    this.socket = null;
+    this.parts = [];
+    this.bytes = 0;
+    this.blocked = false;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w.reject(error);
+  }
+
+  /** Queues bytes; they are written at the end of this turn. The queue keeps the reference. */
+  push(data: Uint8Array): void {
+    if (data.byteLength === 0) return;
+    this.parts.push(data);
+    this.bytes += data.byteLength;
+    this.schedule();
+  }
+
+  /** Resolves when at most `limit` bytes (default: the high-water mark) are pending. */
+  writable(limit: number = this.highWaterMark): Promise<void> {
+    if (this.bytes <= limit) return Promise.resolve();
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    this.waiters.push({ resolve, reject, limit });
+    return promise;
+  }
+
+  /** Writes now what the socket will take; call from the socket's `drain` handler too. */
+  flush(): void {
+    this.scheduled = false;
+    this.blocked = false;
+    const socket = this.socket;
+    if (socket === null) return;
+    while (this.parts.length > 0) {
+      const buf = this.takeBatch();
+      const n = socket.write(buf);
+      if (n < 0) return; // closed: the close handler detaches us
+      if (n < buf.byteLength) {
+        this.parts.unshift(buf.subarray(n));
+        this.bytes -= n;
+        this.blocked = true; // wait for drain
+        this.wake();
+        return;
+      }
+      this.bytes -= n;
+    }
+    this.wake();
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.blocked || this.socket === null) return;
+    this.scheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  /** Removes the next parts from the queue, joined into one buffer when they are small. */
+  private takeBatch(): Uint8Array {
+    const first = this.parts[0]!;
+    if (this.parts.length === 1 || first.byteLength >= BATCH_LIMIT) {
+      this.parts.shift();
+      return first;
+    }
+    let count = 0;
+    let size = 0;
+    while (count < this.parts.length) {
+      const len = this.parts[count]!.byteLength;
+      if (len >= BATCH_LIMIT || size + len > BATCH_LIMIT * 4) break;
+      size += len;
+      count++;
+    }
+    if (count === 1) {
+      this.parts.shift();
+      return first;
+    }
+    const out = new Uint8Array(size);
+    let at = 0;
+    for (let i = 0; i < count; i++) {
+      const p = this.parts[i]!;
+      out.set(p, at);
+      at += p.byteLength;
+    }
+    this.parts.splice(0, count);
+    return out;
+  }
+
+  private wake(): void {
+    if (this.waiters.length === 0) return;
+    const still: typeof this.waiters = [];
+    for (const w of this.waiters) {
+      if (this.bytes <= w.limit) w.resolve();
+      else still.push(w);
+    }
+    this.waiters = still;
+  }
+}

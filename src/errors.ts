@@ -1,0 +1,122 @@
+/**
+ * The gearbun error tree. Every error has a stable `code` (for programs) and a message that
+ * names what went wrong and where (server `host:port`, packet type, byte offset). Errors are
+ * delivered to whoever caused them: the submit promise, the job, the connect call.
+ */
+
+export interface GearmanErrorOptions {
+  cause?: unknown;
+  /** `host:port` of the server involved, when there is one. */
+  server?: string;
+}
+
+export class GearmanError extends Error {
+  override name = "GearmanError";
+  readonly code: string;
+  readonly server: string | undefined;
+
+  constructor(code: string, message: string, options: GearmanErrorOptions = {}) {
+    super(options.server ? `${message} (server ${options.server})` : message, { cause: options.cause });
+    this.code = code;
+    this.server = options.server;
+  }
+}
+
+/** Codes a ProtocolError can carry. */
+export type ProtocolErrorCode =
+  | "BAD_MAGIC"
+  | "UNKNOWN_PACKET"
+  | "BAD_ARGUMENTS"
+  | "PACKET_TOO_LARGE"
+  | "LINE_TOO_LONG"
+  | "DECODER_FAILED"
+  | "UNEXPECTED_PACKET"
+  | "BAD_REPLY";
+
+/** Malformed or unexpected bytes on the wire. */
+export class ProtocolError extends GearmanError {
+  override name = "ProtocolError";
+  declare readonly code: ProtocolErrorCode;
+  /** Packet type number, when the header was readable. */
+  readonly packetType: number | undefined;
+  /** Byte offset in the stream where the bad packet or line starts. */
+  readonly offset: number | undefined;
+
+  constructor(
+    code: ProtocolErrorCode,
+    message: string,
+    options: GearmanErrorOptions & { packetType?: number; offset?: number } = {},
+  ) {
+    super(code, message, options);
+    this.packetType = options.packetType;
+    this.offset = options.offset;
+  }
+}
+
+export type ConnectionErrorCode =
+  | "CONNECT_FAILED"
+  | "CONNECT_TIMEOUT"
+  | "CONNECTION_LOST"
+  | "NOT_CONNECTED"
+  | "CLOSED"
+  | "NO_SERVERS";
+
+/** A socket could not be opened, was lost, or was used after close. */
+export class ConnectionError extends GearmanError {
+  override name = "ConnectionError";
+  declare readonly code: ConnectionErrorCode;
+  constructor(code: ConnectionErrorCode, message: string, options: GearmanErrorOptions = {}) {
+    super(code, message, options);
+  }
+}
+
+/** An operation did not finish in the time it was given. */
+export class TimeoutError extends GearmanError {
+  override name = "TimeoutError";
+  constructor(message: string, options: GearmanErrorOptions = {}) {
+    super("TIMEOUT", message, options);
+  }
+}
+
+/** The job server answered with an ERROR packet or an `ERR` admin line. */
+export class ServerError extends GearmanError {
+  override name = "ServerError";
+  /** The server's own error code, e.g. `JOB_NOT_FOUND`, `UNKNOWN_JOB`. */
+  readonly serverCode: string;
+  constructor(serverCode: string, text: string, options: GearmanErrorOptions = {}) {
+    super("SERVER_ERROR", `server error ${serverCode}${text ? `: ${text}` : ""}`, options);
+    this.serverCode = serverCode;
+  }
+}
+
+/** The worker reported WORK_FAIL for a job. */
+export class JobFailedError extends GearmanError {
+  override name = "JobFailedError";
+  readonly handle: string;
+  constructor(handle: string, options: GearmanErrorOptions = {}) {
+    super("JOB_FAILED", `job ${handle} failed`, options);
+    this.handle = handle;
+  }
+}
+
+/** The worker reported WORK_EXCEPTION for a job; `detail` is the exception data it sent. */
+export class JobExceptionError extends GearmanError {
+  override name = "JobExceptionError";
+  readonly handle: string;
+  readonly detail: string;
+  constructor(handle: string, detail: string, options: GearmanErrorOptions = {}) {
+    super("JOB_EXCEPTION", `job ${handle} raised: ${detail}`, options);
+    this.handle = handle;
+    this.detail = detail;
+  }
+}
+
+/** An option or address is invalid; the message names the option to change. */
+export class ConfigError extends GearmanError {
+  override name = "ConfigError";
+  readonly option: string;
+  constructor(option: string, message: string) {
+    super("BAD_OPTION", `${option}: ${message}`);
+    this.option = option;
+  }
+}

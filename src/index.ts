@@ -1,0 +1,16 @@
+// Public API: re-exports only.
+export * from "./errors.ts";
+export { PacketType, PACKETS, REQ_MAGIC, RES_MAGIC, HEADER_SIZE, DEFAULT_PORT, packetName } from "./protocol/packets.ts";
+export type { Packet, PacketSpec, PacketName } from "./protocol/packets.ts";
+export { encodePacket, encodeInto, encodedLength, encodeRequest, encodeResponse, CONSTANT_PACKETS } from "./protocol/encode.ts";
+export type { Arg } from "./protocol/encode.ts";
+export { PacketDecoder, DEFAULT_MAX_PACKET_SIZE } from "./protocol/decode.ts";
+export type { DecoderHandlers, DecoderOptions } from "./protocol/decode.ts";
+export { Connection } from "./connection/connection.ts";
+export type { ConnectionState, ConnectionEvent, ConnectionHandlers, ConnectionConfig } from "./connection/connection.ts";
+export { exponentialBackoff, noReconnect, BACKOFF_DEFAULTS } from "./connection/reconnect.ts";
+export type { ReconnectPolicy, BackoffOptions } from "./connection/reconnect.ts";
+export { parseServers, parseAddress, DEFAULT_SERVER } from "./connection/servers.ts";
+export type { ServerAddress, ServersInput } from "./connection/servers.ts";
+export { resolveConnectionOptions, CONNECTION_DEFAULTS } from "./options.ts";
+export type { ConnectionOptions } from "./options.ts";

@@ -1,0 +1,320 @@
+/**
+ * Streaming packet decoder. Pure: it is fed byte chunks and calls back with packets; it never
+ * sees a socket.
+ *
+ * Zero-copy: a packet that lies whole inside one pushed chunk is emitted with arguments that are
+ * `subarray` views of that chunk. Only a packet that spans chunks is assembled, by one copy into
+ * a buffer of its exact size. The header is never read before its 12 bytes have arrived.
+ *
+ * Bad input produces one ProtocolError (code, packet type, stream offset) through `error`; the
+ * decoder then refuses input until `reset()`. It throws nothing itself.
+ */
+import { ProtocolError } from "../errors.ts";
+import { HEADER_SIZE, PACKETS, PacketType, REQ_MAGIC, RES_MAGIC, packetName, type Packet } from "./packets.ts";
+
+export interface DecoderHandlers {
+  /** A whole packet. Its argument views are valid as long as the caller keeps them. */
+  packet(packet: Packet): void;
+  /** An admin text line (without its line end); only with `allowText`. */
+  text?(line: string): void;
+  /** The first protocol error; no more callbacks follow until `reset()`. */
+  error(error: ProtocolError): void;
+}
+
+export interface DecoderOptions {
+  /** Magic the peer must send: REQ_MAGIC on a server, RES_MAGIC on a client or worker. */
+  magic: number;
+  /**
+   * Largest packet body accepted, in bytes.
+   * @default 64 MiB
+   */
+  maxPacketSize?: number;
+  /** Accept admin text lines (a first byte that is not NUL). @default false */
+  allowText?: boolean;
+  /** Longest admin text line, in bytes. @default 8192 */
+  maxLineLength?: number;
+  /** `host:port` of the peer, for error messages. */
+  server?: string;
+}
+
+export const DEFAULT_MAX_PACKET_SIZE = 64 * 1024 * 1024;
+export const DEFAULT_MAX_LINE_LENGTH = 8192;
+
+const NUL = 0;
+const LF = 10;
+const utf8 = new TextDecoder("utf-8");
+
+function readU32(b: Uint8Array, o: number): number {
+  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
+}
+
+const magicName = (m: number): string =>
+  m === REQ_MAGIC ? "\\0REQ" : m === RES_MAGIC ? "\\0RES" : `0x${m.toString(16).padStart(8, "0")}`;
+
+export class PacketDecoder {
+  private readonly handlers: DecoderHandlers;
+  private readonly magic: number;
+  private readonly maxPacketSize: number;
+  private readonly allowText: boolean;
+  private readonly maxLineLength: number;
+  private readonly server: string | undefined;
+
+  /** Header bytes of a packet whose header spans chunks. */
+  private readonly headerBuf = new Uint8Array(HEADER_SIZE);
+  /** The packet being assembled across chunks (header included), once its header is known. */
+  private assembling: Uint8Array | null = null;
+  /** Bytes of the spanning packet received so far (0: none pending). */
+  private have = 0;
+  private spanStart = 0;
+  /** Pieces of an admin line that spans chunks. */
+  private lineParts: Uint8Array[] = [];
+  private lineLength = 0;
+  private inLine = false;
+  /** Stream offset of the next chunk's first byte. */
+  private position = 0;
+  private failed = false;
+
+  constructor(handlers: DecoderHandlers, options: DecoderOptions) {
+    this.handlers = handlers;
+    this.magic = options.magic;
+    this.maxPacketSize = options.maxPacketSize ?? DEFAULT_MAX_PACKET_SIZE;
+    this.allowText = options.allowText ?? false;
+    this.maxLineLength = options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
+    this.server = options.server;
+  }
+
+  /** True once a protocol error was reported; push() refuses input until reset(). */
+  get isFailed(): boolean {
+    return this.failed;
+  }
+
+  /** Bytes held for a packet or line that has not arrived whole. */
+  get buffered(): number {
+    return this.have + this.lineLength;
+  }
+
+  /** Forgets any partial packet and a previous failure (for a new connection). */
+  reset(): void {
+    this.assembling = null;
+    this.have = 0;
+    this.lineParts = [];
+    this.lineLength = 0;
+    this.inLine = false;
+    this.position = 0;
+    this.failed = false;
+  }
+
+  /** Feeds received bytes. Returns false when the decoder has failed (now or before). */
+  push(chunk: Uint8Array): boolean {
+    if (this.failed) return false;
+    const len = chunk.length;
+    let off = 0;
+
+    if (this.inLine) {
+      off = this.continueLine(chunk);
+      if (off < 0) return this.finishChunk(len);
+    } else if (this.have > 0) {
+      off = this.continuePacket(chunk);
+      if (off < 0) return this.finishChunk(len);
+    }
+
+    while (off < len && !this.failed) {
+      if (chunk[off] !== NUL) {
+        if (!this.allowText) {
+          this.fail("BAD_MAGIC", `expected ${magicName(this.magic)} magic, got byte 0x${chunk[off]!.toString(16)}`, off);
+          break;
+        }
+        const nl = chunk.indexOf(LF, off);
+        if (nl < 0) {
+          this.startLine(chunk.subarray(off), this.position + off);
+          break;
+        }
+        if (nl - off > this.maxLineLength) {
+          this.fail("LINE_TOO_LONG", `admin line longer than ${this.maxLineLength} bytes`, off);
+          break;
+        }
+        this.emitLine(chunk.subarray(off, nl));
+        off = nl + 1;
+        continue;
+      }
+      if (len - off < HEADER_SIZE) {
+        this.headerBuf.set(chunk.subarray(off), 0);
+        this.have = len - off;
+        this.spanStart = this.position + off;
+        break;
+      }
+      const size = this.checkHeader(chunk, off, this.position + off);
+      if (size < 0) break;
+      const end = off + HEADER_SIZE + size;
+      if (end <= len) {
+        const start = off;
+        off = end;
+        this.emit(chunk, start, size, this.position + start);
+      } else {
+        const packet = new Uint8Array(HEADER_SIZE + size);
+        packet.set(chunk.subarray(off), 0);
+        this.assembling = packet;
+        this.have = len - off;
+        this.spanStart = this.position + off;
+        break;
+      }
+    }
+    return this.finishChunk(len);
+  }
+
+  private finishChunk(len: number): boolean {
+    this.position += len;
+    return !this.failed;
+  }
+
+  /** Continues a packet that spans chunks; returns the offset after it, or -1 if more is needed. */
+  private continuePacket(chunk: Uint8Array): number {
+    let off = 0;
+    if (this.assembling === null) {
+      const n = Math.min(HEADER_SIZE - this.have, chunk.length);
+      this.headerBuf.set(chunk.subarray(0, n), this.have);
+      this.have += n;
+      off = n;
+      if (this.have < HEADER_SIZE) return -1;
+      const size = this.checkHeader(this.headerBuf, 0, this.spanStart);
+      if (size < 0) return -1;
+      this.assembling = new Uint8Array(HEADER_SIZE + size);
+      this.assembling.set(this.headerBuf, 0);
+    }
+    const packet = this.assembling;
+    const n = Math.min(packet.length - this.have, chunk.length - off);
+    packet.set(chunk.subarray(off, off + n), this.have);
+    this.have += n;
+    off += n;
+    if (this.have < packet.length) return -1;
+    this.assembling = null;
+    this.have = 0;
+    this.emit(packet, 0, packet.length - HEADER_SIZE, this.spanStart);
+    return this.failed ? -1 : off;
+  }
+
+  /** Checks magic, type and size; returns the body size or -1 after reporting the error. */
+  private checkHeader(buf: Uint8Array, off: number, streamOffset: number): number {
+    const magic = readU32(buf, off);
+    const type = readU32(buf, off + 4);
+    const size = readU32(buf, off + 8);
+    if (magic !== this.magic) {
+      this.failAt("BAD_MAGIC", `expected ${magicName(this.magic)} magic, got ${magicName(magic)}`, streamOffset, type);
+      return -1;
+    }
+    if (PACKETS[type] === undefined) {
+      this.failAt("UNKNOWN_PACKET", `unknown packet type ${type}`, streamOffset, type);
+      return -1;
+    }
+    if (size > this.maxPacketSize) {
+      this.failAt(
+        "PACKET_TOO_LARGE",
+        `${packetName(type)} body of ${size} bytes exceeds maxPacketSize ${this.maxPacketSize}`,
+        streamOffset,
+        type,
+      );
+      return -1;
+    }
+    return size;
+  }
+
+  /** Splits a checked packet's body into argument views and hands it on. */
+  private emit(buf: Uint8Array, off: number, size: number, streamOffset: number): void {
+    const type = readU32(buf, off + 4);
+    const spec = PACKETS[type]!;
+    let body = buf.subarray(off + HEADER_SIZE, off + HEADER_SIZE + size);
+    const count = spec.args;
+    if (count === 0) {
+      if (size !== 0) {
+        this.failAt("BAD_ARGUMENTS", `${spec.name} takes no arguments but has a ${size}-byte body`, streamOffset, type);
+        return;
+      }
+      this.handlers.packet({ type, args: [] });
+      return;
+    }
+    // gearmand sends an exception to a client without the `exceptions` option as WORK_FAIL
+    // with a trailing NUL after the handle: accept it as a plain WORK_FAIL.
+    if (type === PacketType.WORK_FAIL && size > 0 && body[size - 1] === NUL) body = body.subarray(0, size - 1);
+    const args: Uint8Array[] = new Array(count);
+    let start = 0;
+    for (let i = 0; i < count - 1; i++) {
+      const nul = body.indexOf(NUL, start);
+      if (nul < 0) {
+        this.failAt(
+          "BAD_ARGUMENTS",
+          `${spec.name} needs ${count} arguments, body has ${i + 1}`,
+          streamOffset,
+          type,
+        );
+        return;
+      }
+      args[i] = body.subarray(start, nul);
+      start = nul + 1;
+    }
+    args[count - 1] = body.subarray(start);
+    this.handlers.packet({ type, args });
+  }
+
+  private startLine(piece: Uint8Array, streamOffset: number): void {
+    if (piece.length > this.maxLineLength) {
+      this.failAt("LINE_TOO_LONG", `admin line longer than ${this.maxLineLength} bytes`, streamOffset, undefined);
+      return;
+    }
+    this.inLine = true;
+    this.spanStart = streamOffset;
+    this.lineParts = [piece.slice()];
+    this.lineLength = piece.length;
+  }
+
+  /** Continues an admin line that spans chunks; returns the offset after it, or -1. */
+  private continueLine(chunk: Uint8Array): number {
+    const nl = chunk.indexOf(LF);
+    const piece = nl < 0 ? chunk : chunk.subarray(0, nl);
+    if (this.lineLength + piece.length > this.maxLineLength) {
+      this.failAt("LINE_TOO_LONG", `admin line longer than ${this.maxLineLength} bytes`, this.spanStart, undefined);
+      return -1;
+    }
+    this.lineParts.push(nl < 0 ? piece.slice() : piece);
+    this.lineLength += piece.length;
+    if (nl < 0) return -1;
+    const line = new Uint8Array(this.lineLength);
+    let at = 0;
+    for (const p of this.lineParts) {
+      line.set(p, at);
+      at += p.length;
+    }
+    this.inLine = false;
+    this.lineParts = [];
+    this.lineLength = 0;
+    this.emitLine(line);
+    return nl + 1;
+  }
+
+  private emitLine(bytes: Uint8Array): void {
+    let end = bytes.length;
+    if (end > 0 && bytes[end - 1] === 13) end--; // CR LF
+    this.handlers.text?.(utf8.decode(bytes.subarray(0, end)));
+  }
+
+  private fail(code: "BAD_MAGIC" | "LINE_TOO_LONG", message: string, off: number): void {
+    this.failAt(code, message, this.position + off, undefined);
+  }
+
+  private failAt(
+    code: "BAD_MAGIC" | "UNKNOWN_PACKET" | "BAD_ARGUMENTS" | "PACKET_TOO_LARGE" | "LINE_TOO_LONG",
+    message: string,
+    offset: number,
+    packetType: number | undefined,
+  ): void {
+    this.failed = true;
+    this.assembling = null;
+    this.have = 0;
+    this.lineParts = [];
+    this.lineLength = 0;
+    this.inLine = false;
+    const where = packetType === undefined ? `at byte ${offset}` : `in ${packetName(packetType)} at byte ${offset}`;
+    this.handlers.error(
+      new ProtocolError(code, `${message} ${where}`, { packetType, offset, server: this.server }),
+    );
+  }
+}

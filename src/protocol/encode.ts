@@ -1,0 +1,101 @@
+/**
+ * Packet encoder: one allocation per packet, or straight into a caller's buffer.
+ * Arguments may be strings (UTF-8) or bytes; the argument count is checked against the table.
+ */
+import { ConfigError } from "../errors.ts";
+import { HEADER_SIZE, PACKETS, PacketType, REQ_MAGIC, RES_MAGIC } from "./packets.ts";
+
+export type Arg = string | Uint8Array;
+
+const utf8 = new TextEncoder();
+
+function argLength(arg: Arg): number {
+  return typeof arg === "string" ? Buffer.byteLength(arg, "utf8") : arg.byteLength;
+}
+
+/** Bytes `encodePacket` will produce for these arguments. */
+export function encodedLength(args: readonly Arg[]): number {
+  let body = args.length > 0 ? args.length - 1 : 0; // NUL separators
+  for (let i = 0; i < args.length; i++) body += argLength(args[i]!);
+  return HEADER_SIZE + body;
+}
+
+function checkArity(type: number, args: readonly Arg[]): void {
+  const spec = PACKETS[type];
+  if (!spec) throw new ConfigError("packet type", `unknown packet type ${type}`);
+  if (args.length !== spec.args) {
+    throw new ConfigError(
+      "packet arguments",
+      `${spec.name} takes ${spec.args} argument(s), got ${args.length}`,
+    );
+  }
+}
+
+/**
+ * Writes one packet into `out` at `offset` and returns the offset after it.
+ * `out` must have room for `encodedLength(args)` bytes.
+ */
+export function encodeInto(
+  out: Uint8Array,
+  offset: number,
+  type: number,
+  args: readonly Arg[],
+  magic: number = REQ_MAGIC,
+): number {
+  checkArity(type, args);
+  let pos = offset + HEADER_SIZE;
+  for (let i = 0; i < args.length; i++) {
+    if (i > 0) out[pos++] = 0;
+    const arg = args[i]!;
+    if (typeof arg === "string") {
+      pos += utf8.encodeInto(arg, out.subarray(pos)).written;
+    } else {
+      out.set(arg, pos);
+      pos += arg.byteLength;
+    }
+  }
+  const body = pos - offset - HEADER_SIZE;
+  writeHeader(out, offset, magic, type, body);
+  return pos;
+}
+
+function writeHeader(out: Uint8Array, offset: number, magic: number, type: number, body: number): void {
+  out[offset] = magic >>> 24;
+  out[offset + 1] = (magic >>> 16) & 0xff;
+  out[offset + 2] = (magic >>> 8) & 0xff;
+  out[offset + 3] = magic & 0xff;
+  out[offset + 4] = type >>> 24;
+  out[offset + 5] = (type >>> 16) & 0xff;
+  out[offset + 6] = (type >>> 8) & 0xff;
+  out[offset + 7] = type & 0xff;
+  out[offset + 8] = body >>> 24;
+  out[offset + 9] = (body >>> 16) & 0xff;
+  out[offset + 10] = (body >>> 8) & 0xff;
+  out[offset + 11] = body & 0xff;
+}
+
+/** Encodes one packet into a new buffer (the packet's one allocation). */
+export function encodePacket(type: number, args: readonly Arg[], magic: number = REQ_MAGIC): Uint8Array {
+  const out = new Uint8Array(encodedLength(args));
+  encodeInto(out, 0, type, args, magic);
+  return out;
+}
+
+/** A request packet (client or worker → server). */
+export const encodeRequest = (type: number, ...args: Arg[]): Uint8Array => encodePacket(type, args, REQ_MAGIC);
+/** A response packet (server → client or worker). */
+export const encodeResponse = (type: number, ...args: Arg[]): Uint8Array => encodePacket(type, args, RES_MAGIC);
+
+/**
+ * Constant packets, built once at load. They are shared: never mutate them.
+ * Keyed by packet name so call sites read like the spec.
+ */
+export const CONSTANT_PACKETS = {
+  GRAB_JOB: encodePacket(PacketType.GRAB_JOB, []),
+  GRAB_JOB_UNIQ: encodePacket(PacketType.GRAB_JOB_UNIQ, []),
+  GRAB_JOB_ALL: encodePacket(PacketType.GRAB_JOB_ALL, []),
+  PRE_SLEEP: encodePacket(PacketType.PRE_SLEEP, []),
+  RESET_ABILITIES: encodePacket(PacketType.RESET_ABILITIES, []),
+  NOOP: encodePacket(PacketType.NOOP, [], RES_MAGIC),
+  NO_JOB: encodePacket(PacketType.NO_JOB, [], RES_MAGIC),
+} as const;
