@@ -1,0 +1,84 @@
+/** Shared helpers for the connection tests: a config with test-friendly defaults, event capture. */
+import { Connection, type ConnectionConfig, type ConnectionEvent } from "../../src/connection/connection.ts";
+import { parseAddress } from "../../src/connection/servers.ts";
+import type { Packet } from "../../src/protocol/packets.ts";
+
+export function testConfig(overrides: Partial<ConnectionConfig> = {}): ConnectionConfig {
+  return {
+    connectTimeout: 2000,
+    keepAlive: true,
+    keepAliveDelay: 10_000,
+    reconnect: () => 50,
+    maxPacketSize: 64 * 1024 * 1024,
+    highWaterMark: 1024 * 1024,
+    handshake: true,
+    ...overrides,
+  };
+}
+
+/** A Connection whose packets and events are recorded; `packets` holds copies. */
+export interface Recorded {
+  readonly conn: Connection;
+  readonly packets: { type: number; args: Uint8Array[] }[];
+  readonly events: ConnectionEvent[];
+  /** Event types so far, e.g. ["connecting", "ready"]. */
+  eventTypes(): string[];
+  /** Resolves when an event of `type` arrives after the `count` already seen of that type. */
+  nextEvent(type: ConnectionEvent["type"], timeoutMs?: number): Promise<ConnectionEvent>;
+  /** Resolves once `ok()` holds (checked after every packet and event). */
+  until(ok: () => boolean, what: string, timeoutMs?: number): Promise<void>;
+  /** Resolves once `n` packets have arrived. */
+  packetsReach(n: number, timeoutMs?: number): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+export function recordedConnection(address: string, config: ConnectionConfig, onPacket?: (p: Packet) => void): Recorded {
+  const packets: { type: number; args: Uint8Array[] }[] = [];
+  const events: ConnectionEvent[] = [];
+  let wake: (() => void)[] = [];
+  const poke = (): void => {
+    const w = wake;
+    wake = [];
+    for (const f of w) f();
+  };
+  const conn = new Connection(parseAddress(address), config, {
+    packet(p) {
+      packets.push({ type: p.type, args: p.args.map((a) => a.slice()) });
+      onPacket?.(p);
+      poke();
+    },
+    event(e) {
+      events.push(e);
+      poke();
+    },
+  });
+  const waitUntil = (ok: () => boolean, what: string, timeoutMs: number) =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}; events: ${events.map((e) => e.type).join(",")}`)), timeoutMs);
+      const check = (): void => {
+        if (ok()) {
+          clearTimeout(timer);
+          resolve();
+        } else wake.push(check);
+      };
+      check();
+    });
+  return {
+    conn,
+    packets,
+    events,
+    eventTypes: () => events.map((e) => e.type),
+    until: (ok, what, timeoutMs = 5000) => waitUntil(ok, what, timeoutMs),
+    async nextEvent(type, timeoutMs = 5000) {
+      const seen = events.filter((e) => e.type === type).length;
+      await waitUntil(() => events.filter((e) => e.type === type).length > seen, `event ${type}`, timeoutMs);
+      return events.filter((e) => e.type === type)[seen]!;
+    },
+    packetsReach(n, timeoutMs = 10_000) {
+      return waitUntil(() => packets.length >= n, `${n} packets (have ${packets.length})`, timeoutMs);
+    },
+    async [Symbol.asyncDispose]() {
+      await conn.close();
+    },
+  };
+}
