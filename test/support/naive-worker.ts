@@ -18,7 +18,8 @@
  * Runnable as a process for the demo:
  *   bun test/support/naive-worker.ts --servers H:P,H:P --function f [--function g] [--id W3] [--work-ms 50]
  * prints one JSON line per event on stdout (`ready`, `noop`, `grab`, `pre_sleep`, `no_job`,
- * `job`, `complete`, `disconnected`) and stops on SIGTERM / SIGINT.
+ * `job`, `complete`, `disconnected`; a `started` line once every connection is asleep on its
+ * server) and stops on SIGTERM / SIGINT.
  */
 import { Connection } from "../../src/connection/connection.ts";
 import { noReconnect, type ReconnectPolicy } from "../../src/connection/reconnect.ts";
@@ -322,6 +323,8 @@ async function main(argv: string[]): Promise<void> {
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
   await worker.start();
+  // Every connection is asleep on its server from here on.
+  process.stdout.write(`${JSON.stringify({ type: "started", worker: id, servers: worker.servers, at: Date.now() })}\n`);
 }
 
 if (import.meta.main) {
