@@ -2,9 +2,11 @@
  * Streaming packet decoder. Pure: it is fed byte chunks and calls back with packets; it never
  * sees a socket.
  *
- * Zero-copy: a packet that lies whole inside one pushed chunk is emitted with arguments that are
- * `subarray` views of that chunk. Only a packet that spans chunks is assembled, by one copy into
- * a buffer of its exact size. The header is never read before its 12 bytes have arrived.
+ * Zero-copy: a packet whose body lies whole inside one pushed chunk is emitted with arguments
+ * that are `subarray` views of that chunk. Only a body that spans chunks is assembled, by one
+ * copy into a buffer of its exact size once its last byte has arrived; until then the decoder
+ * holds views of the pieces, so memory follows the bytes received, not the size a header
+ * announces. The header is never read before its 12 bytes have arrived.
  *
  * Bad input produces one ProtocolError (code, packet type, stream offset) through `error`; the
  * decoder then refuses input until `reset()`. It throws nothing itself.
@@ -61,10 +63,13 @@ export class PacketDecoder {
 
   /** Header bytes of a packet whose header spans chunks. */
   private readonly headerBuf = new Uint8Array(HEADER_SIZE);
-  /** The packet being assembled across chunks (header included), once its header is known. */
-  private assembling: Uint8Array | null = null;
-  /** Bytes of the spanning packet received so far (0: none pending). */
+  /** Bytes of the spanning packet received so far, header included (0: none pending). */
   private have = 0;
+  /** Type and body size of the spanning packet; spanSize is -1 while its header is incomplete. */
+  private spanType = 0;
+  private spanSize = -1;
+  /** Views of the spanning packet's body pieces (received chunks are not reused by Bun). */
+  private pieces: Uint8Array[] = [];
   private spanStart = 0;
   /** Pieces of an admin line that spans chunks. */
   private lineParts: Uint8Array[] = [];
@@ -95,8 +100,7 @@ export class PacketDecoder {
 
   /** Forgets any partial packet and a previous failure (for a new connection). */
   reset(): void {
-    this.assembling = null;
-    this.have = 0;
+    this.clearSpan();
     this.lineParts = [];
     this.lineLength = 0;
     this.inLine = false;
@@ -104,7 +108,10 @@ export class PacketDecoder {
     this.failed = false;
   }
 
-  /** Feeds received bytes. Returns false when the decoder has failed (now or before). */
+  /**
+   * Feeds received bytes. Returns false when the decoder has failed (now or before).
+   * The decoder keeps and emits views of `chunk`: never overwrite a chunk after pushing it.
+   */
   push(chunk: Uint8Array): boolean {
     if (this.failed) return false;
     const len = chunk.length;
@@ -145,17 +152,18 @@ export class PacketDecoder {
       }
       const size = this.checkHeader(chunk, off, this.position + off);
       if (size < 0) break;
+      const type = readU32(chunk, off + 4);
+      const start = off;
       const end = off + HEADER_SIZE + size;
       if (end <= len) {
-        const start = off;
         off = end;
-        this.emit(chunk, start, size, this.position + start);
+        this.emit(type, chunk.subarray(start + HEADER_SIZE, end), this.position + start);
       } else {
-        const packet = new Uint8Array(HEADER_SIZE + size);
-        packet.set(chunk.subarray(off), 0);
-        this.assembling = packet;
-        this.have = len - off;
-        this.spanStart = this.position + off;
+        this.have = len - start;
+        this.spanType = type;
+        this.spanSize = size;
+        if (len > start + HEADER_SIZE) this.pieces.push(chunk.subarray(start + HEADER_SIZE));
+        this.spanStart = this.position + start;
         break;
       }
     }
@@ -170,7 +178,7 @@ export class PacketDecoder {
   /** Continues a packet that spans chunks; returns the offset after it, or -1 if more is needed. */
   private continuePacket(chunk: Uint8Array): number {
     let off = 0;
-    if (this.assembling === null) {
+    if (this.spanSize < 0) {
       const n = Math.min(HEADER_SIZE - this.have, chunk.length);
       this.headerBuf.set(chunk.subarray(0, n), this.have);
       this.have += n;
@@ -178,19 +186,39 @@ export class PacketDecoder {
       if (this.have < HEADER_SIZE) return -1;
       const size = this.checkHeader(this.headerBuf, 0, this.spanStart);
       if (size < 0) return -1;
-      this.assembling = new Uint8Array(HEADER_SIZE + size);
-      this.assembling.set(this.headerBuf, 0);
+      this.spanType = readU32(this.headerBuf, 4);
+      this.spanSize = size;
     }
-    const packet = this.assembling;
-    const n = Math.min(packet.length - this.have, chunk.length - off);
-    packet.set(chunk.subarray(off, off + n), this.have);
+    const total = HEADER_SIZE + this.spanSize;
+    const n = Math.min(total - this.have, chunk.length - off);
+    if (n > 0) this.pieces.push(chunk.subarray(off, off + n));
     this.have += n;
     off += n;
-    if (this.have < packet.length) return -1;
-    this.assembling = null;
-    this.have = 0;
-    this.emit(packet, 0, packet.length - HEADER_SIZE, this.spanStart);
+    if (this.have < total) return -1;
+    const body = this.assemble();
+    const type = this.spanType;
+    this.clearSpan();
+    this.emit(type, body, this.spanStart);
     return this.failed ? -1 : off;
+  }
+
+  /** The spanning body: a view when it arrived in one piece, else one copy of the pieces. */
+  private assemble(): Uint8Array {
+    const pieces = this.pieces;
+    if (pieces.length === 1) return pieces[0]!;
+    const body = new Uint8Array(this.spanSize);
+    let at = 0;
+    for (const p of pieces) {
+      body.set(p, at);
+      at += p.length;
+    }
+    return body;
+  }
+
+  private clearSpan(): void {
+    this.have = 0;
+    this.spanSize = -1;
+    this.pieces = [];
   }
 
   /** Checks magic, type and size; returns the body size or -1 after reporting the error. */
@@ -219,10 +247,9 @@ export class PacketDecoder {
   }
 
   /** Splits a checked packet's body into argument views and hands it on. */
-  private emit(buf: Uint8Array, off: number, size: number, streamOffset: number): void {
-    const type = readU32(buf, off + 4);
+  private emit(type: number, body: Uint8Array, streamOffset: number): void {
     const spec = PACKETS[type]!;
-    let body = buf.subarray(off + HEADER_SIZE, off + HEADER_SIZE + size);
+    const size = body.length;
     const count = spec.args;
     if (count === 0) {
       if (size !== 0) {
@@ -307,8 +334,7 @@ export class PacketDecoder {
     packetType: number | undefined,
   ): void {
     this.failed = true;
-    this.assembling = null;
-    this.have = 0;
+    this.clearSpan();
     this.lineParts = [];
     this.lineLength = 0;
     this.inLine = false;
