@@ -1,0 +1,366 @@
+/**
+ * The public Client: submits jobs to one or more job servers, pipelined.
+ *
+ *   const client = new Client({ servers: ["127.0.0.1:4730", "127.0.0.1:4731"] });
+ *   const text = await client.submit("reverse", "hello").text();
+ *   const handle = await client.submitBackground("reindex", "all", { priority: "low" });
+ *   await client.close();
+ *
+ * Routing: a job with a unique key goes to the live server that scores highest for that key
+ * (rendezvous hashing on the server addresses), so the same key reaches the same server while it
+ * is up, in every process that lists the same addresses: coalescing and GET_STATUS_UNIQUE work
+ * across a cluster. Jobs without a unique go round-robin over the live servers. A server that is
+ * down is skipped while its connection redials in the background; a submit fails only when no
+ * server is reachable, and its error lists each server and why.
+ */
+import { Connection, type ConnectionEvent } from "../connection/connection.ts";
+import { ConfigError, ConnectionError, TimeoutError, type GearmanError } from "../errors.ts";
+import { resolveClientOptions, type ClientOptions, type ResolvedClientOptions } from "../options.ts";
+import { encodePacket } from "../protocol/encode.ts";
+import { PacketType } from "../protocol/packets.ts";
+import { Fifo } from "./fifo.ts";
+import { ServerLink, type JobStatus, type UniqueStatus } from "./link.ts";
+import { Task } from "./task.ts";
+
+export type Priority = "high" | "normal" | "low";
+export type Payload = string | Uint8Array;
+
+export interface SubmitOptions {
+  /** Unique key: jobs with the same key and function are coalesced by the server. @default "" (none) */
+  unique?: string;
+  /** @default "normal" */
+  priority?: Priority;
+  /** Milliseconds until the job rejects with TimeoutError; 0 for none. @default the client's `timeout` */
+  timeout?: number;
+  /** Resubmit elsewhere when the connection is lost. @default the client's `retryOnDisconnect` */
+  retryOnDisconnect?: boolean;
+  /**
+   * Submit as a map/reduce job (SUBMIT_REDUCE_JOB, 37/38) with this reducer function; for
+   * workers that grab with GRAB_JOB_ALL. Normal priority only.
+   */
+  reducer?: string;
+}
+
+export interface BackgroundOptions extends SubmitOptions {
+  /**
+   * Run no earlier than this time (SUBMIT_JOB_EPOCH; gearmand has one-second resolution).
+   * Normal priority only, no reducer.
+   */
+  runAt?: Date | number;
+}
+
+/** State of one server as the client sees it. */
+export interface ServerInfo {
+  server: string;
+  state: Connection["state"];
+  /** Why the last dial failed or the connection was lost (null while ready). */
+  lastError: Error | null;
+  /** Requests awaiting a reply and foreground jobs awaiting a result on this connection. */
+  inFlight: { requests: number; jobs: number };
+}
+
+const FOREGROUND: Record<Priority, number> = {
+  high: PacketType.SUBMIT_JOB_HIGH,
+  normal: PacketType.SUBMIT_JOB,
+  low: PacketType.SUBMIT_JOB_LOW,
+};
+const BACKGROUND: Record<Priority, number> = {
+  high: PacketType.SUBMIT_JOB_HIGH_BG,
+  normal: PacketType.SUBMIT_JOB_BG,
+  low: PacketType.SUBMIT_JOB_LOW_BG,
+};
+
+/** Something waiting for a live server: a submit, or a status call. */
+interface Waiting {
+  go(): void;
+  fail(error: GearmanError): void;
+}
+
+function checkName(option: string, value: string, allowEmpty: boolean): void {
+  if (typeof value !== "string" || (!allowEmpty && value === "") || value.includes("\0")) {
+    throw new ConfigError(option, `must be a ${allowEmpty ? "" : "non-empty "}string without NUL, got ${JSON.stringify(value)}`);
+  }
+}
+
+/** The link that scores highest for `unique` (rendezvous hashing): stable while it is up. */
+export function pickByUnique<L extends { readonly seed: number }>(unique: string, links: readonly L[]): L {
+  let best = links[0]!;
+  let bestScore = -1;
+  for (let i = 0; i < links.length; i++) {
+    const link = links[i]!;
+    const score = Bun.hash.murmur32v3(unique, link.seed);
+    if (score > bestScore) {
+      best = link;
+      bestScore = score;
+    }
+  }
+  return best;
+}
+
+export class Client {
+  private readonly options: ResolvedClientOptions;
+  private readonly links: ServerLink[];
+  /** Links that are ready, in server-list order. */
+  private ready: ServerLink[] = [];
+  private next = 0;
+  private readonly waiting = new Fifo<Waiting>();
+  /** Background handle → link, for status(handle); oldest dropped past `rememberHandles`. */
+  private readonly handles = new Map<string, ServerLink>();
+  private closed = false;
+
+  constructor(options: ClientOptions = {}) {
+    this.options = resolveClientOptions(options);
+    this.links = this.options.servers.map((address) => {
+      let link: ServerLink;
+      const connection = new Connection(address, this.options.connection, {
+        packet: (packet) => link.onPacket(packet),
+        event: (event) => this.onEvent(link, event),
+      });
+      link = new ServerLink(connection, {
+        backgroundCreated: (handle, l) => this.remember(handle, l),
+        lost: (task, error) => this.lost(task, error),
+      });
+      return link;
+    });
+    for (const link of this.links) link.connection.connect().catch(() => {}); // errors arrive as events
+  }
+
+  /**
+   * Submits a foreground job. The task is a promise of the result (WORK_COMPLETE data), with
+   * `.text()`, `.json()`, `.handle` and `.events()`.
+   */
+  submit(fn: string, payload: Payload, options: SubmitOptions = {}): Task {
+    const priority = options.priority ?? "normal";
+    let type = FOREGROUND[priority];
+    if (type === undefined) throw new ConfigError("priority", `must be "high", "normal" or "low", got ${String(priority)}`);
+    const unique = options.unique ?? "";
+    checkName("function", fn, false);
+    checkName("unique", unique, true);
+    let packet: Uint8Array;
+    if (options.reducer !== undefined) {
+      checkName("reducer", options.reducer, false);
+      if (priority !== "normal") throw new ConfigError("priority", "a reduce job (option reducer) has normal priority only");
+      type = PacketType.SUBMIT_REDUCE_JOB;
+      packet = encodePacket(type, [fn, unique, options.reducer, "", payload]);
+    } else {
+      packet = encodePacket(type, [fn, unique, payload]);
+    }
+    return this.start(new Task(fn, unique, false, packet, options.retryOnDisconnect ?? this.options.retryOnDisconnect), options.timeout);
+  }
+
+  /** Submits a background job; resolves with its handle once the server created it. */
+  async submitBackground(fn: string, payload: Payload, options: BackgroundOptions = {}): Promise<string> {
+    const priority = options.priority ?? "normal";
+    let type = BACKGROUND[priority];
+    if (type === undefined) throw new ConfigError("priority", `must be "high", "normal" or "low", got ${String(priority)}`);
+    const unique = options.unique ?? "";
+    checkName("function", fn, false);
+    checkName("unique", unique, true);
+    let packet: Uint8Array;
+    if (options.runAt !== undefined) {
+      const at = options.runAt instanceof Date ? options.runAt.getTime() : options.runAt;
+      if (!Number.isFinite(at)) throw new ConfigError("runAt", `must be a valid Date or epoch milliseconds`);
+      if (priority !== "normal" || options.reducer !== undefined) {
+        throw new ConfigError("runAt", "a scheduled job (SUBMIT_JOB_EPOCH) has normal priority and no reducer");
+      }
+      // gearmand runs it once its clock reaches this second: round up so it never runs early.
+      const epoch = Math.max(0, Math.ceil(at / 1000));
+      packet = encodePacket(PacketType.SUBMIT_JOB_EPOCH, [fn, unique, String(epoch), payload]);
+    } else if (options.reducer !== undefined) {
+      checkName("reducer", options.reducer, false);
+      if (priority !== "normal") throw new ConfigError("priority", "a reduce job (option reducer) has normal priority only");
+      packet = encodePacket(PacketType.SUBMIT_REDUCE_JOB_BACKGROUND, [fn, unique, options.reducer, "", payload]);
+    } else {
+      packet = encodePacket(type, [fn, unique, payload]);
+    }
+    const task = this.start(
+      new Task(fn, unique, true, packet, options.retryOnDisconnect ?? this.options.retryOnDisconnect),
+      options.timeout,
+    );
+    await task;
+    return task.handleNow!;
+  }
+
+  /**
+   * GET_STATUS for a job handle, asked of the server that created it: `server` when given, else
+   * the server of a waiting foreground job or a remembered background job, else every live
+   * server (the first that knows the handle answers; handles of two servers may look alike).
+   */
+  async status(handle: string, server?: string): Promise<JobStatus> {
+    checkName("handle", handle, false);
+    let link: ServerLink | undefined;
+    if (server !== undefined) {
+      link = this.links.find((l) => l.key === server);
+      if (link === undefined) throw new ConfigError("server", `${server} is not one of this client's servers`);
+    } else {
+      link = this.links.find((l) => l.has(handle)) ?? this.handles.get(handle);
+    }
+    if (link !== undefined) {
+      if (!link.isReady) {
+        throw new ConnectionError("NOT_CONNECTED", `cannot ask the status of ${handle}: server is not connected`, {
+          server: link.key,
+          cause: link.lastError ?? undefined,
+        });
+      }
+      return link.getStatus(handle);
+    }
+    await this.connect();
+    const answers = await Promise.allSettled(this.ready.map((l) => l.getStatus(handle)));
+    let unknown: JobStatus | undefined;
+    for (const answer of answers) {
+      if (answer.status === "fulfilled") {
+        if (answer.value.known) return answer.value;
+        unknown ??= answer.value;
+      }
+    }
+    if (unknown) return unknown;
+    const failed = answers.find((a) => a.status === "rejected");
+    throw failed?.reason ?? this.unreachable() ?? new ConnectionError("NO_SERVERS", "no job server is connected");
+  }
+
+  /** GET_STATUS_UNIQUE, asked of the server that jobs with this unique key go to. */
+  async statusUnique(unique: string): Promise<UniqueStatus> {
+    checkName("unique", unique, false);
+    await this.connect();
+    const link = this.route(unique);
+    if (link === null) throw this.unreachable() ?? new ConnectionError("NO_SERVERS", "no job server is connected");
+    return link.getStatusUnique(unique);
+  }
+
+  /** Resolves once a server is ready; rejects when none is reachable (the error lists why). */
+  connect(): Promise<void> {
+    if (this.ready.length > 0) return Promise.resolve();
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    this.whenReady({ go: resolve, fail: reject });
+    return promise;
+  }
+
+  /** Each server's connection state, last error and what waits on it. */
+  servers(): ServerInfo[] {
+    return this.links.map((l) => ({
+      server: l.key,
+      state: l.connection.state,
+      lastError: l.lastError,
+      inFlight: l.inFlight,
+    }));
+  }
+
+  /** Closes every connection; jobs and requests still waiting reject with ConnectionError CLOSED. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const error = new ConnectionError("CLOSED", "client closed");
+    for (const w of this.waiting.drain()) w.fail(error);
+    this.ready = [];
+    for (const link of this.links) link.lose(error, true);
+    await Promise.all(this.links.map((l) => l.connection.close()));
+    this.handles.clear();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  private start(task: Task, timeout: number | undefined): Task {
+    const ms = timeout ?? this.options.timeout;
+    if (typeof ms !== "number" || !(ms >= 0)) throw new ConfigError("timeout", `must be a number >= 0, got ${String(ms)}`);
+    if (ms > 0) {
+      task.timer = setTimeout(() => {
+        task.timer = null;
+        task.owner?.forget(task);
+        const what = task.background ? "was not created" : "got no result";
+        task.reject(
+          new TimeoutError(`job for ${task.function} ${what} in ${ms} ms (option timeout)`, { server: task.server }),
+        );
+      }, ms);
+    }
+    this.dispatch(task);
+    return task;
+  }
+
+  /** Sends a task to its server, or parks it until one is ready, or fails it. */
+  private dispatch(task: Task): void {
+    if (task.state !== "pending") return;
+    const link = this.route(task.unique);
+    if (link !== null) {
+      link.submit(task);
+      return;
+    }
+    this.whenReady({ go: () => this.dispatch(task), fail: (e) => task.reject(e) });
+  }
+
+  private whenReady(w: Waiting): void {
+    if (this.ready.length > 0) return w.go();
+    const error = this.unreachable();
+    if (error) w.fail(error);
+    else this.waiting.push(w);
+  }
+
+  private route(unique: string): ServerLink | null {
+    const ready = this.ready;
+    if (ready.length === 0) return null;
+    if (ready.length === 1) return ready[0]!;
+    if (unique !== "") return pickByUnique(unique, ready);
+    if (this.next >= ready.length) this.next = 0;
+    return ready[this.next++]!;
+  }
+
+  /** The error for "no server reachable", or null while some server is still on its first dial. */
+  private unreachable(): ConnectionError | null {
+    if (this.closed) return new ConnectionError("CLOSED", "client is closed");
+    if (this.ready.length > 0) return null;
+    if (this.links.some((l) => l.lastError === null && l.connection.state !== "closed")) return null;
+    const why = this.links.map((l) => `${l.key}: ${l.lastError?.message ?? "closed"}`).join("; ");
+    return new ConnectionError("NO_SERVERS", `no job server reachable (${why})`, {
+      cause: this.links[0]?.lastError ?? undefined,
+    });
+  }
+
+  private onEvent(link: ServerLink, event: ConnectionEvent): void {
+    if (this.closed) return;
+    switch (event.type) {
+      case "ready": {
+        link.lastError = null;
+        link.handshake(this.options.clientId);
+        this.ready = this.links.filter((l) => l.isReady);
+        const waiting = this.waiting.drain();
+        for (const w of waiting) w.go();
+        return;
+      }
+      case "disconnected":
+        link.lastError = event.error;
+        this.ready = this.links.filter((l) => l.isReady && l !== link);
+        if (event.wasReady) link.lose(event.error, false);
+        this.failWaitingIfUnreachable();
+        return;
+      case "closed":
+        this.ready = this.links.filter((l) => l.isReady && l !== link);
+        link.lastError ??= new ConnectionError("CLOSED", "connection closed", { server: link.key });
+        this.failWaitingIfUnreachable();
+        return;
+      default:
+        return;
+    }
+  }
+
+  private failWaitingIfUnreachable(): void {
+    if (this.waiting.length === 0) return;
+    const error = this.unreachable();
+    if (error === null) return;
+    for (const w of this.waiting.drain()) w.fail(error);
+  }
+
+  /** A job waiting on a lost connection: resubmit it if asked, else reject it. */
+  private lost(task: Task, error: ConnectionError): void {
+    if (task.retryOnDisconnect && task.packet !== null && !this.closed) this.dispatch(task);
+    else task.reject(error);
+  }
+
+  private remember(handle: string, link: ServerLink): void {
+    const limit = this.options.rememberHandles;
+    if (limit <= 0) return;
+    this.handles.delete(handle);
+    this.handles.set(handle, link);
+    if (this.handles.size > limit) this.handles.delete(this.handles.keys().next().value!);
+  }
+}

@@ -1,0 +1,319 @@
+/**
+ * A client's connection to one job server: the requests that wait for a direct reply, in send
+ * order, and the foreground jobs by handle.
+ *
+ * gearmand answers the requests of one connection in order (JOB_CREATED, STATUS_RES,
+ * STATUS_RES_UNIQUE, OPTION_RES, or ERROR in place of any of them), so one FIFO matches replies
+ * to requests. WORK_* packets are not replies: they find their job by handle. A job leaves the
+ * map when it ends, so finished jobs leave nothing behind.
+ */
+import type { Connection } from "../connection/connection.ts";
+import { ConnectionError, JobExceptionError, JobFailedError, ProtocolError, ServerError } from "../errors.ts";
+import { PacketType, packetName, type Packet } from "../protocol/packets.ts";
+import { Fifo } from "./fifo.ts";
+import { Task, type TaskOwner } from "./task.ts";
+
+/** GET_STATUS answer (STATUS_RES). */
+export interface JobStatus {
+  handle: string;
+  /** The server knows the job (queued or running). */
+  known: boolean;
+  running: boolean;
+  numerator: number;
+  denominator: number;
+  /** `host:port` of the server that answered. */
+  server: string;
+}
+
+/** GET_STATUS_UNIQUE answer (STATUS_RES_UNIQUE). */
+export interface UniqueStatus {
+  unique: string;
+  known: boolean;
+  running: boolean;
+  numerator: number;
+  denominator: number;
+  /** Clients waiting for the job's result. */
+  clients: number;
+  server: string;
+}
+
+interface Waiter<T> {
+  resolve(value: T): void;
+  reject(error: unknown): void;
+}
+
+type Request =
+  | { readonly kind: "submit"; readonly task: Task }
+  | ({ readonly kind: "status"; readonly handle: string } & Waiter<JobStatus>)
+  | ({ readonly kind: "statusUnique"; readonly unique: string } & Waiter<UniqueStatus>)
+  | { readonly kind: "option" };
+
+const REPLY_KIND: Partial<Record<number, Request["kind"]>> = {
+  [PacketType.JOB_CREATED]: "submit",
+  [PacketType.STATUS_RES]: "status",
+  [PacketType.STATUS_RES_UNIQUE]: "statusUnique",
+  [PacketType.OPTION_RES]: "option",
+};
+
+export interface LinkHooks {
+  /** A background job was created on this link (to remember where its handle lives). */
+  backgroundCreated(handle: string, link: ServerLink): void;
+  /** A waiting job's connection was lost: resubmit it elsewhere or reject it. */
+  lost(task: Task, error: ConnectionError): void;
+}
+
+const utf8 = new TextDecoder();
+const text = (bytes: Uint8Array): string => utf8.decode(bytes);
+
+/**
+ * Received arguments are views into the socket's chunk. Keep a view of a large part; copy a
+ * small part out of a large chunk, so one kept result does not pin a whole chunk.
+ */
+function keep(view: Uint8Array): Uint8Array {
+  return view.byteLength * 8 < view.buffer.byteLength ? view.slice() : view;
+}
+
+/**
+ * Several submits on one connection that the server coalesced into one job (same function and
+ * unique). gearmand then sends every WORK_* packet once per submit, back to back: copy k goes
+ * to submit k, so each sees each event once.
+ */
+class SharedJob {
+  /** null: a submit that timed out (its copies are still sent, and skipped). */
+  readonly tasks: (Task | null)[];
+  private next = 0;
+  constructor(...tasks: Task[]) {
+    this.tasks = tasks;
+  }
+  nextCopy(): Task | null {
+    const task = this.tasks[this.next]!;
+    this.next = (this.next + 1) % this.tasks.length;
+    return task;
+  }
+}
+
+export class ServerLink implements TaskOwner {
+  readonly key: string;
+  readonly connection: Connection;
+  /** Seed of this server in the unique-key hash (derived from its address). */
+  readonly seed: number;
+  /** Why the last dial failed or the connection was lost; null once ready again. */
+  lastError: Error | null = null;
+  private readonly hooks: LinkHooks;
+  private readonly requests = new Fifo<Request>(64);
+  /** Foreground jobs by handle (a SharedJob when several submits here share one job). */
+  private readonly jobs = new Map<string, Task | SharedJob>();
+
+  constructor(connection: Connection, hooks: LinkHooks) {
+    this.connection = connection;
+    this.key = connection.server.key;
+    this.seed = Bun.hash.murmur32v3(this.key);
+    this.hooks = hooks;
+  }
+
+  get isReady(): boolean {
+    return this.connection.isReady;
+  }
+
+  /** Requests waiting for a reply and jobs waiting for a result (0 when idle: no residue). */
+  get inFlight(): { requests: number; jobs: number } {
+    return { requests: this.requests.length, jobs: this.jobs.size };
+  }
+
+  /** True when a foreground job with this handle waits here. */
+  has(handle: string): boolean {
+    return this.jobs.has(handle);
+  }
+
+  /** On ready: SET_CLIENT_ID, and OPTION_REQ exceptions so WORK_EXCEPTION reaches us. */
+  handshake(clientId: string | undefined): void {
+    if (clientId !== undefined) this.connection.send(PacketType.SET_CLIENT_ID, clientId);
+    this.connection.send(PacketType.OPTION_REQ, "exceptions");
+    this.requests.push({ kind: "option" });
+  }
+
+  /** Sends a submit packet; the link must be ready. */
+  submit(task: Task): void {
+    this.connection.write(task.packet!);
+    if (!task.retryOnDisconnect) task.packet = null;
+    task.owner = this;
+    this.requests.push({ kind: "submit", task });
+  }
+
+  getStatus(handle: string): Promise<JobStatus> {
+    const { promise, resolve, reject } = Promise.withResolvers<JobStatus>();
+    this.connection.send(PacketType.GET_STATUS, handle);
+    this.requests.push({ kind: "status", handle, resolve, reject });
+    return promise;
+  }
+
+  getStatusUnique(unique: string): Promise<UniqueStatus> {
+    const { promise, resolve, reject } = Promise.withResolvers<UniqueStatus>();
+    this.connection.send(PacketType.GET_STATUS_UNIQUE, unique);
+    this.requests.push({ kind: "statusUnique", unique, resolve, reject });
+    return promise;
+  }
+
+  /** A task timed out: drop it (a JOB_CREATED still owed for it is then skipped). */
+  forget(task: Task): void {
+    const handle = task.handleNow;
+    if (handle === undefined) return;
+    const entry = this.jobs.get(handle);
+    if (entry === task) {
+      this.jobs.delete(handle);
+    } else if (entry instanceof SharedJob) {
+      // Keep the slot: gearmand still sends one copy of each packet for the forgotten submit.
+      const i = entry.tasks.indexOf(task);
+      if (i >= 0) entry.tasks[i] = null;
+      if (entry.tasks.every((t) => t === null)) this.jobs.delete(handle);
+    }
+  }
+
+  /** The connection was lost (or closed): everything waiting here ends or moves elsewhere. */
+  lose(cause: Error, closing: boolean): void {
+    const requests = this.requests.drain();
+    const jobs = [...this.jobs.values()];
+    this.jobs.clear();
+    const lost = (what: string): ConnectionError =>
+      closing
+        ? new ConnectionError("CLOSED", `client closed while ${what} waited`, { server: this.key, cause })
+        : new ConnectionError("CONNECTION_LOST", `connection lost while ${what} waited`, { server: this.key, cause });
+    for (const request of requests) {
+      if (request.kind === "submit") {
+        if (request.task.state === "pending") this.hooks.lost(request.task, lost(`submit to ${request.task.function}`));
+      } else if (request.kind === "status") {
+        request.reject(lost(`GET_STATUS ${request.handle}`));
+      } else if (request.kind === "statusUnique") {
+        request.reject(lost(`GET_STATUS_UNIQUE ${request.unique}`));
+      }
+    }
+    for (const entry of jobs) {
+      for (const task of entry instanceof Task ? [entry] : entry.tasks) {
+        if (task === null || task.state !== "pending") continue;
+        task.owner = null;
+        this.hooks.lost(task, lost(`job ${task.handleNow} (${task.function})`));
+      }
+    }
+  }
+
+  onPacket(packet: Packet): void {
+    const args = packet.args;
+    switch (packet.type) {
+      case PacketType.WORK_DATA:
+      case PacketType.WORK_WARNING: {
+        const entry = this.jobs.get(text(args[0]!));
+        if (entry === undefined) return;
+        const type = packet.type === PacketType.WORK_DATA ? "data" : "warning";
+        (entry instanceof Task ? entry : entry.nextCopy())?.event({ type, data: keep(args[1]!) });
+        return;
+      }
+      case PacketType.WORK_STATUS: {
+        const entry = this.jobs.get(text(args[0]!));
+        if (entry === undefined) return;
+        (entry instanceof Task ? entry : entry.nextCopy())?.event({
+          type: "status",
+          numerator: Number(text(args[1]!)),
+          denominator: Number(text(args[2]!)),
+        });
+        return;
+      }
+      case PacketType.WORK_COMPLETE: {
+        const entry = this.take(text(args[0]!));
+        if (entry === undefined) return;
+        const data = keep(args[1]!);
+        if (entry instanceof Task) entry.complete(data);
+        else for (const t of entry.tasks) t?.complete(data);
+        return;
+      }
+      case PacketType.WORK_FAIL: {
+        const handle = text(args[0]!);
+        const entry = this.take(handle);
+        if (entry === undefined) return;
+        const event = { type: "fail", error: new JobFailedError(handle, { server: this.key }) } as const;
+        if (entry instanceof Task) entry.failWith(event);
+        else for (const t of entry.tasks) t?.failWith(event);
+        return;
+      }
+      case PacketType.WORK_EXCEPTION: {
+        const handle = text(args[0]!);
+        const entry = this.take(handle);
+        if (entry === undefined) return;
+        const event = { type: "exception", error: new JobExceptionError(handle, text(args[1]!), { server: this.key }) } as const;
+        if (entry instanceof Task) entry.failWith(event);
+        else for (const t of entry.tasks) t?.failWith(event);
+        return;
+      }
+      case PacketType.ERROR: {
+        const request = this.requests.shift();
+        const error = new ServerError(text(args[0]!), text(args[1]!), { server: this.key });
+        if (request === undefined || request.kind === "option") return;
+        if (request.kind === "submit") request.task.reject(error);
+        else request.reject(error);
+        return;
+      }
+      default:
+        if (REPLY_KIND[packet.type] !== undefined) this.onReply(packet);
+    }
+  }
+
+  private onReply(packet: Packet): void {
+    const request = this.requests.shift();
+    const args = packet.args;
+    if (request === undefined || request.kind !== REPLY_KIND[packet.type]) {
+      const error = new ProtocolError(
+        "UNEXPECTED_PACKET",
+        `${packetName(packet.type)} does not answer the oldest request (${request?.kind ?? "none"})`,
+        { packetType: packet.type, server: this.key },
+      );
+      if (request?.kind === "submit") request.task.reject(error);
+      else if (request?.kind === "status" || request?.kind === "statusUnique") request.reject(error);
+      return;
+    }
+    switch (request.kind) {
+      case "submit": {
+        const task = request.task;
+        if (task.state !== "pending") return; // timed out before the server took it
+        const handle = text(args[0]!);
+        task.created(handle, this.key);
+        if (task.background) {
+          this.hooks.backgroundCreated(handle, this);
+          return;
+        }
+        const entry = this.jobs.get(handle);
+        if (entry === undefined) this.jobs.set(handle, task);
+        else if (entry instanceof Task) this.jobs.set(handle, new SharedJob(entry, task));
+        else entry.tasks.push(task);
+        return;
+      }
+      case "status":
+        request.resolve({
+          handle: text(args[0]!),
+          known: text(args[1]!) === "1",
+          running: text(args[2]!) === "1",
+          numerator: Number(text(args[3]!)),
+          denominator: Number(text(args[4]!)),
+          server: this.key,
+        });
+        return;
+      case "statusUnique":
+        request.resolve({
+          unique: text(args[0]!),
+          known: text(args[1]!) === "1",
+          running: text(args[2]!) === "1",
+          numerator: Number(text(args[3]!)),
+          denominator: Number(text(args[4]!)),
+          clients: Number(text(args[5]!)),
+          server: this.key,
+        });
+        return;
+      case "option":
+        return;
+    }
+  }
+
+  private take(handle: string): Task | SharedJob | undefined {
+    const tasks = this.jobs.get(handle);
+    if (tasks !== undefined) this.jobs.delete(handle);
+    return tasks;
+  }
+}

@@ -1,0 +1,277 @@
+/**
+ * One submission: a promise of the job's result (WORK_COMPLETE data) with its handle and, on
+ * request, its events in arrival order.
+ *
+ *   const task = client.submit("resize", bytes);
+ *   for await (const event of task.events()) if (event.type === "status") progress(event);
+ *   const out = await task; // or task.text(), task.json()
+ *
+ * The promise is made only when someone awaits the task, so a task nobody awaits (for example
+ * one only read through `events()`) never reports an unhandled rejection. Events are kept only
+ * for iterators that exist: a task nobody iterates stores none.
+ */
+import type { GearmanError, JobExceptionError, JobFailedError } from "../errors.ts";
+
+/** What a job reports on its way, then how it ended. */
+export type TaskEvent =
+  | { readonly type: "data"; readonly data: Uint8Array }
+  | { readonly type: "warning"; readonly data: Uint8Array }
+  | { readonly type: "status"; readonly numerator: number; readonly denominator: number }
+  | { readonly type: "complete"; readonly data: Uint8Array }
+  | { readonly type: "fail"; readonly error: JobFailedError }
+  | { readonly type: "exception"; readonly error: JobExceptionError };
+
+/** The events iterators see; the last one is `complete`, `fail` or `exception`. */
+type Terminal = Extract<TaskEvent, { type: "complete" | "fail" | "exception" }>;
+
+const utf8 = new TextDecoder();
+
+/** A queue of events for one iterator. */
+class EventStream implements AsyncIterableIterator<TaskEvent> {
+  private buffer: TaskEvent[] = [];
+  private waiter: PromiseWithResolvers<IteratorResult<TaskEvent>> | null = null;
+  private ended = false;
+  private error: GearmanError | null = null;
+
+  constructor(private readonly detach: (stream: EventStream) => void) {}
+
+  push(event: TaskEvent): void {
+    if (this.ended) return;
+    const waiter = this.waiter;
+    if (waiter) {
+      this.waiter = null;
+      waiter.resolve({ value: event, done: false });
+    } else {
+      this.buffer.push(event);
+    }
+  }
+
+  /** No more events; with an error, the iterator throws it after the buffered events. */
+  end(error: GearmanError | null): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.error = error;
+    const waiter = this.waiter;
+    if (waiter && this.buffer.length === 0) {
+      this.waiter = null;
+      if (error) waiter.reject(error);
+      else waiter.resolve({ value: undefined, done: true });
+    }
+  }
+
+  next(): Promise<IteratorResult<TaskEvent>> {
+    const event = this.buffer.shift();
+    if (event !== undefined) return Promise.resolve({ value: event, done: false });
+    if (this.ended) {
+      const error = this.error;
+      this.error = null;
+      return error ? Promise.reject(error) : Promise.resolve({ value: undefined, done: true });
+    }
+    this.waiter = Promise.withResolvers();
+    return this.waiter.promise;
+  }
+
+  /** `break` out of a for-await: stop keeping events for this iterator. */
+  return(): Promise<IteratorResult<TaskEvent>> {
+    this.buffer = [];
+    this.ended = true;
+    this.error = null;
+    this.detach(this);
+    const waiter = this.waiter;
+    this.waiter = null;
+    waiter?.resolve({ value: undefined, done: true });
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<TaskEvent> {
+    return this;
+  }
+}
+
+/** @internal whoever holds a task by its handle (a client's connection to one server). */
+export interface TaskOwner {
+  forget(task: Task): void;
+}
+
+export type TaskState = "pending" | "complete" | "failed";
+
+export class Task implements PromiseLike<Uint8Array> {
+  /** The function the job was submitted to. */
+  readonly function: string;
+  /** The unique key sent ("" lets the server make one). */
+  readonly unique: string;
+  /** True for a background submission (it is done once the server created it). */
+  readonly background: boolean;
+  /** @internal the encoded submit packet, kept while it may have to be sent again. */
+  packet: Uint8Array | null;
+  /** @internal whether the packet is resent when the connection is lost. */
+  readonly retryOnDisconnect: boolean;
+  /** @internal the job-timeout timer, when the job has a timeout. */
+  timer: ReturnType<typeof setTimeout> | null = null;
+  /** @internal the connection the job is registered on, which drops it on a timeout. */
+  owner: TaskOwner | null = null;
+
+  private _state: TaskState = "pending";
+  private _handle: string | undefined;
+  private _server: string | undefined;
+  private result: Uint8Array | undefined;
+  private error: GearmanError | undefined;
+  private promise: PromiseWithResolvers<Uint8Array> | null = null;
+  private handlePromise: PromiseWithResolvers<string> | null = null;
+  private streams: EventStream[] | null = null;
+  private terminal: Terminal | null = null;
+
+  /** @internal tasks are made by Client.submit. */
+  constructor(fn: string, unique: string, background: boolean, packet: Uint8Array, retryOnDisconnect: boolean) {
+    this.function = fn;
+    this.unique = unique;
+    this.background = background;
+    this.packet = packet;
+    this.retryOnDisconnect = retryOnDisconnect;
+  }
+
+  get state(): TaskState {
+    return this._state;
+  }
+
+  /** `host:port` of the server that created the job, once it did. */
+  get server(): string | undefined {
+    return this._server;
+  }
+
+  /** The job handle, once the server created the job (JOB_CREATED). */
+  get handle(): Promise<string> {
+    if (this.handlePromise === null) {
+      this.handlePromise = Promise.withResolvers<string>();
+      // The same failure reaches whoever awaits the task; don't report it twice.
+      this.handlePromise.promise.catch(() => {});
+      if (this._handle !== undefined) this.handlePromise.resolve(this._handle);
+      else if (this.error) this.handlePromise.reject(this.error);
+    }
+    return this.handlePromise.promise;
+  }
+
+  /** The handle if the job was created already. */
+  get handleNow(): string | undefined {
+    return this._handle;
+  }
+
+  then<A = Uint8Array, B = never>(
+    onfulfilled?: ((value: Uint8Array) => A | PromiseLike<A>) | null,
+    onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
+    return this.settled().then(onfulfilled, onrejected);
+  }
+
+  catch<B = never>(onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<Uint8Array | B> {
+    return this.settled().catch(onrejected);
+  }
+
+  finally(onfinally?: (() => void) | null): Promise<Uint8Array> {
+    return this.settled().finally(onfinally);
+  }
+
+  /** The result as UTF-8 text. */
+  async text(): Promise<string> {
+    return utf8.decode(await this.settled());
+  }
+
+  /** The result parsed as JSON. */
+  async json<T = unknown>(): Promise<T> {
+    return JSON.parse(await this.text()) as T;
+  }
+
+  /**
+   * The job's events in arrival order, ending with `complete`, `fail` or `exception`; a
+   * timeout, server error or lost connection is thrown by the iterator. Events are kept from
+   * the call on: call it right after submitting. `break` stops keeping them.
+   */
+  events(): AsyncIterableIterator<TaskEvent> {
+    const stream = new EventStream((s) => {
+      const i = this.streams?.indexOf(s) ?? -1;
+      if (i >= 0) this.streams!.splice(i, 1);
+    });
+    if (this._state !== "pending") {
+      if (this.terminal) stream.push(this.terminal);
+      stream.end(this.terminal ? null : (this.error ?? null));
+    } else {
+      (this.streams ??= []).push(stream);
+    }
+    return stream;
+  }
+
+  private settled(): Promise<Uint8Array> {
+    if (this.promise === null) {
+      this.promise = Promise.withResolvers<Uint8Array>();
+      if (this._state === "complete") this.promise.resolve(this.result!);
+      else if (this._state === "failed") this.promise.reject(this.error);
+    }
+    return this.promise.promise;
+  }
+
+  /** @internal JOB_CREATED: the server took the job. A background task is done now. */
+  created(handle: string, server: string): void {
+    // A job resubmitted after a lost connection gets a new handle; `handle` keeps the first.
+    this.handlePromise?.resolve(handle);
+    this._handle = handle;
+    this._server = server;
+    if (this.background) this.finish(new Uint8Array(0), null);
+  }
+
+  /** @internal WORK_DATA, WORK_WARNING, WORK_STATUS. */
+  event(event: TaskEvent): void {
+    const streams = this.streams;
+    if (streams === null) return;
+    for (let i = 0; i < streams.length; i++) streams[i]!.push(event);
+  }
+
+  /** @internal WORK_COMPLETE. */
+  complete(data: Uint8Array): void {
+    this.finish(data, { type: "complete", data });
+  }
+
+  /** @internal WORK_FAIL or WORK_EXCEPTION: ends with that event and rejects with its error. */
+  failWith(terminal: Extract<TaskEvent, { type: "fail" | "exception" }>): void {
+    if (this._state !== "pending") return;
+    this.terminal = terminal;
+    this.reject(terminal.error);
+  }
+
+  /** @internal Any other failure (timeout, server error, lost connection, close). */
+  reject(error: GearmanError): void {
+    if (this._state !== "pending") return;
+    this._state = "failed";
+    this.error = error;
+    this.cleanup();
+    this.promise?.reject(error);
+    if (this._handle === undefined) this.handlePromise?.reject(error);
+    this.endStreams(this.terminal === null ? error : null);
+  }
+
+  private finish(data: Uint8Array, terminal: Terminal | null): void {
+    if (this._state !== "pending") return;
+    this._state = "complete";
+    this.result = data;
+    this.terminal = terminal;
+    this.cleanup();
+    this.promise?.resolve(data);
+    this.endStreams(null);
+  }
+
+  private endStreams(error: GearmanError | null): void {
+    const streams = this.streams;
+    this.streams = null;
+    if (streams === null) return;
+    for (const s of streams) {
+      if (this.terminal) s.push(this.terminal);
+      s.end(error);
+    }
+  }
+
+  private cleanup(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.packet = null;
+    this.owner = null;
+  }
+}
