@@ -4,11 +4,16 @@
  *   idle → connecting → ready → reconnecting → connecting → ready … → closed
  *
  * Every transition is reported as a typed event, in this order, through `handlers.event`:
- * - `connecting` (attempt n) when a dial starts;
+ * - `connecting` (attempt n) when a dial starts; n counts dials since the last `ready` (from 1);
  * - `ready` once the socket is open (and, with `handshake`, the server echoed our probe);
  * - `disconnected` (error, wasReady) when a dial fails or a ready socket is lost;
- * - `reconnecting` (attempt, delay) when the reconnect policy schedules the next dial;
+ * - `reconnecting` (attempt, delay) when the reconnect policy schedules the next dial; attempt
+ *   is the retry number since the last `ready` (1 for the first), the number the policy gets;
  * - `closed` once, after `close()` or when the policy gives up.
+ *
+ * So a lost connection reads: disconnected, reconnecting#1, connecting#1, [disconnected,
+ * reconnecting#2, connecting#2, …] ready; a failed first dial: connecting#1, disconnected,
+ * reconnecting#1, connecting#2 …
  *
  * One dial is in flight at most. Sockets have TCP keepalive and no-delay on, so a peer that
  * died silently is noticed. Writes go through a WriteQueue (coalesced, partial-write safe).
@@ -76,7 +81,10 @@ export class Connection {
   private socket: Sock | null = null;
   /** Incremented per dial; events from an older socket are ignored. */
   private generation = 0;
+  /** Dials since the last ready. */
   private attempt = 0;
+  /** Retries scheduled since the last ready (what the reconnect policy is given). */
+  private retries = 0;
   private handshaking = false;
   private connectTimer: ReturnType<typeof setTimeout> | null = null;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
@@ -290,6 +298,7 @@ export class Connection {
     this.connectTimer = null;
     this._state = "ready";
     this.attempt = 0;
+    this.retries = 0;
     this.connects++;
     this.lastReadyAt = Date.now();
     this.emit({ type: "ready", server: this.server.key });
@@ -372,13 +381,14 @@ export class Connection {
 
   private scheduleRetry(): void {
     if (this._state === "closed" || this.closing) return;
-    const delay = this.config.reconnect(this.attempt);
+    const attempt = ++this.retries;
+    const delay = this.config.reconnect(attempt);
     if (delay === null) {
       this.finishClose();
       return;
     }
     this._state = "reconnecting";
-    this.emit({ type: "reconnecting", server: this.server.key, attempt: this.attempt, delay });
+    this.emit({ type: "reconnecting", server: this.server.key, attempt, delay });
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       if (this._state === "reconnecting") this.dial();
