@@ -39,3 +39,11 @@ export type {
 } from "./protocol/admin.ts";
 export { resolveClientOptions, resolveAdminOptions, CLIENT_DEFAULTS, ADMIN_DEFAULTS } from "./options.ts";
 export type { ClientOptions, AdminOptions } from "./options.ts";
+export { Worker } from "./worker/worker.ts";
+export type { RegisterOptions, StopOptions, HandleSignalsOptions, WorkerState, WorkerStats, ServerStats } from "./worker/worker.ts";
+export { Job, JobFailure } from "./worker/job.ts";
+export type { JobHandler, JobResult } from "./worker/job.ts";
+export type { FunctionStats } from "./worker/scheduler.ts";
+export type { WorkerEvents, WorkerEventName, JobOutcome } from "./worker/events.ts";
+export { resolveWorkerOptions, WORKER_DEFAULTS } from "./options.ts";
+export type { WorkerOptions, GrabPacket } from "./options.ts";

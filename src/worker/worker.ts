@@ -1,0 +1,285 @@
+/**
+ * The public Worker: register functions, start, stop. The scheduling lives in scheduler.ts.
+ *
+ *   const worker = new Worker({ servers: "127.0.0.1:4730,127.0.0.1:4731", concurrency: 8 });
+ *   worker.register("reverse", (job) => job.text().split("").reverse().join(""));
+ *   await worker.start();
+ *   worker.handleSignals(); // SIGINT / SIGTERM → graceful stop, then exit
+ */
+import type { ConnectionState } from "../connection/connection.ts";
+import { ConfigError, ConnectionError, GearmanError } from "../errors.ts";
+import { numberOption, resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from "../options.ts";
+import { Emitter, type Listener, type WorkerEventName } from "./events.ts";
+import type { JobHandler } from "./job.ts";
+import { Scheduler, type FunctionStats } from "./scheduler.ts";
+
+/** Longest function name accepted (gearmand keeps names short; see the protocol notes). */
+const MAX_FUNCTION_NAME = 511;
+/** After the stop deadline aborts the signals, handlers get this long to answer before the sockets close. */
+const ABORT_GRACE_MS = 1000;
+
+export interface RegisterOptions {
+  /**
+   * Milliseconds a job may run. Sent as CAN_DO_TIMEOUT (gearmand raises values under 1000 to
+   * 1000 for its own timer). When it passes, the job's `signal` aborts with a TimeoutError and
+   * the worker sends WORK_FAIL; what the handler returns later is dropped. Its slot stays taken
+   * until the handler settles. @default none
+   */
+  timeout?: number;
+}
+
+export interface StopOptions {
+  /** Milliseconds to let running jobs finish before their signals abort. @default the `stopDeadline` option (30000) */
+  deadline?: number;
+}
+
+export interface HandleSignalsOptions {
+  /** @default ["SIGINT", "SIGTERM"] */
+  signals?: NodeJS.Signals[];
+  /** Passed to `stop()`; a second signal stops at once (deadline 0). */
+  deadline?: number;
+  /** Call `process.exit` once stopped (0, or 1 if stopping failed). @default true */
+  exit?: boolean;
+}
+
+export type WorkerState = "idle" | "starting" | "running" | "stopping" | "stopped";
+
+export interface ServerStats {
+  /** "host:port" */
+  readonly address: string;
+  readonly state: ConnectionState;
+  /** PRE_SLEEP sent, no NOOP since. */
+  readonly asleep: boolean;
+  /** A NOOP waits for a free slot. */
+  readonly wakePending: boolean;
+  readonly grabsInFlight: number;
+  readonly jobsRunning: number;
+  /** Results delivered to this server. */
+  readonly jobsDone: number;
+  /** Jobs whose result could not be delivered (connection lost). */
+  readonly jobsLost: number;
+  readonly noops: number;
+  /** Successful connects (1 after the first; more after reconnects). */
+  readonly connects: number;
+  /** Time bytes were last received, ms since epoch (0: never). */
+  readonly lastSeen: number;
+  /** Why the last dial failed or the connection was lost. */
+  readonly lastError: string | undefined;
+}
+
+export interface WorkerStats {
+  readonly state: WorkerState;
+  readonly concurrency: number;
+  readonly running: number;
+  readonly grabsInFlight: number;
+  readonly servers: ServerStats[];
+  readonly functions: Record<string, Readonly<FunctionStats>>;
+}
+
+export class Worker {
+  private readonly config: ResolvedWorkerOptions;
+  private readonly events = new Emitter();
+  private readonly scheduler: Scheduler;
+  private started: Promise<void> | null = null;
+  private running = false;
+  private stopped: Promise<void> | null = null;
+  private finished = false;
+  private deadlineTimer: ReturnType<typeof setTimeout> | null = null;
+  private deadlineAt = 0;
+  private deadlinePassed: (() => void) | null = null;
+
+  constructor(options: WorkerOptions = {}) {
+    this.config = resolveWorkerOptions(options);
+    this.scheduler = new Scheduler(this.config, this.events);
+  }
+
+  /** Jobs running at once in this process. */
+  get concurrency(): number {
+    return this.config.concurrency;
+  }
+
+  get state(): WorkerState {
+    if (this.finished) return "stopped";
+    if (this.stopped !== null) return "stopping";
+    if (this.running) return "running";
+    return this.started !== null ? "starting" : "idle";
+  }
+
+  /**
+   * Registers (or replaces) the handler for `name`. Allowed while running: CAN_DO (or
+   * CAN_DO_TIMEOUT) goes to every connected server at once, and to the others when they connect.
+   */
+  register(name: string, handler: JobHandler, options: RegisterOptions = {}): this {
+    if (typeof name !== "string" || name === "" || name.includes("\0") || Buffer.byteLength(name) > MAX_FUNCTION_NAME) {
+      throw new ConfigError("function name", `must be 1-${MAX_FUNCTION_NAME} bytes without NUL, got ${JSON.stringify(name)}`);
+    }
+    if (typeof handler !== "function") throw new ConfigError("handler", `handler for "${name}" must be a function`);
+    const timeout = numberOption("timeout", options.timeout, 0, 0);
+    if (!Number.isInteger(timeout)) throw new ConfigError("timeout", `must be whole milliseconds, got ${timeout}`);
+    this.scheduler.register(name, handler, timeout);
+    return this;
+  }
+
+  /** Stops taking jobs for `name` (CANT_DO to every connected server). Running jobs finish. */
+  unregister(name: string): boolean {
+    return this.scheduler.unregister(name);
+  }
+
+  /**
+   * Connects to every server. Resolves once the worker is registered on at least one; the others
+   * keep being retried in the background (reconnect policy). If no server can be reached on the
+   * first try, rejects with ConnectionError `NO_SERVERS` (its message lists each server and why)
+   * and the worker is stopped: a supervisor restarting the process is the usual answer.
+   */
+  start(): Promise<void> {
+    if (this.stopped !== null) {
+      return Promise.reject(new ConnectionError("CLOSED", "worker is stopped; create a new Worker"));
+    }
+    if (this.started === null) {
+      this.started = this.scheduler.start().then(
+        () => {
+          this.running = true;
+        },
+        async (error: unknown) => {
+          await this.stop({ deadline: 0 });
+          throw error;
+        },
+      );
+    }
+    return this.started;
+  }
+
+  /**
+   * Graceful stop: no GRAB goes out any more (NOOPs are left unanswered), jobs that arrive for
+   * GRABs already in flight still run, running jobs get until `deadline` to finish (then their
+   * signals abort, and they get one more second), results are flushed, then the connections
+   * close. Jobs still running then cannot deliver; gearmand re-queues them. Calling it again
+   * returns the same promise; a shorter deadline takes effect.
+   */
+  stop(options: StopOptions = {}): Promise<void> {
+    const deadline = numberOption("deadline", options.deadline, this.config.stopDeadline, 0);
+    if (this.stopped === null) {
+      this.stopped = this.runStop(deadline);
+    } else {
+      this.armDeadline(deadline);
+    }
+    return this.stopped;
+  }
+
+  private async runStop(deadline: number): Promise<void> {
+    const scheduler = this.scheduler;
+    scheduler.stopping = true;
+    this.events.emit("stopping", { deadline });
+    if (this.started !== null) {
+      const idle = scheduler.whenIdle().then(() => true);
+      const { promise, resolve } = Promise.withResolvers<boolean>();
+      this.deadlinePassed = () => resolve(false);
+      this.armDeadline(deadline);
+      const finished = await Promise.race([idle, promise]);
+      if (this.deadlineTimer !== null) clearTimeout(this.deadlineTimer);
+      this.deadlineTimer = null;
+      this.deadlinePassed = null;
+      if (!finished) {
+        scheduler.abortAll(new GearmanError("STOPPED", `worker stopped: the stop deadline (${deadline} ms) passed`));
+        let grace: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([idle, new Promise<void>((r) => (grace = setTimeout(r, ABORT_GRACE_MS)))]);
+        clearTimeout(grace);
+      }
+    }
+    await scheduler.close();
+    this.running = false;
+    this.finished = true;
+    this.events.emit("close", {});
+  }
+
+  /** Arms (or brings forward) the stop deadline. */
+  private armDeadline(deadline: number): void {
+    const fire = this.deadlinePassed;
+    if (fire === null) return;
+    const at = Date.now() + deadline;
+    if (this.deadlineTimer !== null) {
+      if (at >= this.deadlineAt) return;
+      clearTimeout(this.deadlineTimer);
+    }
+    this.deadlineAt = at;
+    this.deadlineTimer = setTimeout(fire, deadline);
+  }
+
+  /** Counters per server and per function, and the slots in use. */
+  stats(): WorkerStats {
+    const s = this.scheduler;
+    const functions: Record<string, FunctionStats> = {};
+    for (const [name, f] of s.functionStats) functions[name] = { ...f };
+    return {
+      state: this.state,
+      concurrency: s.concurrency,
+      running: s.running,
+      grabsInFlight: s.inFlight,
+      servers: s.links.map((l) => ({
+        address: l.key,
+        state: l.connection.state,
+        asleep: l.asleep,
+        wakePending: l.wakePending,
+        grabsInFlight: l.grabsInFlight,
+        jobsRunning: l.jobsRunning,
+        jobsDone: l.jobsDone,
+        jobsLost: l.jobsLost,
+        noops: l.noops,
+        connects: l.connection.connects,
+        lastSeen: l.connection.lastSeenAt,
+        lastError: l.lastError?.message,
+      })),
+      functions,
+    };
+  }
+
+  /** Listens to a lifecycle event; returns a function that removes the listener. */
+  on<K extends WorkerEventName>(name: K, listener: Listener<K>): () => void {
+    return this.events.on(name, listener);
+  }
+
+  once<K extends WorkerEventName>(name: K, listener: Listener<K>): () => void {
+    return this.events.once(name, listener);
+  }
+
+  off<K extends WorkerEventName>(name: K, listener: Listener<K>): void {
+    this.events.off(name, listener);
+  }
+
+  /**
+   * For scripts: the first SIGINT / SIGTERM starts a graceful `stop()` (then `process.exit`
+   * unless `exit: false`); a second one stops at once. Returns a function that removes the
+   * handlers. Opt-in: a library must not take over a process's signals by itself.
+   */
+  handleSignals(options: HandleSignalsOptions = {}): () => void {
+    const signals = options.signals ?? ["SIGINT", "SIGTERM"];
+    const exit = options.exit ?? true;
+    let received = 0;
+    const dispose = (): void => {
+      for (const s of signals) process.off(s, onSignal);
+    };
+    const onSignal = (): void => {
+      received++;
+      if (received > 1) {
+        void this.stop({ deadline: 0 });
+        return;
+      }
+      this.stop({ deadline: options.deadline }).then(
+        () => {
+          dispose();
+          if (exit) process.exit(0);
+        },
+        () => {
+          dispose();
+          if (exit) process.exit(1);
+        },
+      );
+    };
+    for (const s of signals) process.on(s, onSignal);
+    return dispose;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
