@@ -38,7 +38,7 @@ test("fault server - dropOn closes the socket when the chosen packet arrives", a
   await using rec = recordedConnection(server.address, testConfig({ reconnect: () => null }));
   await rec.conn.connect();
   server.faults.dropOn.add(PacketType.PRE_SLEEP);
-  const lost = rec.nextEvent("disconnected");
+  const lost = rec.event("disconnected");
   rec.conn.send(PacketType.PRE_SLEEP);
   const event = await lost;
   expect(event.type === "disconnected" && event.wasReady).toBe(true);
@@ -50,7 +50,7 @@ test("fault server - garbleOn answers with bad bytes: the client reports BAD_MAG
   await using rec = recordedConnection(server.address, testConfig({ reconnect: () => null }));
   await rec.conn.connect();
   server.faults.garbleOn.add(PacketType.GRAB_JOB);
-  const lost = rec.nextEvent("disconnected");
+  const lost = rec.event("disconnected");
   rec.conn.send(PacketType.GRAB_JOB);
   const event = await lost;
   if (event.type !== "disconnected") throw new Error("unreachable");

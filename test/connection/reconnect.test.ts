@@ -78,7 +78,7 @@ describe("reconnect against fault servers", () => {
     );
     await rec.conn.connect();
     await server.stop(); // listener gone: the loss, then refused redials
-    await rec.nextEvent("closed");
+    await rec.event("closed");
     expect(seen).toEqual([1, 2, 3]);
     expect(describeEvents(rec.events)).toEqual([
       "connecting#1",
@@ -110,7 +110,7 @@ describe("reconnect against fault servers", () => {
     expect(error).toBeInstanceOf(ConnectionError);
     expect((error as ConnectionError).code).toBe("CONNECT_FAILED");
     expect((error as ConnectionError).message).toContain(`127.0.0.1:${port}`);
-    await rec.nextEvent("closed");
+    await rec.event("closed");
     expect(seen).toEqual([1, 2]);
     expect(describeEvents(rec.events)).toEqual(["connecting#1", "disconnected", "reconnecting#1", "connecting#2", "disconnected", "closed"]);
   });
@@ -120,7 +120,7 @@ describe("reconnect against fault servers", () => {
     await using rec = recordedConnection(server.address, testConfig({ reconnect: () => null }));
     await rec.conn.connect();
     server.peers[0]!.close();
-    await rec.nextEvent("closed");
+    await rec.event("closed");
     expect(rec.eventTypes()).toEqual(["connecting", "ready", "disconnected", "closed"]);
     expect(rec.conn.state).toBe("closed");
     const lost = rec.events[2]!;

@@ -23,9 +23,9 @@ export interface Recorded {
   readonly events: ConnectionEvent[];
   /** Event types so far, e.g. ["connecting", "ready"]. */
   eventTypes(): string[];
-  /** Resolves when an event of `type` arrives after the `count` already seen of that type. */
-  nextEvent(type: ConnectionEvent["type"], timeoutMs?: number): Promise<ConnectionEvent>;
-  /** Resolves once `ok()` holds (checked after every packet and event). */
+  /** The `nth` (1-based) event of `type` since the start, waiting for it if needed. */
+  event(type: ConnectionEvent["type"], nth?: number, timeoutMs?: number): Promise<ConnectionEvent>;
+  /** Resolves once `ok()` holds (checked after every packet and event, and every 5 ms). */
   until(ok: () => boolean, what: string, timeoutMs?: number): Promise<void>;
   /** Resolves once `n` packets have arrived. */
   packetsReach(n: number, timeoutMs?: number): Promise<void>;
@@ -54,13 +54,24 @@ export function recordedConnection(address: string, config: ConnectionConfig, on
   });
   const waitUntil = (ok: () => boolean, what: string, timeoutMs: number) =>
     new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}; events: ${events.map((e) => e.type).join(",")}`)), timeoutMs);
+      let done = false;
+      const finish = (): void => {
+        done = true;
+        clearTimeout(timer);
+        clearInterval(poll);
+      };
+      const timer = setTimeout(() => {
+        finish();
+        reject(new Error(`timed out waiting for ${what}; events: ${events.map((e) => e.type).join(",")}`));
+      }, timeoutMs);
       const check = (): void => {
+        if (done) return;
         if (ok()) {
-          clearTimeout(timer);
+          finish();
           resolve();
         } else wake.push(check);
       };
+      const poll = setInterval(check, 5);
       check();
     });
   return {
@@ -69,10 +80,10 @@ export function recordedConnection(address: string, config: ConnectionConfig, on
     events,
     eventTypes: () => events.map((e) => e.type),
     until: (ok, what, timeoutMs = 5000) => waitUntil(ok, what, timeoutMs),
-    async nextEvent(type, timeoutMs = 5000) {
-      const seen = events.filter((e) => e.type === type).length;
-      await waitUntil(() => events.filter((e) => e.type === type).length > seen, `event ${type}`, timeoutMs);
-      return events.filter((e) => e.type === type)[seen]!;
+    async event(type, nth = 1, timeoutMs = 5000) {
+      const ofType = () => events.filter((e) => e.type === type);
+      await waitUntil(() => ofType().length >= nth, `event ${type} #${nth}`, timeoutMs);
+      return ofType()[nth - 1]!;
     },
     packetsReach(n, timeoutMs = 10_000) {
       return waitUntil(() => packets.length >= n, `${n} packets (have ${packets.length})`, timeoutMs);
