@@ -119,15 +119,19 @@ export function encodeAdminCommand(command: AdminCommand): Uint8Array {
   return Buffer.from(`${adminCommandLine(command)}\r\n`, "utf8");
 }
 
-/** A reply line `ERR CODE text` as a ServerError; null for any other line. */
+/**
+ * A reply line `ERR CODE text` as a ServerError; null for any other line. Some gearmand replies
+ * carry only prose (`ERR function not found`): their code is "ERR" and the prose is the text.
+ */
 export function parseErrLine(line: string, server?: string): ServerError | null {
   if (line !== "ERR" && !line.startsWith("ERR ")) return null;
   const rest = line.slice(4).trim();
   const space = rest.indexOf(" ");
-  const code = space < 0 ? rest : rest.slice(0, space);
+  const first = space < 0 ? rest : rest.slice(0, space);
+  if (!/^[A-Z][A-Z0-9_]*$/.test(first)) return new ServerError("ERR", rest, { server });
   // gearmand writes spaces in the text as "+".
   const text = space < 0 ? "" : rest.slice(space + 1).replaceAll("+", " ");
-  return new ServerError(code === "" ? "UNKNOWN" : code, text, { server });
+  return new ServerError(first, text, { server });
 }
 
 function bad(line: string, what: string, server: string | undefined): ProtocolError {
@@ -169,17 +173,17 @@ export function parsePriorityStatusRow(line: string, server?: string): PriorityS
   };
 }
 
-/** `FD IP CLIENT-ID : FUNC FUNC…` */
+/** `FD IP CLIENT-ID : FUNC FUNC…` (IPv6 addresses hold colons; the separator is a lone ":"). */
 export function parseWorkerRow(line: string, server?: string): WorkerRow {
-  const colon = line.indexOf(" :");
-  if (colon < 0) throw bad(line, "workers", server);
-  const head = line.slice(0, colon).split(" ");
-  if (head.length !== 3) throw bad(line, "workers", server);
-  const functions = line
-    .slice(colon + 2)
-    .split(" ")
-    .filter((s) => s !== "");
-  return { fd: int(head[0], line, "workers", server), ip: head[1]!, clientId: head[2]!, functions };
+  const t = line.split(" ");
+  const sep = t.indexOf(":", 3);
+  if (sep < 0 || t.length < 4) throw bad(line, "workers", server);
+  return {
+    fd: int(t[0], line, "workers", server),
+    ip: t[1]!,
+    clientId: t.slice(2, sep).join(" "),
+    functions: t.slice(sep + 1).filter((s) => s !== ""),
+  };
 }
 
 export function parseJobRow(line: string, server?: string): JobRow {

@@ -1,0 +1,162 @@
+import { expect, test } from "bun:test";
+import { Admin } from "../../src/admin/admin.ts";
+import { Client } from "../../src/client/client.ts";
+import { ConfigError, ConnectionError, ServerError, TimeoutError } from "../../src/errors.ts";
+import { startFaultServer } from "../support/fault-server.ts";
+import { describeGearmand, freePort, logsOnFailure, startGearmand } from "../support/gearmand.ts";
+import { startCliWorker } from "../support/peers.ts";
+
+describeGearmand("admin - real gearmand", () => {
+  test(
+    "admin - every command's reply from real gearmand parses",
+    logsOnFailure(async () => {
+      await using g = await startGearmand();
+      await using admin = new Admin(g.address);
+      await using client = new Client({ servers: g.address, clientId: "admin-test-client" });
+      await using _worker = await startCliWorker(g.address, "other", ["cat"]);
+      const h1 = await client.submitBackground("queued", "a", { unique: "u1" });
+      const h2 = await client.submitBackground("queued", "b", { priority: "high" });
+      await client.submitBackground("queued", "c", { priority: "low" });
+
+      expect(await admin.version()).toMatch(/^1\.\d+\.\d+/);
+      expect(await admin.getpid()).toBe(g.pid);
+      expect(await admin.verbose()).toBe("INFO");
+
+      const status = await admin.status();
+      expect(status).toContainEqual({ function: "queued", total: 3, running: 0, workers: 0 });
+      expect(status).toContainEqual({ function: "other", total: 0, running: 0, workers: 1 });
+
+      const workers = await admin.workers();
+      expect(workers.some((w) => w.functions.includes("other") && w.ip === "127.0.0.1")).toBe(true);
+      expect(workers.some((w) => w.clientId === "admin-test-client")).toBe(true);
+      for (const w of workers) expect(Number.isInteger(w.fd)).toBe(true);
+
+      expect(await admin.prioritystatus()).toContainEqual({ function: "queued", high: 1, normal: 1, low: 1, workers: 0 });
+
+      const jobs = await admin.showJobs();
+      expect(jobs).toContainEqual({ handle: h1, retries: 0, ignoreJob: false, jobQueued: true });
+      expect(jobs.map((j) => j.handle)).toContain(h2);
+      expect(await admin.showUniqueJobs()).toContain("u1");
+
+      await admin.maxqueue("queued", 100);
+      await admin.maxqueue("queued", [10, 20, 30]);
+      await admin.maxqueue("queued");
+
+      // CR LF line ends: gearmand 1.1.20 would create "qu" for "create function qux\n".
+      await admin.createFunction("qux");
+      expect((await admin.status()).map((r) => r.function)).toContain("qux");
+      await admin.dropFunction("qux");
+      expect((await admin.status()).map((r) => r.function)).not.toContain("qux");
+
+      await admin.cancelJob(h1);
+      expect((await admin.showJobs()).find((j) => j.handle === h1)?.ignoreJob).toBe(true);
+    }),
+  );
+
+  test(
+    "admin - ERR replies become typed ServerError",
+    logsOnFailure(async () => {
+      await using g = await startGearmand();
+      await using admin = new Admin(g.address);
+      await using _worker = await startCliWorker(g.address, "busy", ["cat"]);
+
+      const unknownJob = await admin.cancelJob("H:nowhere:1").catch((e: unknown) => e);
+      expect(unknownJob).toBeInstanceOf(ServerError);
+      expect((unknownJob as ServerError).serverCode).toBe("UNKNOWN_JOB");
+      expect((unknownJob as ServerError).code).toBe("SERVER_ERROR");
+      expect((unknownJob as ServerError).message).toContain(g.address);
+
+      const noFunction = await admin.dropFunction("never-made").catch((e: unknown) => e);
+      expect(noFunction).toBeInstanceOf(ServerError);
+      expect((noFunction as ServerError).message).toContain("function not found");
+
+      const inUse = await admin.dropFunction("busy").catch((e: unknown) => e);
+      expect(inUse).toBeInstanceOf(ServerError);
+      expect((inUse as ServerError).message).toContain("connected workers");
+
+      // The connection is still in step after errors.
+      expect(await admin.getpid()).toBe(g.pid);
+      // Bad arguments never reach the server.
+      expect(await admin.cancelJob("two words").catch((e: unknown) => e)).toBeInstanceOf(ConfigError);
+    }),
+  );
+
+  test(
+    "admin - pipelined commands are answered in order",
+    logsOnFailure(async () => {
+      await using g = await startGearmand();
+      await using admin = new Admin(g.address);
+      const calls: Promise<unknown>[] = [];
+      for (let i = 0; i < 100; i++) {
+        calls.push(admin.getpid(), admin.status(), admin.version(), admin.cancelJob(`H:x:${i}`).catch((e: unknown) => e));
+      }
+      const results = await Promise.all(calls);
+      for (let i = 0; i < results.length; i += 4) {
+        expect(results[i]).toBe(g.pid);
+        expect(Array.isArray(results[i + 1])).toBe(true);
+        expect(results[i + 2]).toMatch(/^1\./);
+        expect(results[i + 3]).toBeInstanceOf(ServerError);
+      }
+    }),
+  );
+
+  test(
+    "admin - after the server restarts, the next command reconnects",
+    logsOnFailure(async () => {
+      await using g = await startGearmand();
+      await using admin = new Admin(g.address);
+      const before = await admin.getpid();
+      await g.restart();
+      // The first command may still meet the old, dead socket; the one after must work.
+      const first = await admin.getpid().catch((e: unknown) => e);
+      if (first instanceof Error) expect(first).toBeInstanceOf(ConnectionError);
+      const after = typeof first === "number" ? first : await admin.getpid();
+      expect(after).toBe(g.pid);
+      expect(after).not.toBe(before);
+    }),
+  );
+});
+
+test("admin - a server that is down rejects with ConnectionError naming it", async () => {
+  const address = `127.0.0.1:${freePort()}`;
+  await using admin = new Admin(address, { connectTimeout: 1000 });
+  const error = await admin.status().catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(ConnectionError);
+  expect((error as ConnectionError).message).toContain(address);
+});
+
+test("admin - a command with no reply times out, drops the connection, and the next works", async () => {
+  await using server = await startFaultServer({ text: (line) => (line === "getpid" ? ["OK 42"] : undefined) });
+  await using admin = new Admin(server.address, { commandTimeout: 200 });
+  expect(await admin.getpid()).toBe(42);
+  const first = server.peers.length;
+  const stuck = admin.version(); // the fault server answers only "getpid"
+  const behind = admin.verbose(); // queued behind it
+  const [a, b] = await Promise.allSettled([stuck, behind]);
+  expect(a.status === "rejected" && a.reason).toBeInstanceOf(TimeoutError);
+  expect(b.status === "rejected" && b.reason).toBeInstanceOf(TimeoutError);
+  expect(a.status === "rejected" && (a.reason as TimeoutError).message).toContain("commandTimeout");
+  expect(await admin.getpid()).toBe(42);
+  expect(server.peers.length).toBe(first + 1);
+});
+
+test("admin - a connection lost mid-command rejects it with ConnectionError", async () => {
+  await using server = await startFaultServer({
+    text: (line, peer) => {
+      if (line === "status") peer.close();
+      return [];
+    },
+  });
+  await using admin = new Admin(server.address);
+  const error = await admin.status().catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(ConnectionError);
+  expect((error as ConnectionError).message).toContain(server.address);
+});
+
+test("admin - commands after close reject with ConnectionError CLOSED", async () => {
+  const admin = new Admin("127.0.0.1:1");
+  await admin.close();
+  const error = await admin.version().catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(ConnectionError);
+  expect((error as ConnectionError).code).toBe("CLOSED");
+});
