@@ -2,6 +2,7 @@
  * Server address lists: "host:port", "host" (port 4730), "[::1]:port", comma-separated strings
  * and arrays; GEARMAN_SERVERS as the default.
  */
+import { isIPv6 } from "node:net";
 import { ConfigError } from "../errors.ts";
 import { DEFAULT_PORT } from "../protocol/packets.ts";
 
@@ -35,6 +36,9 @@ export function parseAddress(text: string, option = "servers"): ServerAddress {
     const colon = s.lastIndexOf(":");
     if (colon >= 0 && s.indexOf(":") !== colon) {
       // A bare IPv6 address without brackets: no port can be told apart.
+      if (!isIPv6(s)) {
+        throw new ConfigError(option, `bad server address "${text}": write IPv6 as "[addr]:port"`);
+      }
       host = s;
     } else if (colon >= 0) {
       host = s.slice(0, colon);

@@ -142,7 +142,7 @@ test("writes - writable() waiters reject with the loss error when the socket is 
   expect(rec.conn.pendingBytes).toBe(0);
 });
 
-test("writes - keepalive and no-delay are set on the socket, and either setting connects", async () => {
+test("writes - keepalive is on the socket when enabled (seen by ss), off when disabled; both connect", async () => {
   await using server = await startFaultServer();
   for (const keepAlive of [true, false]) {
     await using rec = recordedConnection(server.address, testConfig({ keepAlive, keepAliveDelay: 7000 }));
