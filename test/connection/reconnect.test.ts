@@ -129,6 +129,32 @@ describe("reconnect against fault servers", () => {
     await expect(rec.conn.connect()).rejects.toMatchObject({ code: "CLOSED" });
   });
 
+  test("reconnect - close() while waiting to redial stops for good", async () => {
+    await using server = await startFaultServer();
+    await using rec = recordedConnection(server.address, testConfig({ reconnect: () => 200 }));
+    await rec.conn.connect();
+    server.peers[0]!.close();
+    await rec.event("reconnecting");
+    expect(rec.conn.state).toBe("reconnecting");
+    await rec.conn.close();
+    await Bun.sleep(300); // past the retry delay: no new dial
+    expect(rec.eventTypes()).toEqual(["connecting", "ready", "disconnected", "reconnecting", "closed"]);
+    expect(server.peers.length).toBe(1);
+  });
+
+  test("reconnect - a connection lost while ready reconnects to the same server and works", async () => {
+    await using server = await startFaultServer();
+    await using rec = recordedConnection(server.address, testConfig({ reconnect: () => 5 }));
+    await rec.conn.connect();
+    server.peers[0]!.close();
+    await rec.event("ready", 2);
+    rec.conn.send(PacketType.ECHO_REQ, "again");
+    await rec.packetsReach(1);
+    expect(server.peers.length).toBe(2);
+    expect(server.peers[1]!.received.map((p) => p.arg(0)).at(-1)).toBe("again");
+    expect(rec.conn.connects).toBe(2);
+  });
+
   test("reconnect - one dial in flight: repeated connect() calls open one socket", async () => {
     await using server = await startFaultServer();
     await using rec = recordedConnection(server.address, testConfig());

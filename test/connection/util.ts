@@ -32,7 +32,13 @@ export interface Recorded {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-export function recordedConnection(address: string, config: ConnectionConfig, onPacket?: (p: Packet) => void): Recorded {
+/** Optional hooks, called from inside the Connection's handlers after recording. */
+export interface Hooks {
+  packet?(packet: Packet, conn: Connection): void;
+  event?(event: ConnectionEvent, conn: Connection): void;
+}
+
+export function recordedConnection(address: string, config: ConnectionConfig, hooks: Hooks = {}): Recorded {
   const packets: { type: number; args: Uint8Array[] }[] = [];
   const events: ConnectionEvent[] = [];
   let wake: (() => void)[] = [];
@@ -44,11 +50,12 @@ export function recordedConnection(address: string, config: ConnectionConfig, on
   const conn = new Connection(parseAddress(address), config, {
     packet(p) {
       packets.push({ type: p.type, args: p.args.map((a) => a.slice()) });
-      onPacket?.(p);
+      hooks.packet?.(p, conn);
       poke();
     },
     event(e) {
       events.push(e);
+      hooks.event?.(e, conn);
       poke();
     },
   });

@@ -206,7 +206,7 @@ export async function startFaultServer(script: FaultScript = {}): Promise<FaultS
     if (replies === undefined && p.type === PacketType.ECHO_REQ) replies = [[PacketType.ECHO_RES, args[0]!]];
     for (const r of replies ?? []) {
       if (r instanceof Uint8Array) {
-        if (faults.withhold.has(new DataView(r.buffer, r.byteOffset).getUint32(4))) continue;
+        if (r.length >= 8 && faults.withhold.has(new DataView(r.buffer, r.byteOffset).getUint32(4))) continue;
         peer.write(r);
       } else {
         const [type, ...rest] = r;
