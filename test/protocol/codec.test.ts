@@ -120,6 +120,15 @@ describe("codec - round trip", () => {
     expect(feedAllWays(packet, REQ)).toEqual([packetEvent(PacketType.CAN_DO, [fn])]);
   });
 
+  test("codec - lone surrogates are measured as the 3-byte replacement they are written as", () => {
+    for (const s of ["\uD800", "a\uDC00b", "x\uD83D"]) {
+      const packet = encodeRequest(PacketType.CAN_DO, s);
+      expect(packet.length).toBe(encodedLength([s]));
+      expect(new DataView(packet.buffer).getUint32(8)).toBe(packet.length - HEADER_SIZE);
+      expect(feedAllWays(packet, REQ)).toEqual([packetEvent(PacketType.CAN_DO, [s.replace(/[\uD800-\uDFFF]/g, "\uFFFD")])]);
+    }
+  });
+
   test("codec - a wrong argument count or unknown type is refused by the encoder", () => {
     expect(() => encodeRequest(PacketType.SUBMIT_JOB, "f", "u")).toThrow(ConfigError);
     expect(() => encodeRequest(PacketType.NOOP, "x")).toThrow("NOOP takes 0 argument(s), got 1");
