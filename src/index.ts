@@ -47,3 +47,7 @@ export type { FunctionStats } from "./worker/scheduler.ts";
 export type { WorkerEvents, WorkerEventName, JobOutcome } from "./worker/events.ts";
 export { resolveWorkerOptions, WORKER_DEFAULTS } from "./options.ts";
 export type { WorkerOptions, GrabPacket } from "./options.ts";
+export { startServer, SERVER_VERSION } from "./server/server.ts";
+export type { EmbeddedServer, EmbeddedServerStats } from "./server/server.ts";
+export { resolveServerOptions, SERVER_DEFAULTS } from "./options.ts";
+export type { ServerOptions, ServerFaults } from "./options.ts";

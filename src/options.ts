@@ -7,6 +7,7 @@ import { exponentialBackoff, type BackoffOptions, type ReconnectPolicy } from ".
 import { parseServers, type ServerAddress, type ServersInput } from "./connection/servers.ts";
 import { ConfigError } from "./errors.ts";
 import { DEFAULT_MAX_PACKET_SIZE } from "./protocol/decode.ts";
+import { hostname } from "node:os";
 
 /** Settings every connection (worker, client, admin) takes. */
 export interface ConnectionOptions {

@@ -1,0 +1,447 @@
+/**
+ * The job server's queues, as gearmand keeps them, without sockets: functions, jobs, priorities,
+ * unique coalescing, and the wake-up flags of worker connections.
+ *
+ * Priorities are global: a worker that can do several functions gets the oldest HIGH job of any
+ * of them before any NORMAL one, and NORMAL before LOW (gearmand 1.1 only orders within a
+ * function; test/server/priorities.test.ts records that difference).
+ *
+ * Wake-ups follow gearmand (server.cc, job.cc) exactly — two flags per worker connection:
+ * - PRE_SLEEP: a job waiting for the connection → NOOP now; else `sleeping` (noopSent is kept).
+ * - GRAB_JOB / _UNIQ / _ALL: clears both.
+ * - A job queued (new, re-queued, or an epoch job coming due): NOOP to each connection that can
+ *   do it with `sleeping && !noopSent`, which then sets `noopSent`; at most `workerWakeup`
+ *   connections per job (0: all), starting where the previous wake-up of that function stopped.
+ * So a connection gets at most one NOOP between two GRABs, on purpose: existing workers must see
+ * the same server behaviour here as against gearmand.
+ */
+
+export const Priority = { HIGH: 0, NORMAL: 1, LOW: 2 } as const;
+export type Priority = (typeof Priority)[keyof typeof Priority];
+const PRIORITIES: readonly Priority[] = [Priority.HIGH, Priority.NORMAL, Priority.LOW];
+
+/** A connection as the queues see it: a client, a worker, or both. */
+export interface QueuePeer {
+  readonly id: number;
+  /** Sent PRE_SLEEP and found nothing to do (gearmand `is_sleeping`). */
+  sleeping: boolean;
+  /** Woken since its last GRAB (gearmand `is_noop_sent`). */
+  noopSent: boolean;
+  /** Functions this connection can do → CAN_DO_TIMEOUT in ms (0: none), in registration order. */
+  readonly abilities: Map<FunctionRecord, number>;
+  /** Jobs handed to this connection as a worker and not finished. */
+  readonly jobsInHand: Set<Job>;
+  /** Jobs this connection waits on as a client (a foreground submit). */
+  readonly attached: Set<Job>;
+  /** Sends a NOOP. */
+  wake(): void;
+}
+
+export class FunctionRecord {
+  /** FIFO of queued jobs per priority (HIGH, NORMAL, LOW); cancelled ones are dropped lazily. */
+  readonly queues: [Fifo<Job>, Fifo<Job>, Fifo<Job>] = [new Fifo(), new Fifo(), new Fifo()];
+  /** Queued + running + scheduled (epoch) jobs: the `status` TOTAL column. */
+  total = 0;
+  running = 0;
+  /** Epoch jobs not due yet (counted as NORMAL in `prioritystatus`, as gearmand does). */
+  scheduled = 0;
+  /** Connections that can do this function, in registration order. */
+  readonly workers: QueuePeer[] = [];
+  /** Where the next wake-up round starts (gearmand rotates its worker list). */
+  wakeCursor = 0;
+  /** `maxqueue` limits per priority; 0: unlimited. */
+  maxQueue: [number, number, number] = [0, 0, 0];
+
+  constructor(readonly name: string) {}
+
+  queued(priority: Priority): number {
+    return this.queues[priority].length + (priority === Priority.NORMAL ? this.scheduled : 0);
+  }
+}
+
+export class Job {
+  /** Clients attached (one entry per foreground submit, as gearmand keeps them). */
+  clients: QueuePeer[] = [];
+  worker: QueuePeer | null = null;
+  numerator = "0";
+  denominator = "0";
+  /** Times the job was taken back from a worker (disconnect, CAN_DO_TIMEOUT). */
+  retries = 0;
+  /** Cancelled or abandoned: never run; dropped when it reaches the head of its queue. */
+  ignored = false;
+  /** Kept in the durable store. */
+  stored = false;
+  /** CAN_DO_TIMEOUT timer while running. */
+  timer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(
+    readonly handle: string,
+    readonly fn: FunctionRecord,
+    readonly unique: string,
+    /** Coalescing key ("" for none). */
+    readonly key: string,
+    readonly data: Uint8Array,
+    readonly priority: Priority,
+    readonly background: boolean,
+    readonly reducer: string | null,
+    /** Run at (ms since epoch), 0: now. */
+    readonly when: number,
+    /** Submission order, for global FIFO across functions. */
+    readonly seq: number,
+  ) {}
+}
+
+/** A plain FIFO with O(1) shift. */
+export class Fifo<T> {
+  private items: T[] = [];
+  private head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  push(item: T): void {
+    this.items.push(item);
+  }
+
+  peek(): T | undefined {
+    return this.items[this.head];
+  }
+
+  shift(): T | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const item = this.items[this.head]!;
+    (this.items as (T | undefined)[])[this.head] = undefined;
+    this.head++;
+    if (this.head === this.items.length) {
+      this.items = [];
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return item;
+  }
+
+  *[Symbol.iterator](): IterableIterator<T> {
+    for (let i = this.head; i < this.items.length; i++) yield this.items[i]!;
+  }
+}
+
+export interface SubmitRequest {
+  fn: string;
+  unique: string;
+  data: Uint8Array;
+  priority: Priority;
+  background: boolean;
+  reducer: string | null;
+  /** Run at (ms since epoch); 0 or past: now. */
+  when: number;
+  /** The submitting connection for a foreground job. */
+  client: QueuePeer | null;
+}
+
+export type SubmitResult =
+  | { readonly kind: "created"; readonly job: Job }
+  | { readonly kind: "exists"; readonly job: Job }
+  | { readonly kind: "full" };
+
+export class JobQueues {
+  readonly functions = new Map<string, FunctionRecord>();
+  /** Every live job by handle, in creation order. */
+  readonly jobs = new Map<string, Job>();
+  /** function + NUL + key → job, for coalescing. */
+  private readonly byKey = new Map<string, Job>();
+  /** unique → jobs with it (any function), for GET_STATUS_UNIQUE. */
+  private readonly byUnique = new Map<string, Set<Job>>();
+  /** Epoch jobs not due yet, sorted by time. */
+  readonly scheduled: Job[] = [];
+  private seq = 0;
+  private handleCounter = 0;
+
+  constructor(
+    private readonly handlePrefix: string,
+    /** gearmand --worker-wakeup: NOOPs per queued job, 0 = all sleeping workers. */
+    private readonly workerWakeup: number,
+  ) {}
+
+  /** Continue handle numbering after restored jobs. */
+  noteHandle(handle: string): void {
+    if (!handle.startsWith(this.handlePrefix)) return;
+    const n = Number(handle.slice(this.handlePrefix.length));
+    if (Number.isInteger(n) && n > this.handleCounter) this.handleCounter = n;
+  }
+
+  fn(name: string): FunctionRecord {
+    let f = this.functions.get(name);
+    if (f === undefined) {
+      f = new FunctionRecord(name);
+      this.functions.set(name, f);
+    }
+    return f;
+  }
+
+  /** Coalescing key: the unique, or for the unique "-" the data itself (as gearmand does). */
+  static keyOf(unique: string, data: Uint8Array): string {
+    if (unique === "") return "";
+    if (unique === "-") return `-\0${Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("latin1")}`;
+    return unique;
+  }
+
+  /**
+   * A submit. An existing job with the same function and non-empty unique (queued or running)
+   * is reused: a foreground submitter attaches to it. Otherwise a new job, unless `maxqueue`
+   * is reached. The caller queues the new job with `enqueue` (after making it durable).
+   */
+  submit(req: SubmitRequest): SubmitResult {
+    const key = JobQueues.keyOf(req.unique, req.data);
+    if (key !== "") {
+      const existing = this.byKey.get(`${req.fn}\0${key}`);
+      if (existing !== undefined) {
+        if (req.client !== null) this.attach(existing, req.client);
+        return { kind: "exists", job: existing };
+      }
+    }
+    const fn = this.fn(req.fn);
+    const max = fn.maxQueue[req.priority];
+    if (max > 0 && fn.total >= max) return { kind: "full" };
+    const job = this.create(`${this.handlePrefix}${++this.handleCounter}`, fn, req, key);
+    if (req.client !== null) this.attach(job, req.client);
+    return { kind: "created", job };
+  }
+
+  /** Re-creates a job from the durable store (background, keeps its handle). */
+  restore(handle: string, req: SubmitRequest): Job {
+    this.noteHandle(handle);
+    return this.create(handle, this.fn(req.fn), req, JobQueues.keyOf(req.unique, req.data));
+  }
+
+  private create(handle: string, fn: FunctionRecord, req: SubmitRequest, key: string): Job {
+    const job = new Job(handle, fn, req.unique, key, req.data, req.priority, req.background, req.reducer, req.when, ++this.seq);
+    this.jobs.set(handle, job);
+    if (key !== "") this.byKey.set(`${fn.name}\0${key}`, job);
+    let set = this.byUnique.get(req.unique);
+    if (set === undefined) this.byUnique.set(req.unique, (set = new Set()));
+    set.add(job);
+    fn.total++;
+    return job;
+  }
+
+  private attach(job: Job, client: QueuePeer): void {
+    job.clients.push(client);
+    client.attached.add(job);
+  }
+
+  /** Puts a new job in its queue (or waits for its epoch time) and wakes workers. */
+  enqueue(job: Job, now = Date.now()): void {
+    if (job.when > now) {
+      job.fn.scheduled++;
+      const at = this.scheduled.findIndex((j) => j.when > job.when);
+      if (at < 0) this.scheduled.push(job);
+      else this.scheduled.splice(at, 0, job);
+      return;
+    }
+    this.queue(job);
+  }
+
+  /** Queues epoch jobs that are due; returns the next due time or 0. */
+  releaseDue(now = Date.now()): number {
+    while (this.scheduled.length > 0 && this.scheduled[0]!.when <= now) {
+      const job = this.scheduled.shift()!;
+      job.fn.scheduled--;
+      if (job.ignored) this.forget(job);
+      else this.queue(job);
+    }
+    return this.scheduled[0]?.when ?? 0;
+  }
+
+  /** gearman_server_job_queue: wake sleeping workers, then append to the queue. */
+  private queue(job: Job): void {
+    this.wake(job.fn);
+    job.fn.queues[job.priority].push(job);
+  }
+
+  private wake(fn: FunctionRecord): void {
+    const workers = fn.workers;
+    const n = workers.length;
+    if (n === 0) return;
+    let i = fn.wakeCursor % n;
+    let examined = 0;
+    let sent = 0;
+    do {
+      const w = workers[i]!;
+      if (w.sleeping && !w.noopSent) {
+        w.noopSent = true;
+        w.wake();
+        sent++;
+      }
+      i = (i + 1) % n;
+      examined++;
+    } while (examined < n && (this.workerWakeup === 0 || sent < this.workerWakeup));
+    fn.wakeCursor = i;
+  }
+
+  /** True when a GRAB from this connection would get a job (PRE_SLEEP's question). */
+  hasWork(worker: QueuePeer): boolean {
+    for (const fn of worker.abilities.keys()) {
+      for (const p of PRIORITIES) if (this.head(fn, p) !== undefined) return true;
+    }
+    return false;
+  }
+
+  /** The queue's first runnable job, dropping cancelled/abandoned ones on the way. */
+  private head(fn: FunctionRecord, p: Priority): Job | undefined {
+    const q = fn.queues[p];
+    let job = q.peek();
+    while (job !== undefined && job.ignored) {
+      q.shift();
+      this.forget(job);
+      job = q.peek();
+    }
+    return job;
+  }
+
+  /** GRAB: the oldest job of the highest priority among the connection's functions. */
+  take(worker: QueuePeer): Job | null {
+    for (const p of PRIORITIES) {
+      let best: Job | undefined;
+      for (const fn of worker.abilities.keys()) {
+        const job = this.head(fn, p);
+        if (job !== undefined && (best === undefined || job.seq < best.seq)) best = job;
+      }
+      if (best !== undefined) {
+        best.fn.queues[p].shift();
+        best.worker = worker;
+        best.fn.running++;
+        worker.jobsInHand.add(best);
+        return best;
+      }
+    }
+    return null;
+  }
+
+  /** The job `handle` if `worker` holds it (gearmand accepts results only from the holder). */
+  held(handle: string, worker: QueuePeer): Job | null {
+    const job = this.jobs.get(handle);
+    return job !== undefined && job.worker === worker ? job : null;
+  }
+
+  /** Latest job with this unique (any function), for GET_STATUS_UNIQUE. */
+  byUniqueKey(unique: string): Job | null {
+    const set = this.byUnique.get(unique);
+    if (set === undefined) return null;
+    let last: Job | null = null;
+    for (const j of set) last = j;
+    return last;
+  }
+
+  /** A job ended (complete, fail, exception, retries exhausted): forget it. */
+  finish(job: Job): void {
+    if (job.worker !== null) {
+      job.worker.jobsInHand.delete(job);
+      job.worker = null;
+      job.fn.running--;
+    }
+    this.clearTimer(job);
+    this.forget(job);
+  }
+
+  private forget(job: Job): void {
+    if (this.jobs.get(job.handle) !== job) return;
+    this.jobs.delete(job.handle);
+    job.fn.total--;
+    this.unindex(job);
+    for (const c of job.clients) c.attached.delete(job);
+    job.clients = [];
+  }
+
+  private unindex(job: Job): void {
+    if (job.key !== "") {
+      const k = `${job.fn.name}\0${job.key}`;
+      if (this.byKey.get(k) === job) this.byKey.delete(k);
+    }
+    const set = this.byUnique.get(job.unique);
+    if (set !== undefined) {
+      set.delete(job);
+      if (set.size === 0) this.byUnique.delete(job.unique);
+    }
+  }
+
+  /**
+   * Takes a job back from its worker (disconnect or CAN_DO_TIMEOUT). With `jobRetries` > 0 a
+   * job taken back that many times ends instead: returns "failed" and the caller tells the
+   * clients (WORK_FAIL) before calling `finish`. Abandoned jobs are dropped ("dropped").
+   */
+  requeue(job: Job, jobRetries: number): "queued" | "failed" | "dropped" {
+    if (job.worker !== null) {
+      job.worker.jobsInHand.delete(job);
+      job.worker = null;
+      job.fn.running--;
+      job.retries++;
+    }
+    this.clearTimer(job);
+    job.numerator = "0";
+    job.denominator = "0";
+    if (job.ignored) {
+      this.forget(job);
+      return "dropped";
+    }
+    if (jobRetries > 0 && job.retries >= jobRetries) return "failed";
+    this.queue(job);
+    return "queued";
+  }
+
+  private clearTimer(job: Job): void {
+    if (job.timer !== null) clearTimeout(job.timer);
+    job.timer = null;
+  }
+
+  /**
+   * Cancelled (`cancel job`) or abandoned: the job will not run. It stays counted until it
+   * reaches the head of its queue, as in gearmand; it no longer coalesces new submits.
+   */
+  ignore(job: Job): void {
+    job.ignored = true;
+    this.unindex(job);
+    for (const c of job.clients) c.attached.delete(job);
+    job.clients = [];
+  }
+
+  /** A client connection went away: detach it; a foreground job nobody waits for is abandoned. */
+  detachClient(client: QueuePeer): void {
+    for (const job of client.attached) {
+      job.clients = job.clients.filter((c) => c !== client);
+      if (job.clients.length === 0 && !job.background) this.ignore(job);
+    }
+    client.attached.clear();
+  }
+
+  addAbility(worker: QueuePeer, name: string, timeout: number): void {
+    const fn = this.fn(name);
+    if (!worker.abilities.has(fn)) fn.workers.push(worker);
+    worker.abilities.set(fn, timeout);
+  }
+
+  removeAbility(worker: QueuePeer, name: string): void {
+    const fn = this.functions.get(name);
+    if (fn === undefined || !worker.abilities.delete(fn)) return;
+    const i = fn.workers.indexOf(worker);
+    if (i >= 0) {
+      fn.workers.splice(i, 1);
+      if (fn.wakeCursor > i) fn.wakeCursor--;
+    }
+  }
+
+  resetAbilities(worker: QueuePeer): void {
+    for (const fn of [...worker.abilities.keys()]) this.removeAbility(worker, fn.name);
+  }
+
+  /** `drop function`: only a function with no jobs and no workers. */
+  dropFunction(name: string): "ok" | "missing" | "busy" {
+    const fn = this.functions.get(name);
+    if (fn === undefined) return "missing";
+    if (fn.total > 0 || fn.workers.length > 0) return "busy";
+    this.functions.delete(name);
+    return "ok";
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * A raw Gearman peer for server tests: one socket, the library's own codec, and every packet
+ * or admin line the server sends collected in order. It knows no worker or client logic, so a
+ * test states each byte it sends (the same sequence can run against gearmand and our server).
+ */
+import type { Socket } from "bun";
+import { PacketDecoder } from "../../../src/protocol/decode.ts";
+import { encodePacket, type Arg } from "../../../src/protocol/encode.ts";
+import { PacketType, REQ_MAGIC, RES_MAGIC, packetName } from "../../../src/protocol/packets.ts";
+
+/** A received packet with its arguments decoded as text (latin1 keeps bytes 1:1). */
+export interface Received {
+  readonly type: number;
+  readonly name: string;
+  readonly args: string[];
+  readonly raw: Uint8Array[];
+}
+
+export type Item = Received | { readonly type: "text"; readonly line: string };
+
+const latin1 = new TextDecoder("latin1");
+
+export class RawPeer {
+  private socket!: Socket<undefined>;
+  private readonly decoder: PacketDecoder;
+  /** Everything received, in order. */
+  readonly items: Item[] = [];
+  private cursor = 0;
+  private waiter: (() => void) | null = null;
+  closed = false;
+  readonly closedPromise: Promise<void>;
+  private resolveClosed!: () => void;
+
+  private constructor(readonly port: number) {
+    this.closedPromise = new Promise((r) => (this.resolveClosed = r));
+    this.decoder = new PacketDecoder(
+      {
+        packet: (p) => {
+          const raw = p.args.map((a) => a.slice());
+          this.push({ type: p.type, name: packetName(p.type), args: raw.map((a) => latin1.decode(a)), raw });
+        },
+        text: (line) => this.push({ type: "text", line }),
+        error: (e) => this.push({ type: "text", line: `DECODER ${e.message}` }),
+      },
+      { magic: RES_MAGIC, allowText: true },
+    );
+  }
+
+  static async connect(port: number, host = "127.0.0.1"): Promise<RawPeer> {
+    const peer = new RawPeer(port);
+    peer.socket = await Bun.connect({
+      hostname: host,
+      port,
+      socket: {
+        binaryType: "uint8array",
+        data: (_s, data) => {
+          peer.decoder.push(data);
+        },
+        close: () => peer.onClose(),
+        error: () => peer.onClose(),
+      },
+    });
+    peer.socket.setNoDelay(true);
+    return peer;
+  }
+
+  private onClose(): void {
+    this.closed = true;
+    this.resolveClosed();
+    this.waiter?.();
+  }
+
+  private push(item: Item): void {
+    this.items.push(item);
+    const w = this.waiter;
+    this.waiter = null;
+    w?.();
+  }
+
+  /** Sends one request packet. */
+  send(type: number, ...args: Arg[]): void {
+    this.write(encodePacket(type, args, REQ_MAGIC));
+  }
+
+  /** Sends raw bytes. */
+  write(bytes: Uint8Array | string): void {
+    const buf = typeof bytes === "string" ? Buffer.from(bytes, "latin1") : bytes;
+    let off = 0;
+    // Loopback takes small writes whole; loop for the rare partial write.
+    while (off < buf.length) {
+      const n = this.socket.write(buf.subarray(off));
+      if (n <= 0) return;
+      off += n;
+    }
+  }
+
+  /** Sends an admin text line. */
+  line(text: string): void {
+    this.write(`${text}\n`);
+  }
+
+  /** The next received item (waits up to `timeoutMs`); null on timeout or close. */
+  async next(timeoutMs = 2000): Promise<Item | null> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.cursor >= this.items.length) {
+      if (this.closed) return null;
+      const left = deadline - Date.now();
+      if (left <= 0) return null;
+      const { promise, resolve } = Promise.withResolvers<void>();
+      this.waiter = resolve;
+      const timer = setTimeout(resolve, left);
+      await promise;
+      clearTimeout(timer);
+    }
+    return this.items[this.cursor++]!;
+  }
+
+  /** The next item, which must be a packet. */
+  async packet(timeoutMs = 2000): Promise<Received> {
+    const item = await this.next(timeoutMs);
+    if (item === null) throw new Error(`port ${this.port}: no packet within ${timeoutMs} ms`);
+    if (item.type === "text") throw new Error(`port ${this.port}: expected a packet, got text "${item.line}"`);
+    return item;
+  }
+
+  /** Packets and lines not read yet, after waiting `ms` for stragglers. */
+  async drain(ms = 100): Promise<Item[]> {
+    await Bun.sleep(ms);
+    const out = this.items.slice(this.cursor);
+    this.cursor = this.items.length;
+    return out;
+  }
+
+  /** Names of what `drain` returns ("NOOP", "JOB_ASSIGN", "text:OK"). */
+  async drainNames(ms = 100): Promise<string[]> {
+    return (await this.drain(ms)).map((i) => (i.type === "text" ? `text:${i.line}` : i.name));
+  }
+
+  /** Admin lines up to and including the "." terminator (or one line for OK/ERR replies). */
+  async admin(command: string, timeoutMs = 2000): Promise<string[]> {
+    this.line(command);
+    const lines: string[] = [];
+    for (;;) {
+      const item = await this.next(timeoutMs);
+      if (item === null) throw new Error(`port ${this.port}: admin "${command}" unanswered; got ${JSON.stringify(lines)}`);
+      if (item.type !== "text") throw new Error(`port ${this.port}: admin "${command}" got packet ${item.name}`);
+      if (item.line === ".") return lines;
+      lines.push(item.line);
+      if (lines.length === 1 && /^(OK|ERR)\b/.test(item.line)) return lines;
+    }
+  }
+
+  /** Sends a packet and returns the next one received. */
+  async request(type: number, ...args: Arg[]): Promise<Received> {
+    this.send(type, ...args);
+    return this.packet();
+  }
+
+  /** Registers abilities and a client id, as a worker would. */
+  canDo(...functions: string[]): void {
+    for (const f of functions) this.send(PacketType.CAN_DO, f);
+  }
+
+  close(): void {
+    if (!this.closed) this.socket.end();
+  }
+
+  /** Closes at once (RST-like). */
+  terminate(): void {
+    if (!this.closed) this.socket.terminate();
+  }
+
+  [Symbol.dispose](): void {
+    this.terminate();
+  }
+}
