@@ -37,6 +37,11 @@ export interface EchoWorkerOptions {
   handler?: EchoHandler;
   /** Keep every assigned job in `jobs` (tests that look at order); off for load. @default true */
   record?: boolean;
+  /**
+   * Milliseconds between grabs while asleep (gearmand wakes no one when a SUBMIT_JOB_EPOCH
+   * job comes due); 0: never. @default 0
+   */
+  regrab?: number;
 }
 
 export interface EchoWorker {
@@ -120,13 +125,23 @@ export async function startEchoWorker(options: EchoWorkerOptions): Promise<EchoW
   });
   await connection.connect();
   await registered.promise;
+  const regrab =
+    options.regrab && options.regrab > 0
+      ? setInterval(() => {
+          if (connection.isReady && outstanding === 0) fill();
+        }, options.regrab)
+      : null;
+  const close = async (): Promise<void> => {
+    if (regrab !== null) clearInterval(regrab);
+    await connection.close();
+  };
   return {
     jobs,
     get done() {
       return done;
     },
-    close: () => connection.close(),
-    [Symbol.asyncDispose]: () => connection.close(),
+    close,
+    [Symbol.asyncDispose]: close,
   };
 }
 
