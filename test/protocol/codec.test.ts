@@ -232,6 +232,18 @@ describe("codec - decoder cases", () => {
     expect(feedAllWays(bytes(`${"x".repeat(16)}\n`), options)).toEqual([{ kind: "text", line: "x".repeat(16) }]);
   });
 
+  test("codec - empty chunks anywhere in the stream change nothing", () => {
+    const stream = concat(encodeResponse(PacketType.WORK_DATA, "H", new Uint8Array([0, 1])), CONSTANT_PACKETS.NOOP);
+    const expected = feedChunks([stream], RES).events;
+    const empty = new Uint8Array(0);
+    for (let i = 0; i <= stream.length; i++) {
+      const { events } = feedChunks([empty, stream.subarray(0, i), empty, empty, stream.subarray(i), empty], RES);
+      expect(events).toEqual(expected);
+    }
+    const text = { magic: REQ_MAGIC, allowText: true };
+    expect(feedChunks([bytes("sta"), empty, bytes("tus\n")], text).events).toEqual([{ kind: "text", line: "status" }]);
+  });
+
   test("codec - buffered counts the bytes held for a packet that has not arrived whole", () => {
     const packet = encodeResponse(PacketType.WORK_DATA, "H", new Uint8Array(100));
     const { decoder, events } = feedChunks([packet.subarray(0, 5)], RES);
