@@ -6,6 +6,7 @@ import { Connection } from "../../src/connection/connection.ts";
 import { noReconnect } from "../../src/connection/reconnect.ts";
 import { resolveConnectionOptions } from "../../src/options.ts";
 import { PacketType, packetName, type Packet } from "../../src/protocol/packets.ts";
+import { startServer } from "../../src/server/server.ts";
 import { dumpGearmandLogs, haveGearmand, startGearmand } from "../support/gearmand.ts";
 
 const utf8 = new TextDecoder();
@@ -44,10 +45,34 @@ function gearmandTarget(name: string, args: string[]): StallTarget {
   };
 }
 
+/** Two embedded gearbun servers, which follow gearmand's wake-up rules. */
+function embeddedTarget(name: string, workerWakeup: number): StallTarget {
+  return {
+    name,
+    available: () => true,
+    start: async () => {
+      const [a, b] = await Promise.all([
+        startServer({ port: 0, workerWakeup }),
+        startServer({ port: 0, workerWakeup }),
+      ]);
+      return {
+        a,
+        b,
+        dumpLogs: () => {},
+        async [Symbol.asyncDispose]() {
+          await Promise.all([a.stop(), b.stop()]);
+        },
+      };
+    },
+  };
+}
+
 /** Every server the stall tests run against; one test body runs against each. */
 export const TARGETS: readonly StallTarget[] = [
   gearmandTarget("gearmand", []),
   gearmandTarget("gearmand --worker-wakeup 1", ["--worker-wakeup", "1"]),
+  embeddedTarget("embedded server", 0),
+  embeddedTarget("embedded server, workerWakeup 1", 1),
 ];
 
 interface Received {

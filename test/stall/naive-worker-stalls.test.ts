@@ -9,7 +9,7 @@ import { NaiveWorker } from "../support/naive-worker.ts";
 import { Grabber, TARGETS, eventually, functionStatus, submitBackground } from "./harness.ts";
 
 /** How long W must hear nothing from B. gearmand wakes within milliseconds or never. */
-const STALL_WINDOW_MS = 2500;
+const STALL_WINDOW_MS = 2000;
 
 for (const target of TARGETS) {
   (target.available() ? describe : describe.skip)(`stall - ${target.name}`, () => {
