@@ -196,6 +196,8 @@ export class Client {
       link = this.links.find((l) => l.has(handle)) ?? this.handles.get(handle);
     }
     if (link !== undefined) {
+      // Still on its first dial: wait for it.
+      if (!link.isReady && link.lastError === null) await link.connection.connect().catch(() => {});
       if (!link.isReady) {
         throw new ConnectionError("NOT_CONNECTED", `cannot ask the status of ${handle}: server is not connected`, {
           server: link.key,
