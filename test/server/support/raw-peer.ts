@@ -18,7 +18,10 @@ export interface Received {
 
 export type Item = Received | { readonly type: "text"; readonly line: string };
 
-const latin1 = new TextDecoder("latin1");
+let syncCounter = 0;
+
+/** Bytes as a latin1 string (one char per byte; TextDecoder's "latin1" is windows-1252). */
+const latin1 = { decode: (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("latin1") };
 
 export class RawPeer {
   private socket!: Socket<undefined>;
@@ -147,6 +150,27 @@ export class RawPeer {
       if (item.line === ".") return lines;
       lines.push(item.line);
       if (lines.length === 1 && /^(OK|ERR)\b/.test(item.line)) return lines;
+    }
+  }
+
+  /**
+   * Everything received so far, proven complete by an ECHO round trip (the server answers in
+   * order): names like "NOOP", "JOB_ASSIGN", "text:OK". Deterministic where sleeps are not.
+   */
+  async sync(timeoutMs = 2000): Promise<string[]> {
+    return (await this.syncItems(timeoutMs)).map((i) => (i.type === "text" ? `text:${i.line}` : i.name));
+  }
+
+  /** As `sync`, returning the items themselves. */
+  async syncItems(timeoutMs = 2000): Promise<Item[]> {
+    const token = `sync-${++syncCounter}`;
+    this.send(PacketType.ECHO_REQ, token);
+    const out: Item[] = [];
+    for (;;) {
+      const item = await this.next(timeoutMs);
+      if (item === null) throw new Error(`port ${this.port}: no ECHO_RES to ${token}; got ${JSON.stringify(out)}`);
+      if (item.type === PacketType.ECHO_RES && item.args[0] === token) return out;
+      out.push(item);
     }
   }
 
