@@ -179,7 +179,9 @@ export class Worker {
       if (this.deadlineTimer !== null) clearTimeout(this.deadlineTimer);
       this.deadlineTimer = null;
       this.deadlinePassed = null;
-      if (!finished) {
+      if (!finished && scheduler.running > 0) {
+        // Unanswered GRABs alone are not worth waiting for: gearmand re-queues whatever it
+        // assigns to a connection that closes. Running jobs get a last chance to answer.
         scheduler.abortAll(new GearmanError("STOPPED", `worker stopped: the stop deadline (${deadline} ms) passed`));
         let grace: ReturnType<typeof setTimeout> | undefined;
         await Promise.race([idle, new Promise<void>((r) => (grace = setTimeout(r, ABORT_GRACE_MS)))]);

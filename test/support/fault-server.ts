@@ -298,3 +298,123 @@ export async function startFaultServer(script: FaultScript = {}): Promise<FaultS
   };
   return server;
 }
+
+// ---------------------------------------------------------------------------------------------
+// A tiny job server as a script, for worker tests that need a server with a switch real
+// gearmand lacks (never send NOOP, a chosen JOB_ASSIGN variant) or a server-side view
+// (jobs assigned to a worker and not yet answered).
+
+export interface MiniJob {
+  readonly handle: string;
+  readonly fn: string;
+  readonly unique: string;
+  readonly payload: string;
+}
+
+export interface MiniJobResult {
+  readonly handle: string;
+  /** WORK_COMPLETE, WORK_FAIL or WORK_EXCEPTION. */
+  readonly type: number;
+  readonly data: string;
+  readonly peer: number;
+}
+
+export interface MiniJobServer {
+  /** Pass to `startFaultServer`. */
+  readonly script: FaultScript;
+  /** Queues a job; sleeping workers that can do it get a NOOP (unless NOOP is withheld). */
+  queue(fn: string, payload?: string, unique?: string): MiniJob;
+  /** Jobs waiting to be grabbed. */
+  readonly queued: MiniJob[];
+  /** Results received, in order. */
+  readonly results: MiniJobResult[];
+  /** Jobs assigned to a peer and not yet answered, per peer id. */
+  readonly assigned: Map<number, Set<string>>;
+  /** The most jobs ever assigned to one peer at once and not yet answered. */
+  maxAssigned: number;
+  /** Force the JOB_ASSIGN variant (11, 31 or 40); default: the one matching the grab. */
+  assignType: number | undefined;
+}
+
+export function miniJobServer(): MiniJobServer {
+  const abilities = new Map<FaultPeer, Set<string>>();
+  const sleeping = new Set<FaultPeer>();
+  const peers = new Set<FaultPeer>();
+  let next = 1;
+  const can = (peer: FaultPeer): Set<string> => {
+    let set = abilities.get(peer);
+    if (set === undefined) abilities.set(peer, (set = new Set()));
+    return set;
+  };
+  const server: MiniJobServer = {
+    queued: [],
+    results: [],
+    assigned: new Map(),
+    maxAssigned: 0,
+    assignType: undefined,
+    queue(fn, payload = "", unique = "") {
+      const job: MiniJob = { handle: `H:mini:${next++}`, fn, unique, payload };
+      server.queued.push(job);
+      for (const peer of peers) {
+        if (peer.open && sleeping.has(peer) && can(peer).has(fn)) {
+          sleeping.delete(peer);
+          peer.send(PacketType.NOOP);
+        }
+      }
+      return job;
+    },
+    script: {
+      connect(peer) {
+        peers.add(peer);
+      },
+      reply(packet, peer) {
+        const T = PacketType;
+        switch (packet.type) {
+          case T.CAN_DO:
+          case T.CAN_DO_TIMEOUT:
+            can(peer).add(packet.arg(0));
+            return [];
+          case T.CANT_DO:
+            can(peer).delete(packet.arg(0));
+            return [];
+          case T.RESET_ABILITIES:
+            can(peer).clear();
+            return [];
+          case T.SET_CLIENT_ID:
+            return [];
+          case T.PRE_SLEEP:
+            if (server.queued.some((j) => can(peer).has(j.fn))) return [[T.NOOP]];
+            sleeping.add(peer);
+            return [];
+          case T.GRAB_JOB:
+          case T.GRAB_JOB_UNIQ:
+          case T.GRAB_JOB_ALL: {
+            sleeping.delete(peer);
+            const i = server.queued.findIndex((j) => can(peer).has(j.fn));
+            if (i < 0) return [[T.NO_JOB]];
+            const job = server.queued.splice(i, 1)[0]!;
+            let set = server.assigned.get(peer.id);
+            if (set === undefined) server.assigned.set(peer.id, (set = new Set()));
+            set.add(job.handle);
+            server.maxAssigned = Math.max(server.maxAssigned, set.size);
+            const type =
+              server.assignType ??
+              (packet.type === T.GRAB_JOB ? T.JOB_ASSIGN : packet.type === T.GRAB_JOB_UNIQ ? T.JOB_ASSIGN_UNIQ : T.JOB_ASSIGN_ALL);
+            if (type === T.JOB_ASSIGN) return [[type, job.handle, job.fn, job.payload]];
+            if (type === T.JOB_ASSIGN_UNIQ) return [[type, job.handle, job.fn, job.unique, job.payload]];
+            return [[type, job.handle, job.fn, job.unique, "reducer", job.payload]];
+          }
+          case T.WORK_COMPLETE:
+          case T.WORK_FAIL:
+          case T.WORK_EXCEPTION:
+            server.assigned.get(peer.id)?.delete(packet.arg(0));
+            server.results.push({ handle: packet.arg(0), type: packet.type, data: packet.arg(1), peer: peer.id });
+            return [];
+          default:
+            return undefined;
+        }
+      },
+    },
+  };
+  return server;
+}
