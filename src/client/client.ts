@@ -104,8 +104,11 @@ export class Client {
   private ready: ServerLink[] = [];
   private next = 0;
   private readonly waiting = new Fifo<Waiting>();
-  /** Background handle → link, for status(handle); oldest dropped past `rememberHandles`. */
-  private readonly handles = new Map<string, ServerLink>();
+  /**
+   * Background handle → link, for status(handle); null when two servers gave out the same
+   * handle. The oldest are dropped past `rememberHandles`.
+   */
+  private readonly handles = new Map<string, ServerLink | null>();
   private closed = false;
 
   constructor(options: ClientOptions = {}) {
@@ -184,7 +187,8 @@ export class Client {
   /**
    * GET_STATUS for a job handle, asked of the server that created it: `server` when given, else
    * the server of a waiting foreground job or a remembered background job, else every live
-   * server (the first that knows the handle answers; handles of two servers may look alike).
+   * server (the first that knows the handle answers). Two gearmand on one host give out the
+   * same handles ("H:host:1"…): pass `server` (a task's `.server`) to be exact.
    */
   async status(handle: string, server?: string): Promise<JobStatus> {
     checkName("handle", handle, false);
@@ -193,7 +197,10 @@ export class Client {
       link = this.links.find((l) => l.key === server);
       if (link === undefined) throw new ConfigError("server", `${server} is not one of this client's servers`);
     } else {
-      link = this.links.find((l) => l.has(handle)) ?? this.handles.get(handle);
+      // gearmand handles are "H:host:counter": two servers on one host hand out the same ones,
+      // so a handle known on several connections is ambiguous and asked of every server.
+      const waiting = this.links.filter((l) => l.has(handle));
+      link = waiting.length === 1 ? waiting[0] : waiting.length === 0 ? (this.handles.get(handle) ?? undefined) : undefined;
     }
     if (link !== undefined) {
       // Still on its first dial: wait for it.
@@ -361,8 +368,9 @@ export class Client {
   private remember(handle: string, link: ServerLink): void {
     const limit = this.options.rememberHandles;
     if (limit <= 0) return;
+    const known = this.handles.get(handle);
     this.handles.delete(handle);
-    this.handles.set(handle, link);
+    this.handles.set(handle, known === undefined || known === link ? link : null);
     if (this.handles.size > limit) this.handles.delete(this.handles.keys().next().value!);
   }
 }
