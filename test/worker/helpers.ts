@@ -114,3 +114,70 @@ export function spawnSubmitter(servers: readonly string[], fn: string, count: nu
     prefix,
   ]);
 }
+
+import { Connection } from "../../src/connection/connection.ts";
+import { noReconnect } from "../../src/connection/reconnect.ts";
+import { resolveConnectionOptions } from "../../src/options.ts";
+import { packetName, type Packet } from "../../src/protocol/packets.ts";
+
+export interface RawPacket {
+  readonly type: number;
+  readonly args: string[];
+}
+
+/** One plain protocol connection (worker or client side) whose packets are read in order. */
+export class RawPeer {
+  private readonly inbox: RawPacket[] = [];
+  private waiter: (() => void) | null = null;
+  private constructor(private readonly conn: Connection) {}
+
+  static async open(address: string): Promise<RawPeer> {
+    const { servers, connection } = resolveConnectionOptions({ servers: address, reconnect: noReconnect });
+    let peer: RawPeer | null = null;
+    const conn = new Connection(servers[0]!, connection, {
+      packet: (p: Packet) => {
+        peer!.inbox.push({ type: p.type, args: p.args.map((a) => new TextDecoder().decode(a)) });
+        peer!.waiter?.();
+      },
+    });
+    peer = new RawPeer(conn);
+    await conn.connect();
+    return peer;
+  }
+
+  send(type: number, ...args: string[]): void {
+    this.conn.send(type, ...args);
+  }
+
+  /** The next packet, or null if none arrives within `timeoutMs`. */
+  async next(timeoutMs = 3000): Promise<RawPacket | null> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.inbox.length === 0) {
+      const left = deadline - Date.now();
+      if (left <= 0) return null;
+      const { promise, resolve } = Promise.withResolvers<void>();
+      this.waiter = resolve;
+      const timer = setTimeout(resolve, left);
+      await promise;
+      clearTimeout(timer);
+      this.waiter = null;
+    }
+    return this.inbox.shift()!;
+  }
+
+  /** The next packet, which must be of `type`. */
+  async expect(type: number, timeoutMs = 3000): Promise<string[]> {
+    const p = await this.next(timeoutMs);
+    if (p === null) throw new Error(`expected ${packetName(type)}, got nothing in ${timeoutMs} ms`);
+    if (p.type !== type) throw new Error(`expected ${packetName(type)}, got ${packetName(p.type)} ${p.args.join("|")}`);
+    return p.args;
+  }
+
+  close(): Promise<void> {
+    return this.conn.close();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
