@@ -1,0 +1,85 @@
+import { expect, test } from "bun:test";
+import { Client } from "../../src/client/client.ts";
+import type { TaskEvent } from "../../src/client/task.ts";
+import { JobExceptionError, JobFailedError } from "../../src/errors.ts";
+import { Worker } from "../../src/worker/worker.ts";
+import { describeGearmand, logsOnFailure, startGearmand } from "../support/gearmand.ts";
+
+const PRIORITIES = ["high", "normal", "low"] as const;
+const utf8 = new TextDecoder();
+
+function show(e: TaskEvent): string {
+  switch (e.type) {
+    case "data":
+    case "warning":
+    case "complete":
+      return `${e.type}:${utf8.decode(e.data)}`;
+    case "status":
+      return `status:${e.numerator}/${e.denominator}`;
+    case "fail":
+      return "fail";
+    case "exception":
+      return `exception:${e.error.detail}`;
+  }
+}
+
+describeGearmand("client with gearbun's Worker", () => {
+  test(
+    "client with gearbun's Worker - every variant round-trips, with events, failures and exceptions in order",
+    logsOnFailure(async () => {
+      await using g = await startGearmand();
+      const seen: { fn: string; payload: string; unique: string; reducer: string }[] = [];
+      const worker = new Worker({ servers: g.address, concurrency: 4, grab: "GRAB_JOB_ALL", idleRegrabInterval: 200 });
+      worker.register("rev", (job) => {
+        seen.push({ fn: job.function, payload: job.text(), unique: job.unique, reducer: job.reducer });
+        return [...job.text()].reverse().join("");
+      });
+      worker.register("steps", async (job) => {
+        await job.data("d1");
+        await job.status(1, 2);
+        await job.warning("w1");
+        await job.status(2, 2);
+        return "done";
+      });
+      worker.register("boom", () => {
+        throw new Error("kaput");
+      });
+      worker.register("nope", (job) => job.fail());
+      await worker.start();
+      try {
+        await using client = new Client({ servers: g.address });
+        for (const priority of PRIORITIES) {
+          expect(await client.submit("rev", `fg-${priority}`, { priority }).text()).toBe([...`fg-${priority}`].reverse().join(""));
+          await client.submitBackground("rev", `bg-${priority}`, { priority, unique: `bg-${priority}` });
+        }
+        expect(await client.submit("rev", "reduce", { reducer: "sum" }).text()).toBe("ecuder");
+        await client.submitBackground("rev", "reduce-bg", { reducer: "sum" });
+        await client.submitBackground("rev", "epoch", { runAt: new Date(Date.now() + 1000) });
+
+        const steps = client.submit("steps", "");
+        const events: string[] = [];
+        for await (const e of steps.events()) events.push(show(e));
+        expect(events).toEqual(["data:d1", "status:1/2", "warning:w1", "status:2/2", "complete:done"]);
+
+        const boom = client.submit("boom", "");
+        const boomEvents: string[] = [];
+        for await (const e of boom.events()) boomEvents.push(show(e));
+        expect(boomEvents).toEqual(["exception:kaput"]);
+        expect(await boom.catch((e: unknown) => e)).toBeInstanceOf(JobExceptionError);
+        expect(await client.submit("nope", "").catch((e: unknown) => e)).toBeInstanceOf(JobFailedError);
+
+        const deadline = Date.now() + 4000;
+        while (seen.length < 9 && Date.now() < deadline) await Bun.sleep(20);
+        const payloads = seen.map((s) => s.payload).sort();
+        expect(payloads).toEqual(
+          ["fg-high", "fg-normal", "fg-low", "bg-high", "bg-normal", "bg-low", "reduce", "reduce-bg", "epoch"].sort(),
+        );
+        expect(seen.filter((s) => s.reducer === "sum").map((s) => s.payload).sort()).toEqual(["reduce", "reduce-bg"]);
+        expect(seen.find((s) => s.payload === "bg-low")?.unique).toBe("bg-low");
+      } finally {
+        await worker.stop({ deadline: 1000 });
+      }
+    }),
+    20_000,
+  );
+});
