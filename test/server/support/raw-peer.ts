@@ -23,11 +23,26 @@ let syncCounter = 0;
 /** Bytes as a latin1 string (one char per byte; TextDecoder's "latin1" is windows-1252). */
 const latin1 = { decode: (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("latin1") };
 
+const HANDLE = /H:[^:\s]+:(\d+)/g;
+
+/**
+ * One line per item, for transcripts: `NAME(arg,arg)` or `text:LINE`. Job handles are shown
+ * as `H:N` (gearmand and the embedded server both use "H:<hostname>:N").
+ */
+export function render(item: Item): string {
+  if (item.type === "text") return `text:${item.line.replace(HANDLE, "H:$1")}`;
+  if (item.args.length === 0) return item.name;
+  return `${item.name}(${item.args.map((a) => a.replace(HANDLE, "H:$1").replaceAll("\0", "\\0")).join(",")})`;
+}
+
 export class RawPeer {
   private socket!: Socket<undefined>;
   private readonly decoder: PacketDecoder;
   /** Everything received, in order. */
   readonly items: Item[] = [];
+  /** Set to keep copies of the received bytes in `bytes` (for byte-exact checks). */
+  keepBytes = false;
+  readonly bytes: Uint8Array[] = [];
   private cursor = 0;
   private waiter: (() => void) | null = null;
   closed = false;
@@ -57,6 +72,7 @@ export class RawPeer {
       socket: {
         binaryType: "uint8array",
         data: (_s, data) => {
+          if (peer.keepBytes) peer.bytes.push(data.slice());
           peer.decoder.push(data);
         },
         close: () => peer.onClose(),
@@ -159,6 +175,11 @@ export class RawPeer {
    */
   async sync(timeoutMs = 2000): Promise<string[]> {
     return (await this.syncItems(timeoutMs)).map((i) => (i.type === "text" ? `text:${i.line}` : i.name));
+  }
+
+  /** As `sync`, each item rendered with its arguments (see `render`). */
+  async syncRendered(timeoutMs = 2000): Promise<string[]> {
+    return (await this.syncItems(timeoutMs)).map(render);
   }
 
   /** As `sync`, returning the items themselves. */

@@ -3,6 +3,7 @@
  * started with the same settings. The handle prefix of the embedded server is gearmand's
  * ("H:<hostname>:"), so transcripts compare byte for byte.
  */
+import { test } from "bun:test";
 import { startServer } from "../../../src/server/server.ts";
 import { haveGearmand, startGearmand } from "../../support/gearmand.ts";
 
@@ -34,4 +35,27 @@ export async function startTarget(name: TargetName, settings: TargetSettings = {
   }
   const s = await startServer({ port: 0, host: "127.0.0.1", ...settings });
   return { name, port: s.port, stop: () => s.stop(), [Symbol.asyncDispose]: () => s.stop() };
+}
+
+/**
+ * Declares one test per target: "AREA - TARGET: BEHAVIOUR". The body gets the running server's
+ * port and its name (for the few expectations that differ, each written down where it differs).
+ */
+export function testOnTargets(
+  area: string,
+  behaviour: string,
+  body: (port: number, target: TargetName) => Promise<void>,
+  settings: TargetSettings = {},
+  timeoutMs = 10_000,
+): void {
+  for (const name of TARGETS) {
+    test(
+      `${area} - ${name}: ${behaviour}`,
+      async () => {
+        await using server = await startTarget(name, settings);
+        await body(server.port, name);
+      },
+      timeoutMs,
+    );
+  }
 }
