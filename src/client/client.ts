@@ -131,6 +131,8 @@ export class Client {
   /**
    * Submits a foreground job. The task is a promise of the result (WORK_COMPLETE data), with
    * `.text()`, `.json()`, `.handle` and `.events()`.
+   * @throws ConfigError at once for options gearmand would not accept (empty function, NUL in a
+   *   name, a reducer with a priority, a negative timeout).
    */
   submit(fn: string, payload: Payload, options: SubmitOptions = {}): Task {
     const priority = options.priority ?? "normal";
