@@ -19,6 +19,8 @@ export interface TargetSettings {
 export interface Target extends AsyncDisposable {
   readonly name: TargetName;
   readonly port: number;
+  /** The server's process id (the test process for the embedded server). */
+  readonly pid: number;
   stop(): Promise<void>;
 }
 
@@ -31,10 +33,10 @@ export async function startTarget(name: TargetName, settings: TargetSettings = {
     if (settings.jobRetries !== undefined) args.push("--job-retries", String(settings.jobRetries));
     if (settings.workerWakeup !== undefined) args.push("--worker-wakeup", String(settings.workerWakeup));
     const g = await startGearmand({ args });
-    return { name, port: g.port, stop: () => g.stop(), [Symbol.asyncDispose]: () => g[Symbol.asyncDispose]() };
+    return { name, port: g.port, pid: g.pid, stop: () => g.stop(), [Symbol.asyncDispose]: () => g[Symbol.asyncDispose]() };
   }
   const s = await startServer({ port: 0, host: "127.0.0.1", ...settings });
-  return { name, port: s.port, stop: () => s.stop(), [Symbol.asyncDispose]: () => s.stop() };
+  return { name, port: s.port, pid: process.pid, stop: () => s.stop(), [Symbol.asyncDispose]: () => s.stop() };
 }
 
 /**
@@ -44,7 +46,7 @@ export async function startTarget(name: TargetName, settings: TargetSettings = {
 export function testOnTargets(
   area: string,
   behaviour: string,
-  body: (port: number, target: TargetName) => Promise<void>,
+  body: (port: number, target: TargetName, server: Target) => Promise<void>,
   settings: TargetSettings = {},
   timeoutMs = 10_000,
 ): void {
@@ -53,7 +55,7 @@ export function testOnTargets(
       `${area} - ${name}: ${behaviour}`,
       async () => {
         await using server = await startTarget(name, settings);
-        await body(server.port, name);
+        await body(server.port, name, server);
       },
       timeoutMs,
     );

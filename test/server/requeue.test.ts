@@ -1,0 +1,109 @@
+/**
+ * Jobs taken back from workers, against real gearmand (--job-retries 2) and the embedded server
+ * (jobRetries: 2): a worker that disconnects with a job, or lets its CAN_DO_TIMEOUT expire,
+ * loses the job to the queue; after the retry limit the clients get WORK_FAIL. Also `cancel job`.
+ */
+import { expect } from "bun:test";
+import { PacketType as T } from "../../src/protocol/packets.ts";
+import { RawPeer } from "./support/raw-peer.ts";
+import { testOnTargets } from "./support/targets.ts";
+
+const shortHandle = (row: string): string => row.replace(/^H:[^:]+:/, "H:");
+
+testOnTargets(
+  "requeue",
+  "a worker that disconnects with a job re-queues it; at the retry limit the client gets WORK_FAIL",
+  async (port) => {
+    using c = await RawPeer.connect(port);
+    using admin = await RawPeer.connect(port);
+    c.send(T.SUBMIT_JOB, "f", "", "x");
+    await c.sync();
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      const w = await RawPeer.connect(port);
+      w.send(T.CAN_DO, "f");
+      w.send(T.GRAB_JOB);
+      expect(await w.syncRendered()).toEqual(["JOB_ASSIGN(H:1,f,x)"]);
+      w.send(T.WORK_STATUS, (w.items[0] as { args: string[] }).args[0]!, "1", "2");
+      await w.sync();
+      w.terminate();
+      await Bun.sleep(100);
+      if (attempt === 1) {
+        // Back in the queue, its status reset, one retry counted.
+        expect((await admin.admin("show jobs")).map(shortHandle)).toEqual(["H:1\t1\t0\t0"]);
+        expect(await admin.admin("status")).toEqual(["f\t1\t0\t0"]);
+        expect(await c.syncRendered()).toEqual(["WORK_STATUS(H:1,1,2)"]);
+      }
+    }
+    expect(await c.syncRendered()).toEqual(["WORK_STATUS(H:1,1,2)", "WORK_FAIL(H:1)"]);
+    expect(await admin.admin("show jobs")).toEqual([]);
+  },
+  { jobRetries: 2 },
+);
+
+testOnTargets(
+  "requeue",
+  "CAN_DO_TIMEOUT expiry re-queues the job (counted as a retry); the late result is refused",
+  async (port) => {
+    using c = await RawPeer.connect(port);
+    using w = await RawPeer.connect(port);
+    c.send(T.SUBMIT_JOB, "t", "", "x");
+    await c.sync();
+    w.send(T.CAN_DO_TIMEOUT, "t", "300"); // below one second: raised to one second
+    w.send(T.GRAB_JOB);
+    const [assign] = await w.syncItems();
+    const h = (assign as { args: string[] }).args[0]!;
+    await Bun.sleep(500);
+    expect(await c.admin("status")).toEqual(["t\t1\t1\t1"]); // not yet
+    await Bun.sleep(800);
+    expect(await c.admin("status")).toEqual(["t\t1\t0\t1"]);
+    expect((await c.admin("show jobs")).map(shortHandle)).toEqual(["H:1\t1\t0\t0"]);
+    w.send(T.WORK_COMPLETE, h, "late");
+    expect(await w.syncRendered()).toEqual(["ERROR(JOB_NOT_FOUND,Job given in work result not found)"]);
+    expect(await c.syncRendered()).toEqual([]);
+    // Taken again, and lost again by a disconnect: the second retry fails it.
+    const w2 = await RawPeer.connect(port);
+    w2.send(T.CAN_DO, "t");
+    w2.send(T.GRAB_JOB);
+    expect(await w2.syncRendered()).toEqual(["JOB_ASSIGN(H:1,t,x)"]);
+    w2.terminate();
+    await Bun.sleep(100);
+    expect(await c.syncRendered()).toEqual(["WORK_FAIL(H:1)"]);
+  },
+  { jobRetries: 2 },
+);
+
+testOnTargets("requeue", "without a retry limit a job is re-queued every time", async (port) => {
+  using c = await RawPeer.connect(port);
+  c.send(T.SUBMIT_JOB_BG, "f", "", "x");
+  await c.sync();
+  for (let i = 0; i < 4; i++) {
+    const w = await RawPeer.connect(port);
+    w.send(T.CAN_DO, "f");
+    w.send(T.GRAB_JOB);
+    expect(await w.syncRendered()).toEqual(["JOB_ASSIGN(H:1,f,x)"]);
+    w.terminate();
+    await Bun.sleep(60);
+  }
+  expect((await c.admin("show jobs")).map(shortHandle)).toEqual(["H:1\t4\t0\t1"]);
+});
+
+testOnTargets("requeue", "cancel job: the client gets WORK_FAIL and the job never runs", async (port, target) => {
+  using c = await RawPeer.connect(port);
+  using admin = await RawPeer.connect(port);
+  using w = await RawPeer.connect(port);
+  c.send(T.SUBMIT_JOB, "f", "", "x");
+  c.send(T.SUBMIT_JOB_BG, "f", "", "y");
+  await c.sync();
+  const rows = await admin.admin("show jobs");
+  const handle = rows[0]!.split("\t")[0]!;
+  expect(await admin.admin(`cancel job ${handle}`)).toEqual(["OK"]);
+  expect(await admin.admin(`cancel job ${handle}`)).toEqual(["OK"]);
+  expect(await admin.admin("cancel job H:nope:99")).toEqual(["ERR UNKNOWN_JOB"]);
+  // DIFFERENCE: gearmand sends WORK_FAIL again on every `cancel job`; the embedded server once.
+  expect(await c.syncRendered()).toEqual(target === "gearmand" ? ["WORK_FAIL(H:1)", "WORK_FAIL(H:1)"] : ["WORK_FAIL(H:1)"]);
+  expect((await admin.admin("show jobs")).map(shortHandle)).toEqual(["H:1\t0\t1\t0", "H:2\t0\t0\t1"]);
+  w.send(T.CAN_DO, "f");
+  w.send(T.GRAB_JOB);
+  w.send(T.GRAB_JOB);
+  expect(await w.syncRendered()).toEqual(["JOB_ASSIGN(H:2,f,y)", "NO_JOB"]);
+});
