@@ -166,7 +166,12 @@ class ServerImpl implements EmbeddedServer, AdminContext {
 
   listen(): void {
     if (this.options.store !== null) {
-      this.store = new JobStore(this.options.store);
+      try {
+        this.store = new JobStore(this.options.store);
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        throw new ConfigError("store", `cannot open ${this.options.store}: ${message}`);
+      }
       this.restore(this.store);
     }
     const self = this;
