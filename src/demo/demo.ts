@@ -1,12 +1,18 @@
 /**
  * The seed scenario, solved, on screen: two job servers, worker processes each connected to
  * both, clients submitting foreground jobs in rounds. With workers that drop a wake-up
- * (python-gearman), some stop receiving jobs after a round or two; gearbun's never do.
+ * (python-gearman), some stop receiving jobs from a server after a round or two; gearbun's never
+ * do. `naive: true` runs the scenario with naive workers first, then with gearbun's, on the same
+ * servers, and forces the race once in each run (see forceRace).
  */
 import { join } from "node:path";
 import { Client } from "../client/client.ts";
 import { parseServers } from "../connection/servers.ts";
 import { startServer, type EmbeddedServer } from "../server/server.ts";
+import { spawnWorkers, stopWorkers, type WorkerProcess } from "./processes.ts";
+import { countJob, emptyTally, findStalls, formatResult, verdict, type DemoResult, type RoundTally } from "./report.ts";
+
+export { formatResult, verdict, type DemoResult, type RoundTally } from "./report.ts";
 
 export interface DemoOptions {
   /** Worker processes. @default 8 */
@@ -21,83 +27,23 @@ export interface DemoOptions {
   workMs: number;
   /** External servers ("h:p,h:p") instead of two embedded ones. */
   servers?: string;
-  /** Also run python-gearman-style naive workers and compare. */
+  /** Run python-gearman-style naive workers first, then gearbun's, and compare. */
   naive?: boolean;
   /** Where lines go. @default console.log */
   print?: (line: string) => void;
   /** Milliseconds between rounds. @default 200 */
   pauseMs?: number;
+  /** A round gives up once no job has completed for this long (jobs stuck on a server). @default 2000 */
+  stallMs?: number;
 }
 
-/** Per round: jobs per worker id, jobs per server. */
-export interface RoundTally {
-  byWorker: Map<string, number>;
-  byServer: Map<string, number>;
-  wrong: number;
-  failed: number;
-  ms: number;
-}
-
-export interface DemoResult {
-  kind: "gearbun" | "naive";
-  workerIds: string[];
-  servers: string[];
-  rounds: RoundTally[];
-  /** Workers that got no job in some round, with the first such round (1-based). */
-  starved: { worker: string; round: number }[];
-  jobsPerSecond: number;
-  ok: boolean;
-}
-
-interface WorkerProcess {
-  id: string;
-  proc: ReturnType<typeof Bun.spawn>;
-}
-
-async function waitForLine(proc: ReturnType<typeof Bun.spawn>, want: string, timeoutMs: number): Promise<void> {
-  const stdout = proc.stdout;
-  if (!(stdout instanceof ReadableStream)) throw new Error("worker stdout is not piped");
-  const reader = stdout.getReader();
-  const decoder = new TextDecoder();
-  let text = "";
-  const deadline = Date.now() + timeoutMs;
-  try {
-    while (!text.split("\n").some((l) => l.trim() === want)) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`worker did not print "${want}" within ${timeoutMs} ms`);
-      const chunk = await Promise.race([reader.read(), Bun.sleep(left).then(() => null)]);
-      if (chunk === null) continue;
-      if (chunk.done) throw new Error(`worker exited before printing "${want}"`);
-      text += decoder.decode(chunk.value);
-    }
-  } finally {
-    reader.releaseLock();
-  }
-}
-
-function spawnWorkers(count: number, servers: string, workMs: number, script: string): WorkerProcess[] {
-  const out: WorkerProcess[] = [];
-  for (let i = 1; i <= count; i++) {
-    const id = `W${i}`;
-    const proc = Bun.spawn([process.execPath, script, servers, id, String(workMs)], {
-      stdout: "pipe",
-      stderr: "inherit",
-      stdin: "ignore",
-    });
-    out.push({ id, proc });
-  }
-  return out;
-}
-
-async function stopWorkers(workers: WorkerProcess[]): Promise<void> {
-  for (const w of workers) w.proc.kill("SIGTERM");
-  await Promise.all(
-    workers.map(async (w) => {
-      const timer = setTimeout(() => w.proc.kill("SIGKILL"), 3000);
-      await w.proc.exited;
-      clearTimeout(timer);
-    }),
-  );
+/** What a run of rounds reports to its caller besides the tallies. */
+interface RoundsPlan {
+  kind: DemoResult["kind"];
+  functionName: string;
+  /** Runs before round `beforeRound` (1-based), between rounds. */
+  force?: { beforeRound: number; run: () => Promise<string> };
+  names?: Map<string, string>;
 }
 
 function bar(done: number, total: number, width = 30): string {
@@ -105,66 +51,89 @@ function bar(done: number, total: number, width = 30): string {
   return `[${"#".repeat(filled)}${".".repeat(width - filled)}] ${String(done).padStart(String(total).length)}/${total}`;
 }
 
+/** Waits until every client is connected to every server, so round 1 spreads like the others. */
+async function connected(clients: Client[]): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!clients.every((c) => c.servers().every((s) => s.state === "ready")) && Date.now() < deadline) {
+    await Bun.sleep(10);
+  }
+}
+
 /** Runs the rounds against already running workers; returns the tallies. */
-async function runRounds(
-  kind: DemoResult["kind"],
-  workerIds: string[],
-  servers: string[],
-  options: DemoOptions,
-): Promise<DemoResult> {
+async function runRounds(plan: RoundsPlan, workerIds: string[], servers: string[], options: DemoOptions): Promise<DemoResult> {
+  const { kind } = plan;
   const print = options.print ?? ((line: string) => console.log(line));
+  const stallMs = options.stallMs ?? 2000;
   const clients = Array.from({ length: options.clients }, () => new Client({ servers, timeout: 30_000 }));
   const tty = process.stdout.isTTY === true && options.print === undefined;
   const rounds: RoundTally[] = [];
   const run = Math.random().toString(36).slice(2, 8);
-  const started = performance.now();
-  let totalJobs = 0;
+  let busyMs = 0;
+  let completed = 0;
   try {
-    // Start with every client connected to every server, so round 1 spreads like the others.
-    const deadline = Date.now() + 10_000;
-    while (!clients.every((c) => c.servers().every((s) => s.state === "ready")) && Date.now() < deadline) {
-      await Bun.sleep(10);
-    }
+    await connected(clients);
     for (let r = 1; r <= options.rounds; r++) {
-      const tally: RoundTally = { byWorker: new Map(), byServer: new Map(), wrong: 0, failed: 0, ms: 0 };
+      if (plan.force !== undefined && plan.force.beforeRound === r) print(await plan.force.run());
+      const tally = emptyTally();
       const total = options.clients * options.jobs;
       let done = 0;
+      let open = true;
+      let lastProgress = performance.now();
       const t0 = performance.now();
       const label = `${kind.padEnd(7)} round ${r}/${options.rounds} `;
       const progress = setInterval(() => {
         if (tty) process.stdout.write(`\r${label}${bar(done, total)}`);
       }, 50);
+      const pending = new Set<ReturnType<Client["submit"]>>();
       const jobs: Promise<void>[] = [];
       for (let c = 0; c < clients.length; c++) {
         const client = clients[c]!;
         for (let i = 0; i < options.jobs; i++) {
           const payload = `${r}:${c}:${i}`;
-          const task = client.submit("demo", payload, { unique: `${run}-${kind}-r${r}-c${c}-j${i}` });
+          const task = client.submit(plan.functionName, payload, { unique: `${run}-${kind}-r${r}-c${c}-j${i}` });
+          pending.add(task);
           jobs.push(
             task.text().then(
               (text) => {
-                const bar = text.indexOf("|");
-                const worker = text.slice(0, bar);
-                if (text.slice(bar + 1) !== payload) tally.wrong++;
-                tally.byWorker.set(worker, (tally.byWorker.get(worker) ?? 0) + 1);
-                const server = task.server ?? "?";
-                tally.byServer.set(server, (tally.byServer.get(server) ?? 0) + 1);
+                if (!open) return; // done after its round gave up: not counted
+                pending.delete(task);
+                const cut = text.indexOf("|");
+                if (text.slice(cut + 1) !== payload) tally.wrong++;
+                countJob(tally, text.slice(0, cut), task.server ?? "?");
                 done++;
+                lastProgress = performance.now();
               },
               () => {
+                if (!open) return;
+                pending.delete(task);
                 tally.failed++;
                 done++;
+                lastProgress = performance.now();
               },
             ),
           );
         }
       }
-      await Promise.all(jobs);
+      // Every job done, or none done for stallMs: jobs stuck on a server that never wakes a worker.
+      const all = Promise.all(jobs).then(() => true);
+      while (!(await Promise.race([all, Bun.sleep(50).then(() => false)]))) {
+        if (performance.now() - lastProgress > stallMs) {
+          tally.timedOut = true;
+          break;
+        }
+      }
+      open = false;
       clearInterval(progress);
+      for (const task of pending) {
+        const server = task.server ?? "?";
+        tally.unfinished.set(server, (tally.unfinished.get(server) ?? 0) + 1);
+      }
       tally.ms = performance.now() - t0;
-      totalJobs += total;
+      busyMs += tally.ms;
+      completed += done - tally.failed;
       rounds.push(tally);
-      const line = `${label}${bar(done, total)} ${tally.ms.toFixed(0)} ms`;
+      const gaveUp = tally.timedOut ? `, gave up on ${pending.size} jobs (none done for ${stallMs} ms)` : "";
+      const line = `${label}${bar(done, total)} ${tally.ms.toFixed(0)} ms${gaveUp}`;
       if (tty) process.stdout.write(`\r${line}\n`);
       else print(line);
       if (r < options.rounds) await Bun.sleep(options.pauseMs ?? 200);
@@ -172,61 +141,109 @@ async function runRounds(
   } finally {
     await Promise.all(clients.map((c) => c.close()));
   }
-  const seconds = (performance.now() - started) / 1000;
   const starved: DemoResult["starved"] = [];
   for (const id of workerIds) {
     const round = rounds.findIndex((t) => (t.byWorker.get(id) ?? 0) === 0);
     if (round >= 0) starved.push({ worker: id, round: round + 1 });
   }
+  const stalls = findStalls(workerIds, servers, rounds);
+  const unfinished = rounds.reduce((a, t) => a + [...t.unfinished.values()].reduce((x, y) => x + y, 0), 0);
   const clean = rounds.every((t) => t.wrong === 0 && t.failed === 0);
   return {
     kind,
     workerIds,
     servers,
+    names: plan.names,
+    perServer: plan.names !== undefined,
     rounds,
     starved,
-    jobsPerSecond: totalJobs / seconds,
-    ok: starved.length === 0 && clean,
+    stalls,
+    unfinished,
+    jobsPerSecond: completed / (busyMs / 1000),
+    ok: starved.length === 0 && stalls.length === 0 && unfinished === 0 && clean,
   };
 }
 
-/** The table: jobs per worker per round, per server, jobs/s, and the verdict. */
-export function formatResult(result: DemoResult): string[] {
-  const lines: string[] = [];
-  const head = ["", ...result.rounds.map((_, i) => `R${i + 1}`), "total"];
-  const rows: string[][] = [head];
-  for (const id of result.workerIds) {
-    const counts = result.rounds.map((t) => t.byWorker.get(id) ?? 0);
-    rows.push([id, ...counts.map(String), String(counts.reduce((a, b) => a + b, 0))]);
+/**
+ * The lost wake-up, forced (issue 7's sequence, with demo workers): `holder` runs a held job
+ * from server A; a job on server B wakes it (and the others) while it is busy; another worker
+ * takes B's job; then the hold ends. A naive worker answered B's NOOP with PRE_SLEEP and B never
+ * wakes it again; gearbun's remembers the wake and grabs from B once free.
+ */
+async function forceRace(
+  holder: WorkerProcess,
+  [a, b]: [string, string],
+  functionName: string,
+  holdFunction: string,
+  names: Map<string, string>,
+): Promise<string> {
+  const onA = new Client({ servers: a, timeout: 10_000 });
+  const onB = new Client({ servers: b, timeout: 5_000 });
+  const nameA = names.get(a) ?? a;
+  const nameB = names.get(b) ?? b;
+  try {
+    const held = onA.submit(holdFunction, "hold");
+    held.catch(() => {});
+    await holder.waitFor("holding", 5_000);
+    let taker: string;
+    try {
+      taker = (await onB.submit(functionName, "wake").text()).split("|")[0] ?? "?";
+    } catch {
+      taker = "";
+    } finally {
+      holder.release();
+    }
+    await held;
+    return taker === ""
+      ? `  forcing the race: ${holder.id} held a job from ${nameA}, but no worker took the job on ${nameB} within 5 s`
+      : `  forcing the race: ${holder.id} busy with a held job from ${nameA} while a job on ${nameB} wakes it; ${taker} takes ${nameB}'s job`;
+  } finally {
+    await Promise.all([onA.close(), onB.close()]);
   }
-  for (const server of result.servers) {
-    const counts = result.rounds.map((t) => t.byServer.get(server) ?? 0);
-    rows.push([server, ...counts.map(String), String(counts.reduce((a, b) => a + b, 0))]);
-  }
-  const widths = head.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
-  lines.push(`${result.kind}: jobs per worker and per server, by round`);
-  rows.forEach((row, i) => {
-    lines.push(`  ${row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  ")}`);
-    if (i === 0 || i === result.workerIds.length) lines.push(`  ${widths.map((w) => "-".repeat(w)).join("  ")}`);
-  });
-  const wrong = result.rounds.reduce((a, t) => a + t.wrong, 0);
-  const failed = result.rounds.reduce((a, t) => a + t.failed, 0);
-  lines.push(`  ${result.jobsPerSecond.toFixed(0)} jobs/s overall; ${wrong} wrong results, ${failed} failed jobs`);
-  lines.push(`  verdict: ${verdict(result)}`);
-  return lines;
 }
 
-export function verdict(result: DemoResult): string {
-  if (result.starved.length === 0) {
-    const bad = result.rounds.reduce((a, t) => a + t.wrong + t.failed, 0);
-    return bad === 0
-      ? `${result.kind}: every worker received jobs in every round`
-      : `${result.kind}: every worker received jobs, but ${bad} jobs went wrong`;
-  }
-  return `${result.kind}: ${result.starved.map((s) => `${s.worker} received no job in round ${s.round}`).join("; ")}`;
+interface RunSpec {
+  kind: DemoResult["kind"];
+  script: string;
+  functionName: string;
+  servers: string[];
+  /** Set for the naive comparison: server names and the race to force. */
+  compare?: { names: Map<string, string> };
 }
 
-/** Runs the demo; returns true when the verdict is good. */
+async function runWith(spec: RunSpec, options: DemoOptions): Promise<DemoResult> {
+  const holdFunction = `${spec.functionName}-hold`;
+  const canForce = spec.compare !== undefined && options.workers >= 2 && spec.servers.length >= 2;
+  const holderId = canForce ? `W${Math.min(3, options.workers)}` : undefined;
+  const workers = spawnWorkers(
+    options.workers,
+    { script: spec.script, servers: spec.servers, workMs: options.workMs, functionName: spec.functionName, holdFunction },
+    holderId,
+  );
+  try {
+    await Promise.all(workers.map((w) => w.waitFor("ready", 15_000)));
+    const holder = workers.find((w) => w.id === holderId);
+    const names = spec.compare?.names;
+    const plan: RoundsPlan = { kind: spec.kind, functionName: spec.functionName, names };
+    if (holder !== undefined && names !== undefined) {
+      const pair: [string, string] = [spec.servers[0]!, spec.servers[1]!];
+      plan.force = {
+        beforeRound: Math.min(3, options.rounds),
+        run: () => forceRace(holder, pair, spec.functionName, holdFunction, names),
+      };
+    }
+    return await runRounds(
+      plan,
+      workers.map((w) => w.id),
+      spec.servers,
+      options,
+    );
+  } finally {
+    await stopWorkers(workers);
+  }
+}
+
+/** Runs the demo; returns true when gearbun's verdict is good. */
 export async function runDemo(options: DemoOptions): Promise<boolean> {
   const print = options.print ?? ((line: string) => console.log(line));
   const embedded: EmbeddedServer[] = [];
@@ -237,25 +254,40 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
     embedded.push(await startServer({ port: 0, host: "127.0.0.1" }), await startServer({ port: 0, host: "127.0.0.1" }));
     servers = embedded.map((s) => s.address);
   }
-  print(
-    `gearbun demo: ${options.workers} worker processes on ${servers.join(" + ")}, ` +
-      `${options.clients} clients x ${options.jobs} foreground jobs x ${options.rounds} rounds` +
-      (options.servers ? "" : " (embedded job servers)"),
-  );
-  const script = join(import.meta.dir, "worker-process.ts");
-  const workers = spawnWorkers(options.workers, servers.join(","), options.workMs, script);
+  const gearbunScript = join(import.meta.dir, "worker-process.ts");
   try {
-    await Promise.all(workers.map((w) => waitForLine(w.proc, "ready", 15_000)));
-    const result = await runRounds(
-      "gearbun",
-      workers.map((w) => w.id),
-      servers,
+    if (!options.naive) {
+      print(
+        `gearbun demo: ${options.workers} worker processes on ${servers.join(" + ")}, ` +
+          `${options.clients} clients x ${options.jobs} foreground jobs x ${options.rounds} rounds` +
+          (options.servers ? "" : " (embedded job servers)"),
+      );
+      const result = await runWith({ kind: "gearbun", script: gearbunScript, functionName: "demo", servers }, options);
+      for (const line of formatResult(result)) print(line);
+      return result.ok;
+    }
+    const names = new Map(servers.map((s, i) => [s, String.fromCharCode(65 + (i % 26))]));
+    print(
+      `gearbun demo --naive: ${options.workers} naive worker processes, then ${options.workers} gearbun worker processes, ` +
+        `on ${servers.map((s) => `${names.get(s)} = ${s}`).join(", ")}` +
+        (options.servers ? "" : " (embedded job servers)") +
+        `; ${options.clients} clients x ${options.jobs} foreground jobs x ${options.rounds} rounds each`,
+    );
+    const compare = { names };
+    const naive = await runWith(
+      { kind: "naive", script: join(import.meta.dir, "naive-worker-process.ts"), functionName: "demo-naive", servers, compare },
       options,
     );
-    for (const line of formatResult(result)) print(line);
-    return result.ok;
+    for (const line of formatResult(naive)) print(line);
+    print("");
+    const gearbun = await runWith({ kind: "gearbun", script: gearbunScript, functionName: "demo", servers, compare }, options);
+    for (const line of formatResult(gearbun)) print(line);
+    print("");
+    print("verdicts:");
+    print(`  ${verdict(naive)}`);
+    print(`  ${verdict(gearbun)}`);
+    return gearbun.ok;
   } finally {
-    await stopWorkers(workers);
     await Promise.all(embedded.map((s) => s.stop()));
   }
 }
