@@ -313,7 +313,7 @@ export class Scheduler implements JobHost {
     link.asleep = false;
     for (const job of link.jobs.values()) this.loseJob(job, error);
     link.jobs.clear();
-    this.events.emit("disconnect", { server: link.key, error });
+    if (!this.stopping) this.events.emit("disconnect", { server: link.key, error }); // not our own close
     this.fill();
     this.checkIdle();
   }

@@ -27,6 +27,8 @@ export interface JobResult {
   readonly outcome: Outcome;
   /** WORK_COMPLETE data or WORK_EXCEPTION text. */
   readonly text: string;
+  /** The same as bytes (a copy). */
+  readonly bytes: Uint8Array;
   readonly data: string[];
   readonly warnings: string[];
   readonly statuses: [number, number][];
@@ -100,7 +102,7 @@ export class Submitter {
       pending: background ? null : pending,
       resolve: (handle) => {
         if (background) {
-          resolve({ server: link.key, handle, outcome: "complete", text: "", data: [], warnings: [], statuses: [] });
+          resolve({ server: link.key, handle, outcome: "complete", text: "", bytes: new Uint8Array(0), data: [], warnings: [], statuses: [] });
         }
       },
       reject,
@@ -137,13 +139,13 @@ export class Submitter {
         link.byHandle.get(a[0]!)?.statuses.push([Number(a[1]), Number(a[2])]);
         return;
       case PacketType.WORK_COMPLETE:
-        this.finish(link, a[0]!, "complete", a[1]!);
+        this.finish(link, a[0]!, "complete", p.args[1]!);
         return;
       case PacketType.WORK_FAIL:
-        this.finish(link, a[0]!, "fail", "");
+        this.finish(link, a[0]!, "fail", new Uint8Array(0));
         return;
       case PacketType.WORK_EXCEPTION:
-        this.finish(link, a[0]!, "exception", a[1]!);
+        this.finish(link, a[0]!, "exception", p.args[1]!);
         return;
       case PacketType.OPTION_RES:
         return;
@@ -152,11 +154,12 @@ export class Submitter {
     }
   }
 
-  private finish(link: Link, handle: string, outcome: Outcome, text: string): void {
+  private finish(link: Link, handle: string, outcome: Outcome, bytes: Uint8Array): void {
     const p = link.byHandle.get(handle);
     if (p === undefined) return;
     link.byHandle.delete(handle);
-    p.resolve({ server: link.key, handle, outcome, text, data: p.data, warnings: p.warnings, statuses: p.statuses });
+    const text = utf8.decode(bytes);
+    p.resolve({ server: link.key, handle, outcome, text, bytes: bytes.slice(), data: p.data, warnings: p.warnings, statuses: p.statuses });
   }
 
   private failAll(link: Link, error: Error): void {
