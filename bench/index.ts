@@ -1,0 +1,44 @@
+/**
+ * `bun run bench`: the codec micro-benchmarks (mitata), then the end-to-end comparison of echo
+ * workers and clients (bench/throughput.ts), with a progress line; prints the tables and writes
+ * bench/RESULTS.md and bench/results.svg.
+ *
+ *   bun run bench                 # the full run (long: 100,000-job runs, every peer)
+ *   bun run bench --quick         # a short run (small job counts, fewer peers per case)
+ *   bun run bench --skip-codec    # end-to-end only; also: --runs N --loadgen c|gearbun
+ *                                 # --case fg-16b,... --peer c,gearbun-c16,... --jobs N
+ *   bun run bench --no-write      # print only, leave RESULTS.md and results.svg alone
+ */
+import { runCodecBench, type CodecFigure } from "./codec.bench.ts";
+import { printTable, progressPrinter, writeResults } from "./report.ts";
+import { installCleanup } from "./support.ts";
+import { parseThroughputArgs, runThroughput } from "./throughput.ts";
+
+const argv = process.argv.slice(2);
+const own = new Set(["--skip-codec", "--no-write"]);
+const skipCodec = argv.includes("--skip-codec");
+const write = !argv.includes("--no-write");
+const options = parseThroughputArgs(argv.filter((a) => !own.has(a)));
+
+installCleanup();
+const startedAt = new Date();
+const printer = progressPrinter();
+
+let codec: CodecFigure[] = [];
+if (!skipCodec) {
+  printer.progress("codec micro-benchmarks (mitata)…");
+  codec = await runCodecBench({ print: false });
+  printer.progress(`codec micro-benchmarks: ${codec.length} figures`, true);
+}
+
+const result = await runThroughput({ ...options, progress: printer.progress, log: printer.log });
+printer.done();
+printTable(result, codec);
+
+if (write) {
+  const durationS = (Date.now() - startedAt.getTime()) / 1000;
+  const command = `bun run bench${argv.length ? ` ${argv.join(" ")}` : ""}`;
+  writeResults({ result, codec, command, startedAt, durationS });
+  console.log("wrote bench/RESULTS.md and bench/results.svg");
+}
+process.exit(result.rows.some((r) => r.status === "failed") ? 1 : 0);

@@ -1,0 +1,50 @@
+/**
+ * gearbun echo worker for the benchmark (bench/throughput.ts):
+ *
+ *   bun bench/peers/gearbun-worker.ts --servers 127.0.0.1:4730[,...] [--fn echo] [--concurrency 16]
+ *
+ * Answers each job with its own payload (the Uint8Array view the worker hands over: no copy). On
+ * SIGTERM/SIGINT prints one JSON line {"jobs","cpu_us","maxrss_kb"}, stops gracefully and exits.
+ */
+import { parseArgs } from "node:util";
+import { Worker } from "../../src/worker/worker.ts";
+
+const { values } = parseArgs({
+  options: {
+    servers: { type: "string", default: "127.0.0.1:4730" },
+    fn: { type: "string", default: "echo" },
+    concurrency: { type: "string", default: "1" },
+    id: { type: "string" },
+  },
+});
+
+let jobs = 0;
+const worker = new Worker({
+  servers: values.servers,
+  concurrency: Math.max(1, Number(values.concurrency) || 1),
+  ...(values.id !== undefined ? { clientId: values.id } : {}),
+});
+worker.register(values.fn, (job) => {
+  jobs++;
+  return job.payload;
+});
+
+let finishing = false;
+async function finish(code: number): Promise<void> {
+  if (finishing) return;
+  finishing = true;
+  const cpu = process.cpuUsage();
+  const report = { jobs, cpu_us: cpu.user + cpu.system, maxrss_kb: Math.round(process.resourceUsage().maxRSS) };
+  process.stdout.write(`${JSON.stringify(report)}\n`);
+  await worker.stop({ deadline: 1000 }).catch(() => {});
+  process.exit(code);
+}
+process.on("SIGTERM", () => void finish(0));
+process.on("SIGINT", () => void finish(0));
+
+try {
+  await worker.start();
+} catch (error) {
+  console.error(`gearbun-worker: ${error instanceof Error ? error.message : String(error)}`);
+  await finish(1);
+}

@@ -1,0 +1,278 @@
+/**
+ * Output of the benchmark: the progress line, the final table on the terminal, bench/RESULTS.md
+ * and bench/results.svg (a bar chart drawn here, no chart library).
+ */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { CodecFigure } from "./codec.bench.ts";
+import { BENCH_DIR, machineInfo } from "./support.ts";
+import { CLIENT_WORKER_PROCS, type Row, type ThroughputResult } from "./throughput.ts";
+
+const KiB = 1024;
+const MiB = 1024 * 1024;
+
+const int = (n: number): string => Math.round(n).toLocaleString("en");
+const num = (n: number | undefined, digits = 1): string =>
+  n === undefined || !Number.isFinite(n) ? "–" : n >= 100 ? int(n) : n.toFixed(digits);
+const ratio = (n: number | undefined): string => (n === undefined || !Number.isFinite(n) ? "–" : `${n.toFixed(2)}×`);
+const mib = (kb: number | undefined): string => (kb === undefined || kb === 0 ? "–" : `${(kb / 1024).toFixed(1)} MiB`);
+const size = (bytes: number): string => (bytes >= MiB ? `${bytes / MiB} MiB` : bytes >= KiB ? `${bytes / KiB} KiB` : `${bytes} B`);
+
+// ---------------------------------------------------------------------------------------------
+// Progress
+
+/** One status line, rewritten in place on a terminal; finished steps stay as lines of their own. */
+export function progressPrinter(): { progress(line: string, final?: boolean): void; log(line: string): void; done(): void } {
+  const tty = process.stderr.isTTY === true;
+  const started = performance.now();
+  let last = "";
+  const stamp = (): string => {
+    const s = Math.round((performance.now() - started) / 1000);
+    return `${String(Math.floor(s / 60)).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}`;
+  };
+  const clear = (): void => {
+    if (tty && last !== "") process.stderr.write("\r\x1b[2K");
+    last = "";
+  };
+  return {
+    progress(line, final = false) {
+      const text = `${stamp()} ${line}`;
+      if (tty) {
+        clear();
+        if (final) process.stderr.write(`${text}\n`);
+        else {
+          const cols = process.stderr.columns ?? 120;
+          last = text.length >= cols ? `${text.slice(0, cols - 2)}…` : text;
+          process.stderr.write(last);
+        }
+      } else if (final) {
+        process.stderr.write(`${text}\n`);
+      }
+    },
+    log(line) {
+      clear();
+      process.stderr.write(`${line}\n`);
+    },
+    done() {
+      clear();
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tables
+
+interface Table {
+  title: string;
+  header: string[];
+  rows: string[][];
+}
+
+function workerTables(rows: readonly Row[]): Table[] {
+  const tables: Table[] = [];
+  const byCase = groupBy(rows.filter((r) => r.section === "worker"), (r) => r.caseId);
+  for (const [, list] of byCase) {
+    const first = list[0]!;
+    const large = first.bytes >= 64 * KiB;
+    const header = ["peer", "jobs/run", "jobs/s (median)", "min – max", "× C", "worker CPU µs/job", "× C"];
+    if (large) header.push("worker CPU ms/MiB");
+    header.push("worker peak RSS", "server CPU µs/job", "server cores", "note");
+    const body = list.map((r) => {
+      const ok = r.jobsPerSecond !== undefined;
+      const cells = [
+        r.label,
+        int(r.jobs),
+        ok ? int(r.jobsPerSecond!.median) : r.status,
+        ok ? `${int(r.jobsPerSecond!.min)} – ${int(r.jobsPerSecond!.max)}` : "–",
+        ratio(r.ratio?.jobsPerSecond),
+        num(r.workerCpuUsPerJob),
+        ratio(r.ratio?.cpu),
+      ];
+      if (large) cells.push(r.workerCpuUsPerJob === undefined ? "–" : (r.workerCpuUsPerJob / (r.bytes / MiB) / 1000).toFixed(2));
+      cells.push(mib(r.workerPeakRssKb), num(r.serverCpuUsPerJob), num(r.serverCores, 2), r.note ?? "");
+      return cells;
+    });
+    tables.push({ title: `${first.caseId}: ${first.caseTitle}`, header, rows: body });
+  }
+  return tables;
+}
+
+function clientTable(rows: readonly Row[]): Table | null {
+  const list = rows.filter((r) => r.section === "client");
+  if (list.length === 0) return null;
+  return {
+    title: `Clients as the load generator (same ${CLIENT_WORKER_PROCS} libgearman C worker processes, 1 gearmand, 16 B jobs)`,
+    header: ["case", "client", "jobs/run", "per second (median)", "min – max", "× libgearman", "client CPU µs/job", "× libgearman", "C workers CPU µs/job", "note"],
+    rows: list.map((r) => {
+      const ok = r.jobsPerSecond !== undefined;
+      return [
+        r.caseTitle,
+        r.label,
+        int(r.jobs),
+        ok ? int(r.jobsPerSecond!.median) : r.status,
+        ok ? `${int(r.jobsPerSecond!.min)} – ${int(r.jobsPerSecond!.max)}` : "–",
+        ratio(r.ratio?.jobsPerSecond),
+        num(r.cpuUsPerJob),
+        ratio(r.ratio?.cpu),
+        num(r.workerCpuUsPerJob),
+        r.note ?? "",
+      ];
+    }),
+  };
+}
+
+function codecTable(figures: readonly CodecFigure[]): Table | null {
+  if (figures.length === 0) return null;
+  return {
+    title: "Codec micro-benchmarks (mitata, bench/codec.bench.ts)",
+    header: ["benchmark", "packets/s", "MB/s"],
+    rows: figures.map((f) => [f.name, int(f.packetsPerSecond), f.megabytesPerSecond.toFixed(1)]),
+  };
+}
+
+function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]> {
+  const m = new Map<string, T[]>();
+  for (const it of items) {
+    const k = key(it);
+    const list = m.get(k);
+    if (list) list.push(it);
+    else m.set(k, [it]);
+  }
+  return m;
+}
+
+const NUMERIC = /^[\d,.–× %-]+(µs|MiB|×)?$|^[\d.]+ MiB$/;
+
+function textTable(t: Table): string {
+  const widths = t.header.map((h, i) => Math.max(h.length, ...t.rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => (NUMERIC.test(c) && i > 0 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd();
+  return [t.title, line(t.header), widths.map((w) => "-".repeat(w)).join("  "), ...t.rows.map(line)].join("\n");
+}
+
+function markdownTable(t: Table): string {
+  const esc = (s: string): string => s.replaceAll("|", "\\|");
+  const align = t.header.map((_, i) => (i === 0 || t.header[i] === "peer" || t.header[i] === "client" || t.header[i] === "note" || t.header[i] === "case" || t.header[i] === "benchmark" ? "---" : "---:"));
+  return [
+    `| ${t.header.map(esc).join(" | ")} |`,
+    `| ${align.join(" | ")} |`,
+    ...t.rows.map((r) => `| ${r.map(esc).join(" | ")} |`),
+  ].join("\n");
+}
+
+/** The final table on stdout. */
+export function printTable(result: ThroughputResult, codec: readonly CodecFigure[] = []): void {
+  const tables = [...workerTables(result.rows), clientTable(result.rows), codecTable(codec)].filter((t): t is Table => t !== null);
+  console.log("");
+  for (const t of tables) console.log(`${textTable(t)}\n`);
+  for (const n of result.notes) console.log(`note: ${n}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// RESULTS.md and results.svg
+
+export interface ReportInput {
+  result: ThroughputResult;
+  codec: readonly CodecFigure[];
+  command: string;
+  startedAt: Date;
+  durationS: number;
+}
+
+export function writeResults(input: ReportInput): { markdown: string; svg: string } {
+  const m = machineInfo();
+  const { result } = input;
+  const loadgen = result.loadgen === "c" ? "the libgearman client (bench/peers/submitter.c)" : "gearbun's client (bench/peers/gearbun-submitter.ts)";
+  const parts: string[] = [];
+  parts.push("# Benchmark results", "");
+  parts.push(`Latest run: ${input.startedAt.toISOString().replace("T", " ").slice(0, 19)} UTC, ${Math.round(input.durationS)} s.`, "");
+  parts.push("Command:", "", "```sh", input.command, "```", "");
+  parts.push(
+    `Machine: ${m.nproc} cores (\`nproc\`), ${m.cpu}, Linux ${m.kernel}; Bun ${m.bun}, Node ${m.node}, ${m.gearmand} (default flags: 4 I/O threads).`,
+    "",
+  );
+  parts.push("![jobs/s per peer](results.svg)", "");
+  parts.push(
+    "How to read it: every row starts its own job server(s) and worker process(es) and waits until the workers are registered; " +
+      `one unmeasured warm-up run, then ${result.runs} measured runs: jobs/s is their median, with min – max. ` +
+      `The load generator of the worker rows is ${loadgen}, one process per server, so only the worker differs between rows. ` +
+      "Foreground rows time the load generator's own clock from the first submit to the last result; background rows pause the " +
+      "workers (SIGSTOP), fill the queue, resume them and time until the server reports the queue empty. " +
+      "CPU is the worker process(es)' and the server's own accounting (/proc/PID/task/*/schedstat) over the measured runs, per job; " +
+      "peak RSS is the largest VmHWM of the worker processes; server cores is server CPU time over wall time (gearmand has I/O threads, " +
+      "so it can pass 1). × C is the ratio to the libgearman C worker row of the same case (for CPU: below 1 is cheaper). " +
+      "Every worker reports the jobs it did when stopped: the sum must equal the jobs submitted (warm-up included), or the row says so. " +
+      "The Node library peers (bench/peers/*.mjs) run with TCP_NODELAY forced on their sockets (Node's default Nagle delay would " +
+      "otherwise cost them ~40 ms per job) and with a smaller job count per run, shown in the jobs/run column.",
+    "",
+  );
+  for (const t of workerTables(result.rows)) parts.push(`## ${t.title}`, "", markdownTable(t), "");
+  const ct = clientTable(result.rows);
+  if (ct !== null) parts.push(`## ${ct.title}`, "", markdownTable(ct), "");
+  const cd = codecTable(input.codec);
+  if (cd !== null) parts.push(`## ${cd.title}`, "", markdownTable(cd), "");
+  if (result.notes.length > 0) parts.push("## Notes", "", ...result.notes.map((n) => `- ${n}`), "");
+  const markdown = parts.join("\n");
+  const svg = resultsSvg(result.rows);
+  writeFileSync(join(BENCH_DIR, "RESULTS.md"), markdown);
+  writeFileSync(join(BENCH_DIR, "results.svg"), svg);
+  return { markdown, svg };
+}
+
+const xml = (s: string): string => s.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll('"', "&quot;");
+
+function barColor(peerId: string): string {
+  if (peerId === "c") return "#7f8c8d";
+  if (peerId.startsWith("gearbun")) return peerId.endsWith("c1") ? "#f39c12" : "#d35400";
+  if (peerId.endsWith("-node")) return "#2e86c1";
+  return "#85c1e9";
+}
+
+/** Horizontal bars of median jobs/s, one panel per worker case (each scaled to its own maximum). */
+export function resultsSvg(rows: readonly Row[]): string {
+  const W = 960;
+  const labelW = 250;
+  const valueW = 110;
+  const barMax = W - labelW - valueW - 20;
+  const barH = 16;
+  const gap = 4;
+  const out: string[] = [];
+  let y = 36;
+  out.push(`<text x="10" y="22" font-size="16" font-weight="bold">Median jobs/s per echo worker (longer is better; each panel has its own scale)</text>`);
+  const byCase = groupBy(rows.filter((r) => r.section === "worker"), (r) => r.caseId);
+  for (const [id, list] of byCase) {
+    const title = `${id}: ${list[0]!.caseTitle}`;
+    y += 18;
+    out.push(`<text x="10" y="${y}" font-size="13" font-weight="bold">${xml(title)}</text>`);
+    y += 6;
+    const max = Math.max(1, ...list.map((r) => r.jobsPerSecond?.median ?? 0));
+    for (const r of list) {
+      const v = r.jobsPerSecond?.median;
+      const w = v === undefined ? 0 : Math.max(1, (v / max) * barMax);
+      out.push(`<text x="${labelW - 8}" y="${y + barH - 4}" font-size="12" text-anchor="end">${xml(r.label)}</text>`);
+      if (v !== undefined) {
+        out.push(`<rect x="${labelW}" y="${y}" width="${w.toFixed(1)}" height="${barH}" fill="${barColor(r.peerId)}"/>`);
+        if (r.jobsPerSecond !== undefined && r.jobsPerSecond.max > r.jobsPerSecond.min) {
+          const x1 = labelW + (r.jobsPerSecond.min / max) * barMax;
+          const x2 = labelW + (r.jobsPerSecond.max / max) * barMax;
+          out.push(`<line x1="${x1.toFixed(1)}" x2="${x2.toFixed(1)}" y1="${y + barH / 2}" y2="${y + barH / 2}" stroke="#222" stroke-width="1"/>`);
+        }
+      }
+      const text = v === undefined ? r.status : `${int(v)}${r.ratio ? ` (${r.ratio.jobsPerSecond.toFixed(2)}× C)` : ""}`;
+      out.push(`<text x="${labelW + w + 6}" y="${y + barH - 4}" font-size="12">${xml(text)}</text>`);
+      y += barH + gap;
+    }
+    y += 6;
+  }
+  y += 10;
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${y}" viewBox="0 0 ${W} ${y}" font-family="sans-serif">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+    ...out,
+    "</svg>",
+    "",
+  ].join("\n");
+}

@@ -1,0 +1,359 @@
+/**
+ * Process plumbing for the end-to-end benchmark: spawning peers (every process tracked and stopped
+ * by PID, also on errors and Ctrl-C), job servers (gearmand or our embedded server in a process of
+ * its own), the C peers' build, and per-process CPU and peak memory from /proc.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { Admin } from "../src/admin/admin.ts";
+import { gearmandPath, startGearmand, type Gearmand } from "../test/support/gearmand-process.ts";
+
+export const BENCH_DIR = import.meta.dir;
+export const ROOT = join(import.meta.dir, "..");
+export const PEERS_DIR = join(import.meta.dir, "peers");
+export const BUILD_DIR = join(import.meta.dir, ".build");
+
+// ---------------------------------------------------------------------------------------------
+// Child processes
+
+type Child = ReturnType<typeof Bun.spawn<"ignore", "pipe", "pipe">>;
+
+/** A child process with its output collected as text. */
+export interface Peer {
+  readonly pid: number;
+  readonly name: string;
+  readonly proc: Child;
+  /** Output so far (complete once the process has exited). */
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the first stdout line that parses as JSON, or null if the process exits first. */
+  firstJson(timeoutMs: number): Promise<Record<string, unknown> | null>;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves when it has exited. */
+  stop(graceMs?: number): Promise<number | null>;
+}
+
+const live = new Set<Peer>();
+const liveServers = new Set<{ stop(): Promise<void> }>();
+
+async function collect(stream: ReadableStream<Uint8Array>, sink: { text: string }, onData?: () => void): Promise<void> {
+  const decoder = new TextDecoder();
+  for await (const chunk of stream) {
+    sink.text += decoder.decode(chunk, { stream: true });
+    // Keep memory bounded if a peer is chatty: the reports are short lines at the end.
+    if (sink.text.length > 1 << 20) sink.text = sink.text.slice(-(1 << 19));
+    onData?.();
+  }
+}
+
+/** Spawns `cmd` (stdin closed, output collected); the process is stopped by `stopAll` at the latest. */
+export function spawnPeer(name: string, cmd: string[], env: Record<string, string> = {}): Peer {
+  const proc = Bun.spawn(cmd, {
+    cwd: ROOT,
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, ...env },
+  });
+  const out = { text: "" };
+  const err = { text: "" };
+  const waiters = new Set<() => void>();
+  const outDone = collect(proc.stdout, out, () => {
+    for (const w of waiters) w();
+  });
+  const errDone = collect(proc.stderr, err);
+  const findJson = (): Record<string, unknown> | null => {
+    for (const line of out.text.split("\n")) {
+      const t = line.trim();
+      if (!t.startsWith("{") || !t.endsWith("}")) continue;
+      try {
+        return JSON.parse(t) as Record<string, unknown>;
+      } catch {
+        // not a report line
+      }
+    }
+    return null;
+  };
+  const peer: Peer = {
+    pid: proc.pid,
+    name,
+    proc,
+    stdout: () => out.text,
+    stderr: () => err.text,
+    firstJson: async (timeoutMs) => {
+      const found = findJson();
+      if (found !== null) return found;
+      const { promise, resolve } = Promise.withResolvers<Record<string, unknown> | null>();
+      const check = (): void => {
+        const json = findJson();
+        if (json !== null) resolve(json);
+      };
+      waiters.add(check);
+      const timer = setTimeout(() => resolve(null), timeoutMs);
+      void proc.exited.then(async () => {
+        await outDone;
+        resolve(findJson());
+      });
+      try {
+        return await promise;
+      } finally {
+        waiters.delete(check);
+        clearTimeout(timer);
+      }
+    },
+    stop: async (graceMs = 3000) => {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        proc.kill("SIGTERM");
+        proc.kill("SIGCONT"); // a worker paused by a drain run would hold the SIGTERM otherwise
+        const killer = setTimeout(() => proc.kill("SIGKILL"), graceMs);
+        await proc.exited;
+        clearTimeout(killer);
+      }
+      await Promise.all([outDone, errDone]);
+      live.delete(peer);
+      return proc.exitCode;
+    },
+  };
+  live.add(peer);
+  void proc.exited.then(() => live.delete(peer));
+  return peer;
+}
+
+/** Stops every process this module started (peers and servers), by PID. */
+export async function stopAll(): Promise<void> {
+  await Promise.allSettled([...live].map((p) => p.stop(1000)));
+  await Promise.allSettled([...liveServers].map((s) => s.stop()));
+  liveServers.clear();
+}
+
+let cleanupInstalled = false;
+/** On SIGINT/SIGTERM: stop everything we started, then exit 130. */
+export function installCleanup(): void {
+  if (cleanupInstalled) return;
+  cleanupInstalled = true;
+  const onSignal = (): void => {
+    process.stderr.write("\ninterrupted: stopping the processes the benchmark started...\n");
+    void stopAll().finally(() => process.exit(130));
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Job servers
+
+export type Target = "gearmand" | "embedded";
+
+/** A job server under test: where it listens and the process whose CPU is its cost. */
+export interface JobServer {
+  readonly address: string;
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
+/** gearmand (default flags: 4 I/O threads) or the embedded server in its own Bun process. */
+export async function startJobServer(target: Target): Promise<JobServer> {
+  if (target === "gearmand") {
+    const g: Gearmand = await startGearmand();
+    const server: JobServer = { address: g.address, pid: g.pid, stop: () => g[Symbol.asyncDispose]() };
+    liveServers.add(server);
+    return server;
+  }
+  const peer = spawnPeer("gearbun-server", ["bun", join(PEERS_DIR, "gearbun-server.ts")]);
+  const hello = await peer.firstJson(10_000);
+  if (hello === null || typeof hello.port !== "number") {
+    await peer.stop(500);
+    throw new Error(`embedded server did not start: ${peer.stderr().slice(-2000)}`);
+  }
+  const server: JobServer = {
+    address: `127.0.0.1:${hello.port}`,
+    pid: peer.pid,
+    stop: async () => {
+      await peer.stop(2000);
+      liveServers.delete(server);
+    },
+  };
+  liveServers.add(server);
+  return server;
+}
+
+export const haveGearmandBinary = (): boolean => gearmandPath !== null;
+
+/** `gearmand --version`, first line. */
+export function gearmandVersion(): string {
+  if (gearmandPath === null) return "not installed";
+  const r = Bun.spawnSync([gearmandPath, "--version"], { stdout: "pipe", stderr: "pipe" });
+  return (r.stdout.toString() || r.stderr.toString()).trim().split("\n")[0] ?? "unknown";
+}
+
+/** `status` of one function on each server, summed: queued+running jobs and available workers. */
+export class StatusPoller {
+  private readonly admins: Admin[];
+  constructor(addresses: readonly string[]) {
+    this.admins = addresses.map((a) => new Admin(a, { commandTimeout: 5000 }));
+  }
+
+  async read(fn: string): Promise<{ total: number; running: number; workers: number; perServerWorkers: number[] }> {
+    const rows = await Promise.all(this.admins.map((a) => a.status()));
+    let total = 0;
+    let running = 0;
+    let workers = 0;
+    const perServerWorkers: number[] = [];
+    for (const list of rows) {
+      const row = list.find((r) => r.function === fn);
+      total += row?.total ?? 0;
+      running += row?.running ?? 0;
+      workers += row?.workers ?? 0;
+      perServerWorkers.push(row?.workers ?? 0);
+    }
+    return { total, running, workers, perServerWorkers };
+  }
+
+  /** Waits until every server lists at least `perServer` workers for `fn`. */
+  async waitWorkers(fn: string, perServer: number, timeoutMs: number, alive: () => string | null): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const s = await this.read(fn);
+      if (s.perServerWorkers.every((w) => w >= perServer)) return;
+      const dead = alive();
+      if (dead !== null) throw new Error(dead);
+      if (performance.now() > deadline) {
+        throw new Error(`workers did not register in ${timeoutMs} ms (workers per server: ${s.perServerWorkers.join(", ")}, want ${perServer})`);
+      }
+      await Bun.sleep(5);
+    }
+  }
+
+  /** Waits until no job of `fn` is queued or running; resolves with the time it saw that. */
+  async waitDrained(fn: string, timeoutMs: number, alive: () => string | null): Promise<number> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const s = await this.read(fn);
+      const now = performance.now();
+      if (s.total === 0) return now;
+      const dead = alive();
+      if (dead !== null) throw new Error(dead);
+      if (now > deadline) throw new Error(`queue did not drain in ${timeoutMs} ms (${s.total} jobs left)`);
+      await Bun.sleep(2);
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled(this.admins.map((a) => a.close()));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// C peers
+
+export interface CPeers {
+  readonly worker: string;
+  readonly submitter: string;
+}
+
+/**
+ * Builds bench/peers/*.c into bench/.build with `cc -O2 … -lgearman` (again when the source is
+ * newer). Returns null with the reason printed when libgearman-dev or a C compiler is missing.
+ */
+export function buildCPeers(log: (line: string) => void): CPeers | null {
+  if (!existsSync("/usr/include/libgearman/gearman.h") && !existsSync("/usr/local/include/libgearman/gearman.h")) {
+    log("SKIP libgearman C peers: libgearman-dev is not installed (/usr/include/libgearman/gearman.h missing)");
+    return null;
+  }
+  const cc = Bun.which("cc") ?? Bun.which("gcc") ?? Bun.which("clang");
+  if (cc === null) {
+    log("SKIP libgearman C peers: no C compiler (cc) on PATH");
+    return null;
+  }
+  mkdirSync(BUILD_DIR, { recursive: true });
+  const out: Record<string, string> = {};
+  for (const name of ["echo-worker", "submitter"]) {
+    const src = join(PEERS_DIR, `${name}.c`);
+    const bin = join(BUILD_DIR, name);
+    out[name] = bin;
+    if (existsSync(bin) && statSync(bin).mtimeMs >= statSync(src).mtimeMs) continue;
+    const r = Bun.spawnSync([cc, "-O2", "-Wall", "-o", bin, src, "-lgearman"], { stdout: "pipe", stderr: "pipe" });
+    if (r.exitCode !== 0) {
+      log(`SKIP libgearman C peers: ${cc} failed for ${name}.c:\n${r.stderr.toString()}`);
+      return null;
+    }
+  }
+  return { worker: out["echo-worker"]!, submitter: out.submitter! };
+}
+
+// ---------------------------------------------------------------------------------------------
+// /proc accounting
+
+/**
+ * CPU time of every live thread of `pid`, in nanoseconds, from /proc/PID/task/TID/schedstat
+ * (nanosecond resolution, unlike the 10 ms ticks of /proc/PID/stat).
+ */
+export function cpuSnapshot(pid: number): Map<number, number> {
+  const threads = new Map<number, number>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return threads;
+  }
+  for (const tid of tids) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ");
+      threads.set(Number(tid), Number(fields[0]));
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return threads;
+}
+
+/** CPU ns spent between two snapshots (threads that started in between count from zero). */
+export function cpuDeltaNs(before: Map<number, number>, after: Map<number, number>): number {
+  let sum = 0;
+  for (const [tid, ns] of after) sum += ns - (before.get(tid) ?? 0);
+  return Math.max(0, sum);
+}
+
+/** Utime+stime of the whole process (also ended threads) in ns, from /proc/PID/stat (10 ms ticks). */
+export function cpuTicksNs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // fields[0] is field 3 (state): utime is field 14, stime field 15.
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return (ticks * 1e9) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+
+const CLOCK_TICKS = ((): number => {
+  const r = Bun.spawnSync(["getconf", "CLK_TCK"], { stdout: "pipe", stderr: "ignore" });
+  const n = Number(r.stdout.toString().trim());
+  return Number.isFinite(n) && n > 0 ? n : 100;
+})();
+
+/** Peak resident set size (VmHWM) of `pid` in KiB, or 0 if it cannot be read. */
+export function peakRssKb(pid: number): number {
+  try {
+    const m = /VmHWM:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Machine facts for RESULTS.md
+
+export function machineInfo(): { nproc: number; cpu: string; bun: string; node: string; gearmand: string; kernel: string } {
+  let cpu = "unknown";
+  try {
+    cpu = /model name\s*:\s*(.*)/.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1]?.trim() ?? "unknown";
+  } catch {
+    // not Linux
+  }
+  const nodeBin = Bun.which("node");
+  const node = nodeBin === null ? "not installed" : Bun.spawnSync([nodeBin, "--version"], { stdout: "pipe" }).stdout.toString().trim();
+  const kernel = Bun.spawnSync(["uname", "-r"], { stdout: "pipe" }).stdout.toString().trim();
+  return { nproc: navigator.hardwareConcurrency, cpu, bun: Bun.version, node, gearmand: gearmandVersion(), kernel };
+}

@@ -1,0 +1,634 @@
+/**
+ * End-to-end throughput: echo workers side by side on the same job server in the same run.
+ *
+ *   bun bench/throughput.ts [--quick] [--runs 3] [--loadgen c|gearbun] [--case ID,...] [--peer ID,...]
+ *                           [--jobs N]
+ *
+ * Every row starts fresh job server(s) and fresh worker process(es), waits until the workers are
+ * registered, does one unmeasured warm-up run, then `runs` measured runs:
+ * - foreground ("fg") rows: one load generator per server keeps its share of the in-flight window
+ *   full until its jobs are done; jobs/s is jobs over the slowest generator's own clock;
+ * - background ("drain") rows: the workers are paused (SIGSTOP), the queue is filled with
+ *   background jobs, the workers resumed (SIGCONT); jobs/s is jobs over the time until the
+ *   servers report the function's queue empty. Only the worker and the server work then.
+ * CPU is read from /proc (every thread's schedstat) of the worker process(es) and of the server
+ * process before and after each measured run; peak RSS is VmHWM of each worker process. When the
+ * workers stop, each reports how many jobs it did: the sum must equal the jobs submitted.
+ * The libgearman client (bench/peers/submitter.c) is the one load generator of the worker rows;
+ * the "client" section swaps it for gearbun's client, with the same C worker.
+ */
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import {
+  buildCPeers,
+  cpuDeltaNs,
+  cpuSnapshot,
+  haveGearmandBinary,
+  installCleanup,
+  PEERS_DIR,
+  peakRssKb,
+  spawnPeer,
+  startJobServer,
+  StatusPoller,
+  stopAll,
+  type CPeers,
+  type JobServer,
+  type Peer,
+  type Target,
+} from "./support.ts";
+
+const FN = "echo";
+const KiB = 1024;
+const MiB = 1024 * 1024;
+
+// ---------------------------------------------------------------------------------------------
+// Peers (workers) and load generators
+
+export interface WorkerPeer {
+  readonly id: string;
+  readonly label: string;
+  /** A Node library worker: slow, so its rows use the case's smaller job count. */
+  readonly slow: boolean;
+  command(servers: readonly string[]): string[];
+}
+
+function npmPeer(lib: string, runtime: "node" | "bun", concurrency?: number): WorkerPeer {
+  const runtimeLabel = runtime === "node" ? "Node" : "Bun";
+  return {
+    id: `${lib}-${runtime}`,
+    label: `${lib} (${runtimeLabel}${concurrency !== undefined ? `, maxJobs ${concurrency}` : ""})`,
+    slow: true,
+    command: (servers) => [
+      runtime,
+      join(PEERS_DIR, `${lib}-worker.mjs`),
+      "--servers",
+      servers.join(","),
+      "--fn",
+      FN,
+      ...(concurrency !== undefined ? ["--concurrency", String(concurrency)] : []),
+    ],
+  };
+}
+
+function gearbunPeer(concurrency: number): WorkerPeer {
+  return {
+    id: `gearbun-c${concurrency}`,
+    label: `gearbun (concurrency ${concurrency})`,
+    slow: false,
+    command: (servers) => [
+      "bun",
+      join(PEERS_DIR, "gearbun-worker.ts"),
+      "--servers",
+      servers.join(","),
+      "--fn",
+      FN,
+      "--concurrency",
+      String(concurrency),
+    ],
+  };
+}
+
+function peerTable(c: CPeers | null): Map<string, WorkerPeer> {
+  const peers: WorkerPeer[] = [];
+  if (c !== null) {
+    peers.push({
+      id: "c",
+      label: "libgearman C",
+      slow: false,
+      command: (servers) => [c.worker, "-s", servers.join(","), "-f", FN],
+    });
+  }
+  peers.push(gearbunPeer(1), gearbunPeer(16));
+  const node = Bun.which("node") !== null;
+  for (const runtime of node ? (["node", "bun"] as const) : (["bun"] as const)) {
+    peers.push(npmPeer("abraxas", runtime, 16), npmPeer("gearmanode", runtime), npmPeer("gearman", runtime));
+  }
+  return new Map(peers.map((p) => [p.id, p]));
+}
+
+export type LoadgenId = "c" | "gearbun";
+
+interface LoadgenRun {
+  jobs: number;
+  ok: number;
+  failed: number;
+  elapsed_ms: number;
+  cpu_us: number;
+  maxrss_kb: number;
+}
+
+function loadgenCommand(
+  id: LoadgenId,
+  c: CPeers | null,
+  server: string,
+  jobs: number,
+  bytes: number,
+  window: number,
+  background: boolean,
+): string[] {
+  if (id === "c") {
+    if (c === null) throw new Error("the libgearman load generator is not built");
+    return [c.submitter, "-s", server, "-f", FN, "-n", String(jobs), "-p", String(bytes), "-w", String(window), ...(background ? ["-b"] : [])];
+  }
+  return [
+    "bun",
+    join(PEERS_DIR, "gearbun-submitter.ts"),
+    "--servers",
+    server,
+    "--fn",
+    FN,
+    "--jobs",
+    String(jobs),
+    "--bytes",
+    String(bytes),
+    "--window",
+    String(window),
+    ...(background ? ["--background"] : []),
+  ];
+}
+
+/** Runs one load generator per server concurrently (jobs and window split evenly); all must succeed. */
+async function runLoadgens(
+  id: LoadgenId,
+  c: CPeers | null,
+  servers: readonly string[],
+  jobs: number,
+  bytes: number,
+  window: number,
+  background: boolean,
+  timeoutMs: number,
+): Promise<LoadgenRun> {
+  const n = servers.length;
+  const gens = servers.map((server, i) => {
+    const share = Math.floor(jobs / n) + (i < jobs % n ? 1 : 0);
+    const w = Math.max(1, Math.floor(window / n));
+    return spawnPeer(`loadgen-${id}`, loadgenCommand(id, c, server, share, bytes, w, background));
+  });
+  const timer = setTimeout(() => {
+    for (const g of gens) g.proc.kill("SIGKILL");
+  }, timeoutMs);
+  try {
+    const codes = await Promise.all(gens.map((g) => g.proc.exited));
+    const reports = await Promise.all(gens.map((g) => g.firstJson(1000)));
+    const sum: LoadgenRun = { jobs: 0, ok: 0, failed: 0, elapsed_ms: 0, cpu_us: 0, maxrss_kb: 0 };
+    for (let i = 0; i < gens.length; i++) {
+      const r = reports[i] as Partial<LoadgenRun> | null;
+      const g = gens[i]!;
+      if (r === null || codes[i] !== 0 || r.ok !== r.jobs) {
+        const why = g.proc.signalCode === "SIGKILL" ? `timed out after ${timeoutMs} ms` : `exit ${codes[i]}`;
+        throw new Error(`load generator ${id} failed (${why}): ${JSON.stringify(r)} ${g.stderr().slice(-800)}`);
+      }
+      sum.jobs += r.jobs ?? 0;
+      sum.ok += r.ok ?? 0;
+      sum.failed += r.failed ?? 0;
+      sum.elapsed_ms = Math.max(sum.elapsed_ms, r.elapsed_ms ?? 0);
+      sum.cpu_us += r.cpu_us ?? 0;
+      sum.maxrss_kb = Math.max(sum.maxrss_kb, r.maxrss_kb ?? 0);
+    }
+    return sum;
+  } finally {
+    clearTimeout(timer);
+    await Promise.all(gens.map((g) => g.stop(500)));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cases
+
+export type Mode = "fg" | "drain";
+
+export interface Case {
+  readonly id: string;
+  readonly title: string;
+  readonly mode: Mode;
+  readonly target: Target;
+  readonly servers: number;
+  readonly procs: number;
+  readonly bytes: number;
+  readonly window: number;
+  /** Jobs per measured run for fast peers (C, gearbun) and for the Node library peers. */
+  readonly jobs: number;
+  readonly slowJobs: number;
+  readonly peers: readonly string[];
+}
+
+const NPM_NODE = ["abraxas-node", "gearmanode-node", "gearman-node"];
+const NPM_ALL = [...NPM_NODE, "abraxas-bun", "gearmanode-bun", "gearman-bun"];
+const FAST = ["c", "gearbun-c1", "gearbun-c16"];
+
+export function cases(quick: boolean): Case[] {
+  const q = <T>(full: T, short: T): T => (quick ? short : full);
+  const base = { target: "gearmand" as Target, servers: 1, procs: 1, bytes: 16, window: 1000 };
+  return [
+    { ...base, id: "fg-16b", title: "16 B foreground, 1,000 in flight, 1 gearmand, 1 worker process", mode: "fg", jobs: q(100_000, 5_000), slowJobs: q(20_000, 2_000), peers: [...FAST, ...NPM_ALL] },
+    { ...base, id: "bg-16b", title: "16 B background: drain a queue (workers paused while it fills), 1 gearmand, 1 worker process", mode: "drain", jobs: q(100_000, 5_000), slowJobs: q(20_000, 2_000), peers: q([...FAST, ...NPM_ALL], FAST) },
+    { ...base, id: "fg-16b-2srv", title: "16 B foreground, 1,000 in flight, 2 gearmand, 1 worker process on both", mode: "fg", servers: 2, jobs: q(100_000, 5_000), slowJobs: q(20_000, 2_000), peers: q([...FAST, ...NPM_NODE], FAST) },
+    { ...base, id: "fg-16b-4proc", title: "16 B foreground, 1,000 in flight, 1 gearmand, 4 worker processes", mode: "fg", procs: 4, jobs: q(100_000, 5_000), slowJobs: q(20_000, 2_000), peers: q([...FAST, ...NPM_NODE], FAST) },
+    { ...base, id: "fg-64k", title: "64 KiB foreground, 1,000 in flight, 1 gearmand, 1 worker process", mode: "fg", bytes: 64 * KiB, jobs: q(10_000, 1_000), slowJobs: q(2_000, 300), peers: q([...FAST, ...NPM_NODE], FAST) },
+    { ...base, id: "fg-4m", title: "4 MiB foreground, 16 in flight, 1 gearmand, 1 worker process", mode: "fg", bytes: 4 * MiB, window: 16, jobs: q(1_000, 50), slowJobs: q(100, 10), peers: q([...FAST, ...NPM_NODE], FAST) },
+    { ...base, id: "fg-16b-embedded", title: "16 B foreground, 1,000 in flight, gearbun's embedded server (own process), 1 worker process", mode: "fg", target: "embedded", jobs: q(100_000, 5_000), slowJobs: q(20_000, 2_000), peers: q([...FAST, ...NPM_NODE], FAST) },
+  ];
+}
+
+/** The client section: the load generator differs, the worker is the C worker (4 processes). */
+export interface ClientCase {
+  readonly id: string;
+  readonly title: string;
+  readonly background: boolean;
+  readonly window: number;
+  readonly jobs: number;
+}
+
+export function clientCases(quick: boolean): ClientCase[] {
+  const q = <T>(full: T, short: T): T => (quick ? short : full);
+  return [
+    { id: "client-bg", title: "background submits, 1,000 in flight", background: true, window: 1000, jobs: q(100_000, 5_000) },
+    { id: "client-fg-1000", title: "foreground round trips, 1,000 in flight", background: false, window: 1000, jobs: q(100_000, 5_000) },
+    { id: "client-fg-1", title: "foreground round trips, 1 in flight", background: false, window: 1, jobs: q(10_000, 1_000) },
+  ];
+}
+
+export const CLIENT_WORKER_PROCS = 4;
+
+// ---------------------------------------------------------------------------------------------
+// Results
+
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
+
+export interface Row {
+  readonly section: "worker" | "client";
+  readonly caseId: string;
+  readonly caseTitle: string;
+  /** Worker peer id (worker section) or load generator id (client section). */
+  readonly peerId: string;
+  readonly label: string;
+  readonly bytes: number;
+  readonly jobs: number;
+  readonly status: "ok" | "failed" | "skipped";
+  readonly note?: string;
+  readonly jobsPerSecond?: Spread;
+  /** Worker processes' CPU per job (worker section) or the load generator's (client section), µs. */
+  readonly cpuUsPerJob?: number;
+  /** Worker section: the worker processes' CPU per job; client section: the C workers'. */
+  readonly workerCpuUsPerJob?: number;
+  readonly workerPeakRssKb?: number;
+  readonly serverCpuUsPerJob?: number;
+  /** Server CPU time over wall time in the measured runs (1 = one core busy). */
+  readonly serverCores?: number;
+  /** Ratios to the baseline row (libgearman) of the same case: jobs/s and CPU per job. */
+  ratio?: { jobsPerSecond: number; cpu: number };
+}
+
+export interface ThroughputOptions {
+  quick: boolean;
+  runs: number;
+  loadgen: LoadgenId | "auto";
+  caseFilter: readonly string[] | null;
+  peerFilter: readonly string[] | null;
+  /** Overrides every case's job counts (smoke runs). */
+  jobsOverride: number | null;
+  progress(line: string, final?: boolean): void;
+  log(line: string): void;
+}
+
+export interface ThroughputResult {
+  rows: Row[];
+  loadgen: LoadgenId;
+  runs: number;
+  notes: string[];
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const spread = (xs: number[]): Spread => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs) });
+const fmt = (n: number): string => Math.round(n).toLocaleString("en");
+
+/** Generous time for one run: the peers are slow at worst a few hundred jobs/s. */
+const runTimeout = (jobs: number, bytes: number): number => 30_000 + (jobs * 20) + Math.ceil((jobs * bytes) / MiB) * 50;
+
+// ---------------------------------------------------------------------------------------------
+// One worker row
+
+interface Measured {
+  jobsPerSecond: number;
+  workerCpuNs: number;
+  serverCpuNs: number;
+  wallMs: number;
+}
+
+async function startWorkers(peer: WorkerPeer, addresses: string[], procs: number): Promise<Peer[]> {
+  const workers: Peer[] = [];
+  for (let i = 0; i < procs; i++) workers.push(spawnPeer(peer.id, peer.command(addresses)));
+  return workers;
+}
+
+const deadWorker = (workers: Peer[]) => (): string | null => {
+  for (const w of workers) {
+    if (w.proc.exitCode !== null || w.proc.signalCode !== null) {
+      return `worker ${w.name} (pid ${w.pid}) exited (${w.proc.exitCode ?? w.proc.signalCode}): ${w.stderr().slice(-800)}`;
+    }
+  }
+  return null;
+};
+
+const snapshotAll = (pids: number[]): Map<number, number>[] => pids.map((p) => cpuSnapshot(p));
+const deltaAll = (before: Map<number, number>[], pids: number[]): number =>
+  pids.reduce((sum, p, i) => sum + cpuDeltaNs(before[i]!, cpuSnapshot(p)), 0);
+
+async function measureFg(
+  kase: Case,
+  c: CPeers | null,
+  loadgen: LoadgenId,
+  addresses: string[],
+  workers: Peer[],
+  servers: JobServer[],
+  jobs: number,
+): Promise<Measured> {
+  const wpids = workers.map((w) => w.pid);
+  const spids = servers.map((s) => s.pid);
+  const wBefore = snapshotAll(wpids);
+  const sBefore = snapshotAll(spids);
+  const t0 = performance.now();
+  const run = await runLoadgens(loadgen, c, addresses, jobs, kase.bytes, kase.window, false, runTimeout(jobs, kase.bytes));
+  const wallMs = performance.now() - t0;
+  const workerCpuNs = deltaAll(wBefore, wpids);
+  const serverCpuNs = deltaAll(sBefore, spids);
+  const dead = deadWorker(workers)();
+  if (dead !== null) throw new Error(dead);
+  return { jobsPerSecond: (jobs * 1000) / run.elapsed_ms, workerCpuNs, serverCpuNs, wallMs: run.elapsed_ms || wallMs };
+}
+
+async function measureDrain(
+  kase: Case,
+  c: CPeers | null,
+  loadgen: LoadgenId,
+  addresses: string[],
+  workers: Peer[],
+  servers: JobServer[],
+  poller: StatusPoller,
+  jobs: number,
+): Promise<Measured> {
+  const wpids = workers.map((w) => w.pid);
+  const spids = servers.map((s) => s.pid);
+  for (const w of workers) w.proc.kill("SIGSTOP");
+  try {
+    await runLoadgens(loadgen, c, addresses, jobs, kase.bytes, kase.window, true, runTimeout(jobs, kase.bytes));
+    const queued = await poller.read(FN);
+    if (queued.total < jobs) throw new Error(`only ${queued.total} of ${jobs} jobs queued before the workers resumed`);
+  } catch (error) {
+    for (const w of workers) w.proc.kill("SIGCONT");
+    throw error;
+  }
+  const wBefore = snapshotAll(wpids);
+  const sBefore = snapshotAll(spids);
+  const t0 = performance.now();
+  for (const w of workers) w.proc.kill("SIGCONT");
+  const t1 = await poller.waitDrained(FN, runTimeout(jobs, kase.bytes), deadWorker(workers));
+  const workerCpuNs = deltaAll(wBefore, wpids);
+  const serverCpuNs = deltaAll(sBefore, spids);
+  return { jobsPerSecond: (jobs * 1000) / (t1 - t0), workerCpuNs, serverCpuNs, wallMs: t1 - t0 };
+}
+
+async function workerRow(
+  kase: Case,
+  peer: WorkerPeer,
+  c: CPeers | null,
+  loadgen: LoadgenId,
+  opts: ThroughputOptions,
+  step: string,
+): Promise<Row> {
+  const jobs = opts.jobsOverride ?? (peer.slow ? kase.slowJobs : kase.jobs);
+  const warmup = Math.max(1, Math.min(jobs, Math.max(200, Math.floor(jobs / 10))));
+  const head = { section: "worker" as const, caseId: kase.id, caseTitle: kase.title, peerId: peer.id, label: peer.label, bytes: kase.bytes, jobs };
+  const servers: JobServer[] = [];
+  let workers: Peer[] = [];
+  let poller: StatusPoller | null = null;
+  try {
+    for (let i = 0; i < kase.servers; i++) servers.push(await startJobServer(kase.target));
+    const addresses = servers.map((s) => s.address);
+    poller = new StatusPoller(addresses);
+    opts.progress(`${step} ${kase.id} · ${peer.label} · starting`);
+    workers = await startWorkers(peer, addresses, kase.procs);
+    await poller.waitWorkers(FN, kase.procs, 30_000, deadWorker(workers));
+
+    const measure = (n: number): Promise<Measured> =>
+      kase.mode === "fg"
+        ? measureFg(kase, c, loadgen, addresses, workers, servers, n)
+        : measureDrain(kase, c, loadgen, addresses, workers, servers, poller!, n);
+
+    opts.progress(`${step} ${kase.id} · ${peer.label} · warm-up (${fmt(warmup)} jobs)`);
+    await measure(warmup);
+    const runs: Measured[] = [];
+    for (let r = 1; r <= opts.runs; r++) {
+      opts.progress(`${step} ${kase.id} · ${peer.label} · run ${r}/${opts.runs} (${fmt(jobs)} jobs)${runs.length ? ` · last ${fmt(runs.at(-1)!.jobsPerSecond)} jobs/s` : ""}`);
+      runs.push(await measure(jobs));
+    }
+    const rss = Math.max(...workers.map((w) => peakRssKb(w.pid)));
+
+    // Each worker reports the jobs it did; together they must have done every job.
+    const expected = warmup + jobs * opts.runs;
+    const reports = await Promise.all(
+      workers.map(async (w) => {
+        await w.stop(5000);
+        return w.firstJson(100);
+      }),
+    );
+    const done = reports.reduce((sum, r) => sum + (typeof r?.jobs === "number" ? r.jobs : Number.NaN), 0);
+    let note: string | undefined;
+    if (Number.isNaN(done)) note = "worker did not report its job count";
+    else if (done !== expected) note = `workers report ${fmt(done)} jobs done, ${fmt(expected)} submitted`;
+    const wallSum = runs.reduce((s, m) => s + m.wallMs, 0);
+    const row: Row = {
+      ...head,
+      status: note !== undefined && !Number.isNaN(done) && done < expected ? "failed" : "ok",
+      ...(note !== undefined ? { note } : {}),
+      jobsPerSecond: spread(runs.map((m) => m.jobsPerSecond)),
+      cpuUsPerJob: median(runs.map((m) => m.workerCpuNs / 1000 / jobs)),
+      workerCpuUsPerJob: median(runs.map((m) => m.workerCpuNs / 1000 / jobs)),
+      workerPeakRssKb: rss,
+      serverCpuUsPerJob: median(runs.map((m) => m.serverCpuNs / 1000 / jobs)),
+      serverCores: runs.reduce((s, m) => s + m.serverCpuNs, 0) / 1e6 / wallSum,
+    };
+    opts.progress(`${step} ${kase.id} · ${peer.label} · ${fmt(row.jobsPerSecond!.median)} jobs/s`, true);
+    return row;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    opts.progress(`${step} ${kase.id} · ${peer.label} · FAILED: ${message.split("\n")[0]}`, true);
+    return { ...head, status: "failed", note: message.replace(/\s+/g, " ").slice(0, 300) };
+  } finally {
+    await Promise.allSettled(workers.map((w) => w.stop(2000)));
+    await poller?.close();
+    await Promise.allSettled(servers.map((s) => s.stop()));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// One client row: the load generator differs, the worker is the C worker
+
+async function clientRow(
+  kase: ClientCase,
+  loadgen: LoadgenId,
+  c: CPeers,
+  opts: ThroughputOptions,
+  step: string,
+): Promise<Row> {
+  const label = loadgen === "c" ? "libgearman client" : "gearbun client";
+  const jobs = opts.jobsOverride ?? kase.jobs;
+  const warmup = Math.max(1, Math.min(jobs, Math.max(200, Math.floor(jobs / 10))));
+  const head = { section: "client" as const, caseId: kase.id, caseTitle: kase.title, peerId: loadgen, label, bytes: 16, jobs };
+  let server: JobServer | null = null;
+  let workers: Peer[] = [];
+  let poller: StatusPoller | null = null;
+  try {
+    server = await startJobServer("gearmand");
+    poller = new StatusPoller([server.address]);
+    for (let i = 0; i < CLIENT_WORKER_PROCS; i++) workers.push(spawnPeer("c", [c.worker, "-s", server.address, "-f", FN]));
+    await poller.waitWorkers(FN, CLIENT_WORKER_PROCS, 30_000, deadWorker(workers));
+    const once = async (n: number) => {
+      const wpids = workers.map((w) => w.pid);
+      const before = snapshotAll(wpids);
+      const run = await runLoadgens(loadgen, c, [server!.address], n, 16, kase.window, kase.background, runTimeout(n, 16));
+      // Background jobs are done once created; let the workers drain them before the next run.
+      if (kase.background) await poller!.waitDrained(FN, runTimeout(n, 16), deadWorker(workers));
+      return { run, workerCpuNs: deltaAll(before, wpids) };
+    };
+    opts.progress(`${step} ${kase.id} · ${label} · warm-up`);
+    await once(warmup);
+    const runs: { run: LoadgenRun; workerCpuNs: number }[] = [];
+    for (let r = 1; r <= opts.runs; r++) {
+      opts.progress(`${step} ${kase.id} · ${label} · run ${r}/${opts.runs} (${fmt(jobs)} jobs)`);
+      runs.push(await once(jobs));
+    }
+    const row: Row = {
+      ...head,
+      status: "ok",
+      jobsPerSecond: spread(runs.map((m) => (jobs * 1000) / m.run.elapsed_ms)),
+      cpuUsPerJob: median(runs.map((m) => m.run.cpu_us / jobs)),
+      workerCpuUsPerJob: median(runs.map((m) => m.workerCpuNs / 1000 / jobs)),
+    };
+    opts.progress(`${step} ${kase.id} · ${label} · ${fmt(row.jobsPerSecond!.median)}/s`, true);
+    return row;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    opts.progress(`${step} ${kase.id} · ${label} · FAILED: ${message.split("\n")[0]}`, true);
+    return { ...head, status: "failed", note: message.replace(/\s+/g, " ").slice(0, 300) };
+  } finally {
+    await Promise.allSettled(workers.map((w) => w.stop(2000)));
+    await poller?.close();
+    await server?.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function addRatios(rows: Row[], baselineId: string): void {
+  const byCase = new Map<string, Row>();
+  for (const r of rows) if (r.peerId === baselineId && r.status === "ok") byCase.set(`${r.section}/${r.caseId}`, r);
+  for (const r of rows) {
+    const base = byCase.get(`${r.section}/${r.caseId}`);
+    if (base === undefined || r.jobsPerSecond === undefined || base.jobsPerSecond === undefined) continue;
+    r.ratio = {
+      jobsPerSecond: r.jobsPerSecond.median / base.jobsPerSecond.median,
+      cpu: (r.cpuUsPerJob ?? Number.NaN) / (base.cpuUsPerJob ?? Number.NaN),
+    };
+  }
+}
+
+/** Runs every selected case; never throws for a failing row (the row says why). */
+export async function runThroughput(opts: ThroughputOptions): Promise<ThroughputResult> {
+  installCleanup();
+  const notes: string[] = [];
+  if (!haveGearmandBinary()) {
+    opts.log("SKIP throughput: gearmand is not installed (apt-get install gearman-job-server)");
+    return { rows: [], loadgen: "gearbun", runs: opts.runs, notes: ["gearmand is not installed: no end-to-end figures"] };
+  }
+  const c = buildCPeers(opts.log);
+  if (c === null) notes.push("libgearman-dev missing: no C worker/client rows, no ratios");
+  const loadgen: LoadgenId = opts.loadgen === "auto" ? (c !== null ? "c" : "gearbun") : opts.loadgen;
+  if (loadgen === "c" && c === null) throw new Error("--loadgen c needs libgearman-dev (the C submitter)");
+  const table = peerTable(c);
+  if (Bun.which("node") === null) notes.push("node is not installed: the Node library peers ran under Bun only");
+
+  const plan: { kind: "worker"; kase: Case; peer: WorkerPeer }[] = [];
+  for (const kase of cases(opts.quick)) {
+    if (opts.caseFilter !== null && !opts.caseFilter.includes(kase.id)) continue;
+    for (const id of kase.peers) {
+      const peer = table.get(id);
+      if (peer === undefined) continue;
+      if (opts.peerFilter !== null && !opts.peerFilter.includes(id)) continue;
+      plan.push({ kind: "worker", kase, peer });
+    }
+  }
+  const clientPlan: { kase: ClientCase; loadgen: LoadgenId }[] = [];
+  if (c !== null) {
+    for (const kase of clientCases(opts.quick)) {
+      if (opts.caseFilter !== null && !opts.caseFilter.includes(kase.id) && !opts.caseFilter.includes("client")) continue;
+      for (const lg of ["c", "gearbun"] as const) {
+        if (opts.peerFilter !== null && !opts.peerFilter.includes(`client-${lg}`)) continue;
+        clientPlan.push({ kase, loadgen: lg });
+      }
+    }
+  } else {
+    notes.push("client section skipped: it compares against the libgearman client with the C worker");
+  }
+
+  const total = plan.length + clientPlan.length;
+  const rows: Row[] = [];
+  let i = 0;
+  try {
+    for (const item of plan) {
+      i++;
+      rows.push(await workerRow(item.kase, item.peer, c, loadgen, opts, `[${i}/${total}]`));
+    }
+    for (const item of clientPlan) {
+      i++;
+      rows.push(await clientRow(item.kase, item.loadgen, c!, opts, `[${i}/${total}]`));
+    }
+  } finally {
+    await stopAll();
+  }
+  addRatios(rows.filter((r) => r.section === "worker"), "c");
+  addRatios(rows.filter((r) => r.section === "client"), "c");
+  return { rows, loadgen, runs: opts.runs, notes };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Command line
+
+export function parseThroughputArgs(argv: string[]): Omit<ThroughputOptions, "progress" | "log"> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: "boolean", default: false },
+      runs: { type: "string" },
+      loadgen: { type: "string", default: "auto" },
+      case: { type: "string" },
+      peer: { type: "string" },
+      jobs: { type: "string" },
+    },
+    allowPositionals: false,
+  });
+  const runs = values.runs !== undefined ? Number(values.runs) : 3;
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a whole number >= 1, got ${values.runs}`);
+  const loadgen = values.loadgen;
+  if (loadgen !== "auto" && loadgen !== "c" && loadgen !== "gearbun") throw new Error(`--loadgen must be c, gearbun or auto, got ${loadgen}`);
+  const jobs = values.jobs !== undefined ? Number(values.jobs) : null;
+  if (jobs !== null && (!Number.isInteger(jobs) || jobs < 1)) throw new Error(`--jobs must be a whole number >= 1, got ${values.jobs}`);
+  const list = (s: string | undefined): string[] | null => (s === undefined ? null : s.split(",").map((x) => x.trim()).filter(Boolean));
+  return { quick: values.quick, runs, loadgen, caseFilter: list(values.case), peerFilter: list(values.peer), jobsOverride: jobs };
+}
+
+if (import.meta.main) {
+  const { progressPrinter, printTable } = await import("./report.ts");
+  const printer = progressPrinter();
+  const result = await runThroughput({ ...parseThroughputArgs(process.argv.slice(2)), progress: printer.progress, log: printer.log });
+  printer.done();
+  printTable(result);
+}
