@@ -46,6 +46,11 @@ export interface WorkerEvents {
 }
 
 export type WorkerEventName = keyof WorkerEvents;
+
+/** One event as the async iterator yields it: its name and its payload. */
+export type WorkerEventEntry = {
+  [K in WorkerEventName]: { readonly name: K; readonly event: WorkerEvents[K] };
+}[WorkerEventName];
 export type Listener<K extends WorkerEventName> = (event: WorkerEvents[K]) => void;
 
 export class Emitter {
@@ -77,6 +82,55 @@ export class Emitter {
       fn(event);
     });
     return off;
+  }
+
+  /**
+   * The named events (all but the per-job ones by default) as an async iterator. It ends after
+   * the worker's `close` event, or when the loop breaks.
+   */
+  iterate(names: readonly WorkerEventName[]): AsyncIterableIterator<WorkerEventEntry> {
+    const queue: WorkerEventEntry[] = [];
+    let waiting: ((r: IteratorResult<WorkerEventEntry>) => void) | null = null;
+    let ended = false;
+    const DONE: IteratorResult<WorkerEventEntry> = { value: undefined, done: true };
+    const offs = names.map((name) =>
+      this.on(name, (event) => {
+        const entry = { name, event } as WorkerEventEntry;
+        const w = waiting;
+        waiting = null;
+        if (w !== null) w({ value: entry, done: false });
+        else queue.push(entry);
+      }),
+    );
+    const end = (): void => {
+      if (ended) return;
+      ended = true;
+      for (const off of offs) off();
+      const w = waiting;
+      waiting = null;
+      w?.(DONE);
+    };
+    // Registered after the others, so a `close` entry is queued before the iterator ends.
+    offs.push(this.on("close", end));
+    const iterator: AsyncIterableIterator<WorkerEventEntry> = {
+      next() {
+        const entry = queue.shift();
+        if (entry !== undefined) return Promise.resolve({ value: entry, done: false });
+        if (ended) return Promise.resolve(DONE);
+        return new Promise((resolve) => {
+          waiting = resolve;
+        });
+      },
+      return() {
+        end();
+        queue.length = 0;
+        return Promise.resolve(DONE);
+      },
+      [Symbol.asyncIterator]() {
+        return iterator;
+      },
+    };
+    return iterator;
   }
 
   /**

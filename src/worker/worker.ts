@@ -9,7 +9,7 @@
 import type { ConnectionState } from "../connection/connection.ts";
 import { ConfigError, ConnectionError, GearmanError } from "../errors.ts";
 import { numberOption, resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from "../options.ts";
-import { Emitter, type Listener, type WorkerEventName } from "./events.ts";
+import { Emitter, type Listener, type WorkerEventEntry, type WorkerEventName } from "./events.ts";
 import type { JobHandler } from "./job.ts";
 import { Scheduler, type FunctionStats } from "./scheduler.ts";
 
@@ -78,7 +78,7 @@ export interface WorkerStats {
 
 export class Worker {
   private readonly config: ResolvedWorkerOptions;
-  private readonly events = new Emitter();
+  private readonly emitter = new Emitter();
   private readonly scheduler: Scheduler;
   private started: Promise<void> | null = null;
   private running = false;
@@ -90,7 +90,7 @@ export class Worker {
 
   constructor(options: WorkerOptions = {}) {
     this.config = resolveWorkerOptions(options);
-    this.scheduler = new Scheduler(this.config, this.events);
+    this.scheduler = new Scheduler(this.config, this.emitter);
   }
 
   /** Jobs running at once in this process. */
@@ -169,7 +169,7 @@ export class Worker {
   private async runStop(deadline: number): Promise<void> {
     const scheduler = this.scheduler;
     scheduler.stopping = true;
-    this.events.emit("stopping", { deadline });
+    this.emitter.emit("stopping", { deadline });
     if (this.started !== null) {
       const idle = scheduler.whenIdle().then(() => true);
       const { promise, resolve } = Promise.withResolvers<boolean>();
@@ -191,7 +191,7 @@ export class Worker {
     await scheduler.close();
     this.running = false;
     this.finished = true;
-    this.events.emit("close", {});
+    this.emitter.emit("close", {});
   }
 
   /** Arms (or brings forward) the stop deadline. */
@@ -237,15 +237,28 @@ export class Worker {
 
   /** Listens to a lifecycle event; returns a function that removes the listener. */
   on<K extends WorkerEventName>(name: K, listener: Listener<K>): () => void {
-    return this.events.on(name, listener);
+    return this.emitter.on(name, listener);
   }
 
   once<K extends WorkerEventName>(name: K, listener: Listener<K>): () => void {
-    return this.events.once(name, listener);
+    return this.emitter.once(name, listener);
   }
 
   off<K extends WorkerEventName>(name: K, listener: Listener<K>): void {
-    this.events.off(name, listener);
+    this.emitter.off(name, listener);
+  }
+
+  /**
+   * Lifecycle events as an async iterator of `{ name, event }`, ending after the worker closes:
+   *
+   *   for await (const { name, event } of worker.events()) console.log(name, event);
+   *
+   * By default every event but the per-job ones (`job:start`, `job:end`); pass names to choose.
+   */
+  events(
+    names: readonly WorkerEventName[] = ["connect", "disconnect", "connection", "error", "stopping", "close"],
+  ): AsyncIterableIterator<WorkerEventEntry> {
+    return this.emitter.iterate(names);
   }
 
   /**
