@@ -44,7 +44,7 @@ export type { RegisterOptions, StopOptions, HandleSignalsOptions, WorkerState, W
 export { Job, JobFailure } from "./worker/job.ts";
 export type { JobHandler, JobResult } from "./worker/job.ts";
 export type { FunctionStats } from "./worker/scheduler.ts";
-export type { WorkerEvents, WorkerEventName, JobOutcome } from "./worker/events.ts";
+export type { WorkerEvents, WorkerEventName, WorkerEventEntry, JobOutcome } from "./worker/events.ts";
 export { resolveWorkerOptions, WORKER_DEFAULTS } from "./options.ts";
 export type { WorkerOptions, GrabPacket } from "./options.ts";
 export { startServer, SERVER_VERSION } from "./server/server.ts";
