@@ -139,9 +139,17 @@ export function verdict(result: DemoResult): string {
       ? `${result.kind}: every worker received jobs in every round`
       : `${result.kind}: every worker received jobs, but ${bad} jobs went wrong`;
   }
-  const parts = result.stalls.map(
-    (s) => `${s.worker} never received a job from ${nameOf(result, s.server)}${s.after > 0 ? ` after round ${s.after}` : ""}`,
-  );
+  // One clause per server and round: "W1, W2 never received a job from B after round 2".
+  const groups = new Map<string, Stall[]>();
+  for (const s of result.stalls) {
+    const key = `${s.server}\n${s.after}`;
+    groups.set(key, [...(groups.get(key) ?? []), s]);
+  }
+  const parts = [...groups.values()].map((g) => {
+    const { server, after } = g[0]!;
+    const who = g.map((s) => s.worker).join(", ");
+    return `${who} never received a job from ${nameOf(result, server)}${after > 0 ? ` after round ${after}` : ""}`;
+  });
   // A worker with no job at all in a round, when no stall above explains it.
   for (const s of result.starved) {
     if (!result.stalls.some((x) => x.worker === s.worker)) parts.push(`${s.worker} received no job in round ${s.round}`);
