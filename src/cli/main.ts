@@ -201,7 +201,8 @@ round and per server, and a verdict: did every worker receive jobs in every roun
   --rounds N       rounds                                       default 6
   --work-ms N      simulated work per job, milliseconds         default 2
   --servers LIST   use these servers instead of embedded ones
-  --naive          also run naive (python-gearman style) workers and compare`,
+  --naive          naive (python-gearman style) workers first, then gearbun's, on the
+                   same servers, with the lost wake-up forced before round 3`,
     options: {
       workers: { type: "string" },
       clients: { type: "string" },
