@@ -177,6 +177,12 @@ export interface WorkerOptions extends ConnectionOptions {
   idleRegrabJitter?: number;
   /** Grab packet to send. @default "GRAB_JOB_UNIQ" */
   grab?: GrabPacket;
+  /**
+   * Milliseconds a server may leave a GRAB unanswered (gearmand answers at once) before its
+   * grabs are written off and their slots go to the other servers, until it speaks again.
+   * @default 10000
+   */
+  grabTimeout?: number;
   /** Milliseconds `stop()` lets running jobs finish before it aborts their signals. @default 30000 */
   stopDeadline?: number;
 }
@@ -186,6 +192,7 @@ export const WORKER_DEFAULTS = {
   idleRegrabInterval: 30_000,
   idleRegrabJitter: 0.1,
   grab: "GRAB_JOB_UNIQ",
+  grabTimeout: 10_000,
   stopDeadline: 30_000,
 } as const;
 
@@ -195,6 +202,7 @@ export interface ResolvedWorkerOptions extends ResolvedConnectionOptions {
   readonly idleRegrabInterval: number;
   readonly idleRegrabJitter: number;
   readonly grab: GrabPacket;
+  readonly grabTimeout: number;
   readonly stopDeadline: number;
 }
 
@@ -218,6 +226,7 @@ export function resolveWorkerOptions(options: WorkerOptions = {}): ResolvedWorke
     idleRegrabInterval: numberOption("idleRegrabInterval", options.idleRegrabInterval, WORKER_DEFAULTS.idleRegrabInterval, 10),
     idleRegrabJitter: jitter,
     grab,
+    grabTimeout: numberOption("grabTimeout", options.grabTimeout, WORKER_DEFAULTS.grabTimeout, 10),
     stopDeadline: numberOption("stopDeadline", options.stopDeadline, WORKER_DEFAULTS.stopDeadline, 0),
   };
 }

@@ -15,8 +15,14 @@
  *   to 1 on NO_JOB.
  * - `asleep`: PRE_SLEEP was sent, which happens only when the last GRAB in flight came back
  *   NO_JOB and no wake arrived since (an earlier NO_JOB may be followed by a job).
- * A ready link is always in one of: grabs in flight, wake pending, asleep. The idle guard (one
- * timer for the whole worker) wakes links asleep longer than `idleRegrabInterval` ± jitter.
+ * A ready link is always in one of: grabs in flight, wake pending, asleep (or stalled, below).
+ * One timer for the whole worker runs two guards:
+ * - lost wake-ups: links asleep longer than `idleRegrabInterval` ± jitter are woken;
+ * - a server that stops answering (hung, partitioned, not yet noticed by keepalive): when its
+ *   oldest GRAB goes unanswered for `grabTimeout`, its grabs are written off — their slots go
+ *   back to the pool so the other servers keep the worker busy — and the link is `stalled`
+ *   (skipped) until it sends anything again, which wakes it. A job it then still assigns is run
+ *   (never dropped), briefly exceeding `concurrency` by at most the grabs written off.
  *
  * When a slot frees, `fill()` grabs from eligible links round-robin, starting after the link
  * served last, so a server that keeps assigning jobs cannot starve a server that woke us.
@@ -74,6 +80,10 @@ export class Link {
   hasWork = false;
   asleep = false;
   asleepSince = 0;
+  /** Since when the oldest GRAB in flight has waited for an answer, ms since epoch. */
+  waitingSince = 0;
+  /** Its GRABs went unanswered for `grabTimeout` and were written off; skipped until it speaks. */
+  stalled = false;
   /** When the idle guard re-grabs this link if it is still asleep, ms since epoch. */
   regrabAt = 0;
   jobsRunning = 0;
@@ -129,7 +139,7 @@ export class Scheduler implements JobHost {
   private readonly grabPacket: Uint8Array;
   /** Index of the link served last; the next fill starts after it. */
   private cursor = -1;
-  private regrabTimer: ReturnType<typeof setInterval> | null = null;
+  private guardTimer: ReturnType<typeof setInterval> | null = null;
   private idleWaiters: (() => void)[] = [];
   private firstReady: PromiseWithResolvers<void> | null = null;
   /** Scratch argument lists for encoding, reused for every result packet. */
@@ -160,9 +170,10 @@ export class Scheduler implements JobHost {
     this.firstReady = Promise.withResolvers<void>();
     const first = this.firstReady;
     first.promise.catch(() => {});
-    const period = Math.max(10, Math.min(1000, Math.floor(this.config.idleRegrabInterval / 4)));
-    this.regrabTimer = setInterval(() => this.regrabIdle(), period);
-    this.regrabTimer.unref?.();
+    const shortest = Math.min(this.config.idleRegrabInterval, this.config.grabTimeout);
+    const period = Math.max(10, Math.min(1000, Math.floor(shortest / 4)));
+    this.guardTimer = setInterval(() => this.guard(), period);
+    this.guardTimer.unref?.();
     let failed = 0;
     for (const link of this.links) {
       link.connection.connect().catch((error: unknown) => {
@@ -198,8 +209,8 @@ export class Scheduler implements JobHost {
   /** Stops the idle guard and closes every connection (queued results are flushed first). */
   async close(): Promise<void> {
     this.stopping = true;
-    if (this.regrabTimer !== null) clearInterval(this.regrabTimer);
-    this.regrabTimer = null;
+    if (this.guardTimer !== null) clearInterval(this.guardTimer);
+    this.guardTimer = null;
     const first = this.firstReady;
     this.firstReady = null;
     first?.reject(new ConnectionError("CLOSED", "worker stopped before any server was ready"));
@@ -285,6 +296,7 @@ export class Scheduler implements JobHost {
     link.depth = 1;
     link.hasWork = false;
     link.asleep = false;
+    link.stalled = false;
     link.wakePending = true;
     link.lastError = null;
     const conn = link.connection;
@@ -311,6 +323,7 @@ export class Scheduler implements JobHost {
     link.wakePending = false;
     link.hasWork = false;
     link.asleep = false;
+    link.stalled = false;
     for (const job of link.jobs.values()) this.loseJob(job, error);
     link.jobs.clear();
     if (!this.stopping) this.events.emit("disconnect", { server: link.key, error }); // not our own close
@@ -322,6 +335,12 @@ export class Scheduler implements JobHost {
   // Packets
 
   private onPacket(link: Link, p: Packet): void {
+    if (link.stalled) {
+      // It speaks again: grab afresh (whatever answer this is, it is not owed to a counted GRAB).
+      link.stalled = false;
+      link.wakePending = true;
+      queueMicrotask(() => this.fill());
+    }
     const a = p.args;
     switch (p.type) {
       case PacketType.NOOP:
@@ -371,6 +390,7 @@ export class Scheduler implements JobHost {
     if (link.grabsInFlight === 0) return; // not an answer to our GRAB: ignore
     link.grabsInFlight--;
     this.inFlight--;
+    if (link.grabsInFlight > 0) link.waitingSince = Date.now();
     link.hasWork = false;
     link.depth = 1;
     if (this.stopping) {
@@ -403,6 +423,7 @@ export class Scheduler implements JobHost {
     if (link.grabsInFlight > 0) {
       link.grabsInFlight--;
       this.inFlight--;
+      if (link.grabsInFlight > 0) link.waitingSince = Date.now();
     }
     link.hasWork = true;
     if (link.depth < this.concurrency) link.depth = Math.min(this.concurrency, link.depth * 2);
@@ -460,7 +481,8 @@ export class Scheduler implements JobHost {
     while (free > 0 && idle < n) {
       i = i + 1 >= n ? 0 : i + 1;
       const link = links[i]!;
-      if (link.ready && (link.wakePending || link.hasWork) && link.grabsInFlight < link.depth) {
+      if (link.ready && (link.wakePending || link.hasWork) && link.grabsInFlight < link.depth && !link.stalled) {
+        if (link.grabsInFlight === 0) link.waitingSince = Date.now();
         link.connection.write(this.grabPacket);
         link.grabsInFlight++;
         this.inFlight++;
@@ -475,19 +497,40 @@ export class Scheduler implements JobHost {
     }
   }
 
-  /** The lost wake-up guard: links asleep past their re-grab time are treated as woken. */
-  private regrabIdle(): void {
-    if (this.stopping) return;
+  /**
+   * The worker's one timer: links asleep past their re-grab time are treated as woken (lost
+   * wake-up guard); links whose GRABs go unanswered too long give their slots back.
+   */
+  private guard(): void {
     const now = Date.now();
-    let woke = false;
+    let changed = false;
     for (const link of this.links) {
-      if (link.ready && link.asleep && now >= link.regrabAt) {
+      if (!link.ready) continue;
+      if (link.asleep && now >= link.regrabAt && !this.stopping) {
         link.asleep = false;
         link.wakePending = true;
-        woke = true;
+        changed = true;
+      } else if (link.grabsInFlight > 0 && now - link.waitingSince > this.config.grabTimeout) {
+        this.inFlight -= link.grabsInFlight;
+        link.grabsInFlight = 0;
+        link.hasWork = false;
+        link.wakePending = false;
+        link.depth = 1;
+        link.stalled = true;
+        changed = true;
+        this.events.emit("error", {
+          error: new TimeoutError(
+            `no answer to GRAB within ${this.config.grabTimeout} ms (grabTimeout): its slots go to the other servers until it answers`,
+            { server: link.key },
+          ),
+          server: link.key,
+        });
       }
     }
-    if (woke) this.fill();
+    if (changed) {
+      this.fill();
+      this.checkIdle(); // stop() need not wait for GRABs that will not be answered
+    }
   }
 
   // ---------------------------------------------------------------------------------------

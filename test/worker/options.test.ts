@@ -12,6 +12,7 @@ test("options - defaults", () => {
     idleRegrabInterval: 30_000,
     idleRegrabJitter: 0.1,
     grab: "GRAB_JOB_UNIQ",
+    grabTimeout: 10_000,
     stopDeadline: 30_000,
   });
   expect(WORKER_DEFAULTS.concurrency).toBe(1);
@@ -27,6 +28,7 @@ test("options - bad values are rejected with a ConfigError naming the option", (
     [{ grab: "GRAB_SOMETHING" as "GRAB_JOB" }, "grab"],
     [{ clientId: "a\0b" }, "clientId"],
     [{ stopDeadline: -1 }, "stopDeadline"],
+    [{ grabTimeout: 0 }, "grabTimeout"],
     [{ servers: "host:99999" }, "servers"],
   ];
   for (const [options, option] of cases) {

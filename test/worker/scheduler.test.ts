@@ -155,6 +155,33 @@ describe("worker scheduler", () => {
     }
   });
 
+  test("grab timeout - a server that stops answering GRABs gives its slots back; the other server's jobs still run", async () => {
+    let grabsOnA = 0;
+    await using a = await startFaultServer({
+      reply(p) {
+        if (p.type === T.GRAB_JOB_UNIQ) grabsOnA++;
+        return p.type === T.ECHO_REQ ? undefined : []; // hung: never answers a GRAB
+      },
+    });
+    const b = await mini();
+    await using _b = b.server;
+    b.jobs.queue("f", "on B");
+    await using worker = new Worker({ servers: [a.address, b.server.address], concurrency: 1, grabTimeout: 300 });
+    const errors: string[] = [];
+    worker.on("error", (e) => errors.push(e.error.message));
+    worker.register("f", (job) => `done ${job.text()}`);
+    await worker.start();
+    await eventually(() => worker.stats().servers.every((s) => s.state === "ready"), "both connected");
+    await eventually(() => b.jobs.results.length === 1, "B's job despite A holding the only slot's GRAB", 3000);
+    expect(grabsOnA).toBe(1);
+    expect(errors.length).toBe(1);
+    expect(errors[0]).toContain("grabTimeout");
+    expect(errors[0]).toContain(a.address);
+    // A speaks again: it is grabbed from again.
+    (await a.nextPeer()).send(T.NO_JOB);
+    await eventually(() => grabsOnA === 2, "a fresh GRAB to A");
+  });
+
   test("wakes - a NOOP that arrives while every slot is busy is answered with a GRAB once a slot frees, before more work from the busy server", async () => {
     const a = await mini();
     const b = await mini();
