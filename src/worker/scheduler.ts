@@ -116,6 +116,10 @@ function errorText(value: unknown): string {
   }
 }
 
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
+}
+
 /** The handler's value as WORK_COMPLETE data, or null for an unsupported type. */
 function resultData(value: unknown): Arg | null {
   if (value === undefined || value === null) return EMPTY;
@@ -545,6 +549,7 @@ export class Scheduler implements JobHost {
       return;
     }
     if (result instanceof Promise) this.settleAsync(job, result);
+    else if (isThenable(result)) this.settleAsync(job, Promise.resolve(result));
     else this.settle(job, result, false);
   }
 
