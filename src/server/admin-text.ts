@@ -27,6 +27,14 @@ function count(text: string | undefined): number {
   return Number.isFinite(n) && n > 0 ? n : 0;
 }
 
+/**
+ * Names, uniques and client ids come from peers and may hold any byte: control characters
+ * (a line end or NUL would break the reply's framing) are shown as \xNN. gearmand prints them raw.
+ */
+function printable(s: string): string {
+  return s.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+}
+
 /** gearmand lists functions (and unique jobs) newest first. */
 function newestFirst<T>(items: Iterable<T>): T[] {
   return [...items].reverse();
@@ -40,22 +48,22 @@ export function runAdminCommand(ctx: AdminContext, line: string): string {
   switch (command) {
     case "status": {
       let out = "";
-      for (const fn of newestFirst(q.functions.values())) out += `${fn.name}\t${fn.total}\t${fn.running}\t${fn.workers.length}\n`;
+      for (const fn of newestFirst(q.functions.values())) out += `${printable(fn.name)}\t${fn.total}\t${fn.running}\t${fn.workers.length}\n`;
       return `${out}.\n`;
     }
     case "prioritystatus": {
       let out = "";
       for (const fn of newestFirst(q.functions.values())) {
-        out += `${fn.name}\t${fn.queued(Priority.HIGH)}\t${fn.queued(Priority.NORMAL)}\t${fn.queued(Priority.LOW)}\t${fn.workers.length}\n`;
+        out += `${printable(fn.name)}\t${fn.queued(Priority.HIGH)}\t${fn.queued(Priority.NORMAL)}\t${fn.queued(Priority.LOW)}\t${fn.workers.length}\n`;
       }
       return `${out}.\n`;
     }
     case "workers": {
       let out = "";
       for (const c of ctx.connections()) {
-        out += `${c.id} ${c.ip} ${c.clientId} :`;
+        out += `${c.id} ${c.ip} ${printable(c.clientId)} :`;
         // gearmand lists a connection's functions newest first
-        for (let i = c.functions.length - 1; i >= 0; i--) out += ` ${c.functions[i]}`;
+        for (let i = c.functions.length - 1; i >= 0; i--) out += ` ${printable(c.functions[i]!)}`;
         out += "\n";
       }
       return `${out}.\n`;
@@ -88,7 +96,7 @@ export function runAdminCommand(ctx: AdminContext, line: string): string {
       }
       if (what === "unique" && (words[2] ?? "").toLowerCase() === "jobs") {
         let out = "";
-        for (const job of newestFirst(q.jobs.values())) out += `${job.unique}\n`;
+        for (const job of newestFirst(q.jobs.values())) out += `${printable(job.unique)}\n`;
         return `${out}.\n`;
       }
       return "ERR UNKNOWN_SHOW_ARGUMENTS\n";

@@ -13,8 +13,10 @@
  * differ, a test in test/server/ says so.
  *
  * Bad input only costs its own connection: a decoder error gets an ERROR packet and the
- * connection is closed; a connection whose replies pile up is paused (no more requests read),
- * and one that stops reading while data is forwarded to it is dropped past `maxPendingOutput`.
+ * connection is closed. A connection whose replies pile up (it does not read) has its further
+ * requests held unprocessed; once its unread replies or its held requests pass
+ * `maxPendingOutput`, it is dropped. (Reading goes on meanwhile, so a peer that hangs up is
+ * still noticed; Bun's socket.pause() would hide its FIN.)
  */
 import type { Socket, TCPSocketListener } from "bun";
 import { ConfigError, type ProtocolError } from "../errors.ts";
@@ -30,8 +32,8 @@ import { JobStore } from "./store.ts";
 export const SERVER_VERSION = "gearbun-0.1.0";
 /** Longest unique gearmand accepts (GEARMAN_MAX_UNIQUE_SIZE). */
 export const MAX_UNIQUE_SIZE = 64;
-/** Pending reply bytes above which a connection's input is paused until it reads. */
-const PAUSE_AT = 1024 * 1024;
+/** Unread reply bytes above which a connection's further requests are held until it reads. */
+const HOLD_AT = 1024 * 1024;
 /** gearmand raises CAN_DO_TIMEOUT values below one second to one second. */
 const MIN_JOB_TIMEOUT = 1000;
 
@@ -107,8 +109,11 @@ class Peer implements QueuePeer {
   exceptions = false;
   clientId = "-";
   closed = false;
-  paused = false;
-  readonly out = new WriteQueue(PAUSE_AT);
+  /** Requests received while its replies pile up, not yet decoded. */
+  held: Uint8Array[] = [];
+  heldBytes = 0;
+  holding = false;
+  readonly out = new WriteQueue(HOLD_AT);
   readonly decoder: PacketDecoder;
 
   constructor(
@@ -188,8 +193,7 @@ class ServerImpl implements EmbeddedServer, AdminContext {
             self.peers.set(peer.id, peer);
           },
           data(socket, chunk) {
-            const peer = socket.data;
-            if (!peer.closed) peer.decoder.push(chunk);
+            self.onData(socket.data, chunk);
           },
           drain(socket) {
             socket.data.out.flush();
@@ -246,17 +250,48 @@ class ServerImpl implements EmbeddedServer, AdminContext {
       return;
     }
     peer.out.push(bytes);
-    if (!peer.paused && peer.out.pending > PAUSE_AT) {
-      peer.paused = true;
-      peer.socket.pause();
-      peer.out.writable(PAUSE_AT / 2).then(
-        () => {
-          peer.paused = false;
-          if (!peer.closed) peer.socket.resume();
-        },
-        () => {},
-      );
+  }
+
+  // --- input -----------------------------------------------------------------------------------
+
+  private get holdAt(): number {
+    return Math.min(HOLD_AT, this.options.maxPendingOutput / 2);
+  }
+
+  /** Decodes a chunk, or holds it while the peer's replies pile up unread. */
+  onData(peer: Peer | undefined, chunk: Uint8Array): void {
+    if (peer === undefined || peer.closed) return;
+    if (peer.holding || peer.out.pending > this.holdAt) {
+      peer.held.push(chunk);
+      peer.heldBytes += chunk.byteLength;
+      if (peer.heldBytes > this.options.maxPendingOutput) {
+        this.drop(peer);
+        return;
+      }
+      if (!peer.holding) this.hold(peer);
+      return;
     }
+    peer.decoder.push(chunk);
+  }
+
+  private hold(peer: Peer): void {
+    peer.holding = true;
+    peer.out.writable(this.holdAt / 2).then(
+      () => {
+        peer.holding = false;
+        // Replay what was held, until replies pile up again.
+        while (peer.held.length > 0 && !peer.closed) {
+          if (peer.out.pending > this.holdAt) {
+            this.hold(peer);
+            return;
+          }
+          const chunk = peer.held.shift()!;
+          peer.heldBytes -= chunk.byteLength;
+          peer.decoder.push(chunk);
+        }
+      },
+      () => {},
+    );
   }
 
   private reply(peer: Peer, type: number, ...args: (Uint8Array | string)[]): void {
@@ -282,8 +317,6 @@ class ServerImpl implements EmbeddedServer, AdminContext {
     peer.closed = true;
     peer.socket.end();
   }
-
-  // --- input -----------------------------------------------------------------------------------
 
   onDecoderError(peer: Peer, error: ProtocolError): void {
     const code = DECODER_ERROR_CODES[error.code];
@@ -545,6 +578,8 @@ class ServerImpl implements EmbeddedServer, AdminContext {
     if (peer === undefined || !this.peers.has(peer.id)) return;
     peer.closed = true;
     this.peers.delete(peer.id);
+    peer.held = [];
+    peer.heldBytes = 0;
     peer.out.detach(new Error("connection closed"));
     this.queues.resetAbilities(peer);
     for (const job of [...peer.jobsInHand]) this.takeBack(job);
