@@ -14,29 +14,13 @@ export { parseServers, parseAddress, DEFAULT_SERVER } from "./connection/servers
 export type { ServerAddress, ServersInput } from "./connection/servers.ts";
 export { resolveConnectionOptions, CONNECTION_DEFAULTS } from "./options.ts";
 export type { ConnectionOptions } from "./options.ts";
-export { Client, pickByUnique } from "./client/client.ts";
+export { Client } from "./client/client.ts";
 export type { Priority, Payload, SubmitOptions, BackgroundOptions, ServerInfo } from "./client/client.ts";
 export { Task } from "./client/task.ts";
 export type { TaskEvent, TaskState } from "./client/task.ts";
 export type { JobStatus, UniqueStatus } from "./client/link.ts";
 export { Admin } from "./admin/admin.ts";
-export {
-  AdminReplyAssembler,
-  adminCommandLine,
-  encodeAdminCommand,
-  parseAdminReply,
-  parseErrLine,
-  replyShape,
-} from "./protocol/admin.ts";
-export type {
-  AdminCommand,
-  AdminCommandName,
-  AdminReplies,
-  StatusRow,
-  WorkerRow,
-  PriorityStatusRow,
-  JobRow,
-} from "./protocol/admin.ts";
+export type { StatusRow, WorkerRow, PriorityStatusRow, JobRow } from "./protocol/admin.ts";
 export { resolveClientOptions, resolveAdminOptions, CLIENT_DEFAULTS, ADMIN_DEFAULTS } from "./options.ts";
 export type { ClientOptions, AdminOptions } from "./options.ts";
 export { Worker } from "./worker/worker.ts";
