@@ -33,8 +33,12 @@ export interface QueuePeer {
   readonly jobsInHand: Set<Job>;
   /** Jobs this connection waits on as a client (a foreground submit). */
   readonly attached: Set<Job>;
+  /** Sent OPTION_REQ "exceptions": gets WORK_EXCEPTION rather than WORK_FAIL. */
+  readonly exceptions: boolean;
   /** Sends a NOOP. */
   wake(): void;
+  /** Queues a packet for this connection (results of jobs it is attached to). */
+  deliver(bytes: Uint8Array): void;
 }
 
 export class FunctionRecord {
@@ -93,7 +97,8 @@ export class Job {
 
 /** A plain FIFO with O(1) shift. */
 export class Fifo<T> {
-  private items: T[] = [];
+  /** Taken slots are cleared so their items can be collected. */
+  private items: (T | undefined)[] = [];
   private head = 0;
 
   get length(): number {
@@ -110,8 +115,8 @@ export class Fifo<T> {
 
   shift(): T | undefined {
     if (this.head >= this.items.length) return undefined;
-    const item = this.items[this.head]!;
-    (this.items as (T | undefined)[])[this.head] = undefined;
+    const item = this.items[this.head];
+    this.items[this.head] = undefined;
     this.head++;
     if (this.head === this.items.length) {
       this.items = [];
@@ -124,7 +129,10 @@ export class Fifo<T> {
   }
 
   *[Symbol.iterator](): IterableIterator<T> {
-    for (let i = this.head; i < this.items.length; i++) yield this.items[i]!;
+    for (let i = this.head; i < this.items.length; i++) {
+      const item = this.items[i];
+      if (item !== undefined) yield item;
+    }
   }
 }
 

@@ -136,6 +136,10 @@ class Peer implements QueuePeer {
   wake(): void {
     this.server.noop(this);
   }
+
+  deliver(bytes: Uint8Array): void {
+    this.server.send(this, bytes);
+  }
 }
 
 class ServerImpl implements EmbeddedServer, AdminContext {
@@ -242,7 +246,7 @@ class ServerImpl implements EmbeddedServer, AdminContext {
 
   // --- output ----------------------------------------------------------------------------------
 
-  private send(peer: Peer, bytes: Uint8Array): void {
+  send(peer: Peer, bytes: Uint8Array): void {
     if (peer.closed) return;
     if (peer.out.pending > this.options.maxPendingOutput) {
       // It does not read what it is sent: drop it rather than grow without bound.
@@ -490,7 +494,7 @@ class ServerImpl implements EmbeddedServer, AdminContext {
   private takeBack(job: Job): void {
     if (this.queues.requeue(job, this.options.jobRetries) === "failed") {
       const fail = encodePacket(PacketType.WORK_FAIL, [binary(job.handle)], RES_MAGIC);
-      for (const c of job.clients) this.send(c as Peer, fail);
+      for (const c of job.clients) c.deliver(fail);
       this.end(job);
     }
   }
@@ -526,15 +530,15 @@ class ServerImpl implements EmbeddedServer, AdminContext {
       if (type === PacketType.WORK_EXCEPTION) {
         let exception: Uint8Array | null = null;
         let fail: Uint8Array | null = null;
-        for (const c of job.clients as Peer[]) {
-          if (c.exceptions) this.send(c, (exception ??= encodePacket(type, a, RES_MAGIC)));
+        for (const c of job.clients) {
+          if (c.exceptions) c.deliver((exception ??= encodePacket(type, a, RES_MAGIC)));
           // gearmand: WORK_FAIL whose body is the handle and its NUL
-          else this.send(c, (fail ??= encodePacket(PacketType.WORK_FAIL, [Buffer.concat([a[0]!, new Uint8Array(1)])], RES_MAGIC)));
+          else c.deliver((fail ??= encodePacket(PacketType.WORK_FAIL, [Buffer.concat([a[0]!, new Uint8Array(1)])], RES_MAGIC)));
         }
       } else {
         // One encoding shared by every attached client (one entry per foreground submit).
         const bytes = encodePacket(type, a, RES_MAGIC);
-        for (const c of job.clients) this.send(c as Peer, bytes);
+        for (const c of job.clients) c.deliver(bytes);
       }
     }
     if (type === PacketType.WORK_COMPLETE || type === PacketType.WORK_FAIL || type === PacketType.WORK_EXCEPTION) {
@@ -565,7 +569,7 @@ class ServerImpl implements EmbeddedServer, AdminContext {
   cancel(job: Job): void {
     if (job.clients.length > 0) {
       const fail = encodePacket(PacketType.WORK_FAIL, [binary(job.handle)], RES_MAGIC);
-      for (const c of job.clients) this.send(c as Peer, fail);
+      for (const c of job.clients) c.deliver(fail);
     }
     if (job.stored && this.store !== null) {
       job.stored = false;
