@@ -34,6 +34,8 @@ export const SERVER_VERSION = "gearbun-0.1.0";
 export const MAX_UNIQUE_SIZE = 64;
 /** Unread reply bytes above which a connection's further requests are held until it reads. */
 const HOLD_AT = 1024 * 1024;
+/** Milliseconds a closed connection may take to acknowledge before it is cut. */
+const CLOSE_GRACE = 1000;
 /** gearmand raises CAN_DO_TIMEOUT values below one second to one second. */
 const MIN_JOB_TIMEOUT = 1000;
 
@@ -154,6 +156,8 @@ class ServerImpl implements EmbeddedServer, AdminContext {
   private store: JobStore | null = null;
   private epochTimer: ReturnType<typeof setTimeout> | null = null;
   private stopping: Promise<void> | null = null;
+  /** Set first thing in stop(): closing connections then is no worker failure. */
+  private stopped = false;
 
   constructor(options: ResolvedServerOptions) {
     this.options = options;
@@ -226,6 +230,7 @@ class ServerImpl implements EmbeddedServer, AdminContext {
 
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      this.stopped = true;
       if (this.epochTimer !== null) clearTimeout(this.epochTimer);
       this.epochTimer = null;
       for (const job of this.queues.jobs.values()) if (job.timer !== null) clearTimeout(job.timer);
@@ -315,11 +320,14 @@ class ServerImpl implements EmbeddedServer, AdminContext {
     this.onClose(peer);
   }
 
-  /** Sends what is queued, then closes (after an ERROR). */
+  /** Sends what is queued, then closes (after an ERROR); a peer that does not close its side goes anyway. */
   private closeAfterFlush(peer: Peer): void {
     peer.out.flush();
     peer.closed = true;
     peer.socket.end();
+    setTimeout(() => {
+      if (this.peers.get(peer.id) === peer) this.drop(peer);
+    }, CLOSE_GRACE).unref();
   }
 
   onDecoderError(peer: Peer, error: ProtocolError): void {
@@ -586,7 +594,8 @@ class ServerImpl implements EmbeddedServer, AdminContext {
     peer.heldBytes = 0;
     peer.out.detach(new Error("connection closed"));
     this.queues.resetAbilities(peer);
-    for (const job of [...peer.jobsInHand]) this.takeBack(job);
+    // On stop() the jobs stay as they are (durable ones in the store): no retry is counted.
+    if (!this.stopped) for (const job of [...peer.jobsInHand]) this.takeBack(job);
     this.queues.detachClient(peer);
   }
 

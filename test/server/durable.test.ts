@@ -158,6 +158,25 @@ describe("durable", () => {
     expect(got.at(-1)).toBe("JOB_ASSIGN(H:1,f,timed)");
   });
 
+  test("durable - stop() with a job in a worker's hand is no retry: the job stays in the store", async () => {
+    const store = tempStore();
+    {
+      await using server = await startServer({ port: 0, store, jobRetries: 1 });
+      using c = await RawPeer.connect(server.port);
+      using w = await RawPeer.connect(server.port);
+      c.send(T.SUBMIT_JOB_BG, "f", "", "kept");
+      await c.sync();
+      w.send(T.CAN_DO, "f");
+      w.send(T.GRAB_JOB);
+      expect(await w.syncRendered()).toEqual(["JOB_ASSIGN(H:1,f,kept)"]);
+    }
+    await using server = await startServer({ port: 0, store, jobRetries: 1 });
+    using w = await RawPeer.connect(server.port);
+    w.send(T.CAN_DO, "f");
+    w.send(T.GRAB_JOB);
+    expect(await w.syncRendered()).toEqual(["JOB_ASSIGN(H:1,f,kept)"]);
+  });
+
   test("durable - a store that cannot be opened is a clear error", async () => {
     await expect(startServer({ port: 0, store: "/nonexistent-dir/x/queue.db" })).rejects.toThrow(
       /^store: cannot open \/nonexistent-dir\/x\/queue\.db/,
