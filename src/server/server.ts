@@ -19,7 +19,7 @@
  * still noticed; Bun's socket.pause() would hide its FIN.)
  */
 import type { Socket, TCPSocketListener } from "bun";
-import { ConfigError, type ProtocolError } from "../errors.ts";
+import { ConfigError, ConnectionError, type ProtocolError } from "../errors.ts";
 import { WriteQueue } from "../connection/write-queue.ts";
 import { resolveServerOptions, type ResolvedServerOptions, type ServerFaults, type ServerOptions } from "../options.ts";
 import { PacketDecoder } from "../protocol/decode.ts";
@@ -207,7 +207,12 @@ class ServerImpl implements EmbeddedServer, AdminContext {
             socket.data.out.flush();
           },
           close(socket) {
-            self.onClose(socket.data);
+            // Bun calls this synchronously inside terminate() and end(): finish the cleanup after
+            // whatever loop caused it (a fan-out of NOOPs or results) is done.
+            const peer = socket.data;
+            if (peer === undefined) return;
+            peer.closed = true;
+            queueMicrotask(() => self.onClose(peer));
           },
           error(socket) {
             // The close handler follows and cleans up.
@@ -315,9 +320,11 @@ class ServerImpl implements EmbeddedServer, AdminContext {
     if (!this.faults.withholdNoop) this.send(peer, CONSTANT_PACKETS.NOOP);
   }
 
+  /** Cuts a connection; its jobs and abilities are cleaned up once the current loop is done. */
   private drop(peer: Peer): void {
+    peer.closed = true;
     peer.socket.terminate();
-    this.onClose(peer);
+    queueMicrotask(() => this.onClose(peer));
   }
 
   /** Sends what is queued, then closes (after an ERROR); a peer that does not close its side goes anyway. */
@@ -592,7 +599,7 @@ class ServerImpl implements EmbeddedServer, AdminContext {
     this.peers.delete(peer.id);
     peer.held = [];
     peer.heldBytes = 0;
-    peer.out.detach(new Error("connection closed"));
+    peer.out.detach(new ConnectionError("CLOSED", "connection closed", { server: this.address }));
     this.queues.resetAbilities(peer);
     // On stop() the jobs stay as they are (durable ones in the store): no retry is counted.
     if (!this.stopped) for (const job of [...peer.jobsInHand]) this.takeBack(job);
@@ -605,7 +612,7 @@ class ServerImpl implements EmbeddedServer, AdminContext {
     if (this.epochTimer !== null) clearTimeout(this.epochTimer);
     this.epochTimer = null;
     const next = this.queues.releaseDue();
-    if (next === 0 || this.stopping !== null) return;
+    if (next === 0 || this.stopped) return;
     this.epochTimer = setTimeout(() => {
       this.epochTimer = null;
       this.armEpochTimer();

@@ -217,3 +217,39 @@ describe("bad input - peers that do not read", () => {
     sock.terminate();
   });
 });
+
+describe("bad input - dropping a connection in the middle of a fan-out", () => {
+  test("bad input - a sleeping worker dropped while NOOPs go out: the others are still woken", async () => {
+    const s = await server({ maxPendingOutput: 4096 });
+    // The bad worker registers first, so it is woken first; then it stops reading and floods.
+    const bad = await RawPeer.connect(s.port);
+    bad.send(T.CAN_DO, "f");
+    bad.send(T.PRE_SLEEP);
+    await bad.sync();
+    using w2 = await RawPeer.connect(s.port);
+    using w3 = await RawPeer.connect(s.port);
+    for (const w of [w2, w3]) {
+      w.send(T.CAN_DO, "f");
+      w.send(T.PRE_SLEEP);
+      await w.sync();
+    }
+    const sock = (bad as unknown as { socket: { pause(): void; write(b: Uint8Array): number } }).socket;
+    sock.pause();
+    const echo = encodePacket(T.ECHO_REQ, [new Uint8Array(60 * 1024)]);
+    // Fill the kernel buffers until the server holds unread replies for it.
+    const until = Date.now() + 3000;
+    while (s.stats().pendingOutput <= 4096 && Date.now() < until) {
+      sock.write(echo);
+      await Bun.sleep(5);
+    }
+    expect(s.stats().pendingOutput).toBeGreaterThan(4096);
+    expect(s.stats().connections).toBe(3);
+    using c = await RawPeer.connect(s.port);
+    c.send(T.SUBMIT_JOB_BG, "f", "", "x");
+    expect(await c.syncRendered()).toEqual(["JOB_CREATED(H:1)"]);
+    expect(await w2.sync()).toEqual(["NOOP"]);
+    expect(await w3.sync()).toEqual(["NOOP"]);
+    expect(s.stats().connections).toBe(3); // the bad worker is gone
+    bad.terminate();
+  });
+});
