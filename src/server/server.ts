@@ -215,8 +215,8 @@ class ServerImpl implements EmbeddedServer, AdminContext {
             queueMicrotask(() => self.onClose(peer));
           },
           error(socket) {
-            // The close handler follows and cleans up.
-            socket.data.closed = true;
+            // A socket error, or one of these handlers threw: that connection goes, the server stays.
+            if (socket.data !== undefined) self.drop(socket.data);
           },
         },
       });
@@ -321,7 +321,7 @@ class ServerImpl implements EmbeddedServer, AdminContext {
   }
 
   /** Cuts a connection; its jobs and abilities are cleaned up once the current loop is done. */
-  private drop(peer: Peer): void {
+  drop(peer: Peer): void {
     peer.closed = true;
     peer.socket.terminate();
     queueMicrotask(() => this.onClose(peer));
