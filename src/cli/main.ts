@@ -96,14 +96,20 @@ SIGINT/SIGTERM stop it gracefully (running jobs finish first).
     async run(values, positionals) {
       const file = positionals[0];
       if (!file) throw new UsageError("worker needs a FILE.ts whose default export maps function names to handlers");
-      const mod: { default?: unknown } = await import(Bun.pathToFileURL(Bun.resolveSync(file, process.cwd())).href);
+      const concurrency = intFlag(values, "concurrency", 1);
+      let mod: { default?: unknown };
+      try {
+        mod = await import(Bun.pathToFileURL(Bun.resolveSync(file.startsWith(".") || file.startsWith("/") ? file : `./${file}`, process.cwd())).href);
+      } catch (error) {
+        throw new UsageError(`cannot load ${file}: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
+      }
       const handlers = mod.default;
       if (typeof handlers !== "object" || handlers === null) {
         throw new UsageError(`${file} must export default an object of function name → handler`);
       }
       const worker = new Worker({
         servers: str(values.servers),
-        concurrency: intFlag(values, "concurrency", 1),
+        concurrency,
         clientId: str(values["client-id"]),
       });
       for (const [name, handler] of Object.entries(handlers)) {
@@ -255,7 +261,7 @@ export async function main(argv: string[]): Promise<number> {
       return 1;
     }
     if (error instanceof Error && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS")) {
-      console.error(`gearbun ${name}: ${error.message}`);
+      console.error(`gearbun ${name}: ${error.message.split("\n")[0]!.split(". ")[0]} (see gearbun ${name} --help)`);
       return 2;
     }
     throw error;

@@ -1,0 +1,144 @@
+/**
+ * CLI - the `gearbun` command as a user runs it: real processes, real sockets, one-line errors.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { adminLine, describeGearmand, startGearmand } from "../support/gearmand.ts";
+
+const MAIN = join(import.meta.dir, "../../src/cli/main.ts");
+const HANDLERS = join(import.meta.dir, "fixtures/handlers.ts");
+const env = { ...process.env, GEARMAN_SERVERS: "" };
+
+interface Run {
+  code: number;
+  out: string;
+  err: string;
+}
+
+async function gearbun(args: string[], stdin?: string): Promise<Run> {
+  const proc = Bun.spawn([process.execPath, MAIN, ...args], {
+    stdout: "pipe",
+    stderr: "pipe",
+    stdin: stdin === undefined ? "ignore" : new TextEncoder().encode(stdin),
+    env,
+  });
+  const timer = setTimeout(() => proc.kill("SIGKILL"), 20_000);
+  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  clearTimeout(timer);
+  return { code, out, err };
+}
+
+/** Starts a long-running subcommand and waits for a stdout line matching `ready`. */
+async function daemon(args: string[], ready: RegExp): Promise<{ proc: ReturnType<typeof Bun.spawn>; match: RegExpMatchArray }> {
+  const proc = Bun.spawn([process.execPath, MAIN, ...args], { stdout: "pipe", stderr: "inherit", stdin: "ignore", env });
+  started.push(proc);
+  const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
+  let text = "";
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    const chunk = await Promise.race([reader.read(), Bun.sleep(deadline - Date.now()).then(() => null)]);
+    if (chunk === null || chunk.done) break;
+    text += new TextDecoder().decode(chunk.value);
+    const match = text.match(ready);
+    if (match) {
+      reader.releaseLock();
+      return { proc, match };
+    }
+  }
+  proc.kill("SIGKILL");
+  throw new Error(`gearbun ${args.join(" ")} did not print ${ready} (got: ${text})`);
+}
+
+const started: ReturnType<typeof Bun.spawn>[] = [];
+afterAll(async () => {
+  for (const p of started) if (p.exitCode === null) p.kill("SIGKILL");
+  await Promise.all(started.map((p) => p.exited));
+});
+
+describe("cli - usage", () => {
+  test("cli - --help lists every command and exits 0", async () => {
+    const r = await gearbun(["--help"]);
+    expect(r.code).toBe(0);
+    for (const c of ["server", "worker", "submit", "status", "demo"]) expect(r.out).toContain(`  ${c} `);
+  });
+
+  test("cli - each command has --help", async () => {
+    for (const c of ["server", "worker", "submit", "status", "demo"]) {
+      const r = await gearbun([c, "--help"]);
+      expect(r.code).toBe(0);
+      expect(r.out).toStartWith(`Usage: gearbun ${c}`);
+    }
+  });
+
+  test("cli - an unknown command, a bad flag or a missing argument is one line and a non-zero exit", async () => {
+    const cases: [string[], RegExp][] = [
+      [["frobnicate"], /^gearbun: unknown command "frobnicate"/],
+      [["submit"], /^gearbun submit: submit needs a function name/],
+      [["submit", "f", "x", "--priority", "urgent"], /^gearbun submit: --priority must be high, normal or low/],
+      [["worker", "--concurrency", "0", "x.ts"], /^gearbun worker: --concurrency must be an integer >= 1/],
+      [["status", "--nope"], /^gearbun status: .*nope/],
+      [["submit", "f", "x", "--servers", "host:notaport"], /^gearbun submit: servers: bad server address "host:notaport"/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await gearbun(args);
+      expect(r.code).not.toBe(0);
+      expect(r.err.trim().split("\n")).toHaveLength(1);
+      expect(r.err.trim()).toMatch(message);
+    }
+  });
+});
+
+describe("cli - on the embedded server", () => {
+  test("cli - server, worker, submit (argument, stdin, background) and status work together", async () => {
+    const server = await daemon(["server", "--port", "0"], /listening on (127\.0\.0\.1:(\d+))/);
+    const address = server.match[1]!;
+    expect(await adminLine(Number(server.match[2]), "version")).toMatch(/^OK/);
+
+    const worker = await daemon(["worker", HANDLERS, "--servers", address, "--concurrency", "2", "--client-id", "cli-test"], /gearbun worker: reverse, shout/);
+
+    const r1 = await gearbun(["submit", "reverse", "hello", "--servers", address]);
+    expect(r1).toEqual({ code: 0, out: "olleh", err: "" });
+
+    const r2 = await gearbun(["submit", "shout", "--servers", address, "--priority", "high"], "from stdin");
+    expect(r2.out).toBe("FROM STDIN");
+
+    const r3 = await gearbun(["submit", "reverse", "bg", "--background", "--servers", address]);
+    expect(r3.code).toBe(0);
+    expect(r3.out.trim()).toMatch(/^H:/);
+
+    const st = await gearbun(["status", "--servers", address]);
+    expect(st.code).toBe(0);
+    expect(st.out).toContain(address);
+    expect(st.out).toMatch(/FUNCTION\s+QUEUED\s+RUNNING\s+WORKERS/);
+    expect(st.out).toMatch(/reverse\s+\d+\s+\d+\s+1/);
+
+    // SIGTERM: graceful stop, exit 0.
+    worker.proc.kill("SIGTERM");
+    expect(await worker.proc.exited).toBe(0);
+    server.proc.kill("SIGTERM");
+    expect(await server.proc.exited).toBe(0);
+  });
+
+  test("cli - status of a server that is down says so and exits 1", async () => {
+    const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    const port = probe.port;
+    probe.stop(true);
+    const r = await gearbun(["status", "--servers", `127.0.0.1:${port}`]);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(`127.0.0.1:${port}`);
+    expect(r.out).toContain("unreachable");
+  });
+});
+
+describeGearmand("cli - on real gearmand", () => {
+  test("cli - a gearbun worker and gearbun submit through gearmand; status reads it", async () => {
+    await using g = await startGearmand();
+    const worker = await daemon(["worker", HANDLERS, "--servers", g.address], /gearbun worker:/);
+    const r = await gearbun(["submit", "reverse", "gearmand", "--servers", g.address]);
+    expect(r).toEqual({ code: 0, out: "dnamraeg", err: "" });
+    const st = await gearbun(["status", "--servers", g.address]);
+    expect(st.out).toMatch(/shout\s+0\s+0\s+1/);
+    worker.proc.kill("SIGTERM");
+    expect(await worker.proc.exited).toBe(0);
+  });
+});
