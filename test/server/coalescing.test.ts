@@ -6,7 +6,7 @@
 import { expect } from "bun:test";
 import { PacketType as T } from "../../src/protocol/packets.ts";
 import { RawPeer } from "./support/raw-peer.ts";
-import { testOnTargets } from "./support/targets.ts";
+import { testOnTargets } from "../support/targets.ts";
 
 testOnTargets("coalescing", "foreground submits with one unique share a queued job and all get its results", async (port) => {
   using c1 = await RawPeer.connect(port);

@@ -8,7 +8,7 @@
 import { expect } from "bun:test";
 import { PacketType as T } from "../../src/protocol/packets.ts";
 import { RawPeer } from "./support/raw-peer.ts";
-import { testOnTargets } from "./support/targets.ts";
+import { testOnTargets } from "../support/targets.ts";
 
 async function grabAll(w: RawPeer, count: number): Promise<string[]> {
   for (let i = 0; i < count; i++) w.send(T.GRAB_JOB);

@@ -6,8 +6,8 @@ import { Connection } from "../../src/connection/connection.ts";
 import { noReconnect } from "../../src/connection/reconnect.ts";
 import { resolveConnectionOptions } from "../../src/options.ts";
 import { PacketType, packetName, type Packet } from "../../src/protocol/packets.ts";
-import { startServer } from "../../src/server/server.ts";
-import { dumpGearmandLogs, haveGearmand, startGearmand } from "../support/gearmand.ts";
+import { dumpGearmandLogs } from "../support/gearmand.ts";
+import { TARGETS as TARGETS_AVAILABLE, startTarget, type TargetName, type TargetSettings } from "../support/targets.ts";
 
 const utf8 = new TextDecoder();
 
@@ -27,16 +27,17 @@ export interface StallTarget {
   readonly start: () => Promise<ServerPair>;
 }
 
-function gearmandTarget(name: string, args: string[]): StallTarget {
+/** Two servers of one kind (test/support/targets.ts), started with the same settings. */
+function pairTarget(name: string, kind: TargetName, settings: TargetSettings): StallTarget {
   return {
     name,
-    available: haveGearmand,
+    available: () => TARGETS_AVAILABLE.includes(kind),
     start: async () => {
-      const [a, b] = await Promise.all([startGearmand({ args }), startGearmand({ args })]);
+      const [a, b] = await Promise.all([startTarget(kind, settings), startTarget(kind, settings)]);
       return {
         a,
         b,
-        dumpLogs: dumpGearmandLogs,
+        dumpLogs: kind === "gearmand" ? dumpGearmandLogs : () => {},
         async [Symbol.asyncDispose]() {
           await Promise.all([a[Symbol.asyncDispose](), b[Symbol.asyncDispose]()]);
         },
@@ -45,34 +46,12 @@ function gearmandTarget(name: string, args: string[]): StallTarget {
   };
 }
 
-/** Two embedded gearbun servers, which follow gearmand's wake-up rules. */
-function embeddedTarget(name: string, workerWakeup: number): StallTarget {
-  return {
-    name,
-    available: () => true,
-    start: async () => {
-      const [a, b] = await Promise.all([
-        startServer({ port: 0, workerWakeup }),
-        startServer({ port: 0, workerWakeup }),
-      ]);
-      return {
-        a,
-        b,
-        dumpLogs: () => {},
-        async [Symbol.asyncDispose]() {
-          await Promise.all([a.stop(), b.stop()]);
-        },
-      };
-    },
-  };
-}
-
 /** Every server the stall tests run against; one test body runs against each. */
 export const TARGETS: readonly StallTarget[] = [
-  gearmandTarget("gearmand", []),
-  gearmandTarget("gearmand --worker-wakeup 1", ["--worker-wakeup", "1"]),
-  embeddedTarget("embedded server", 0),
-  embeddedTarget("embedded server, workerWakeup 1", 1),
+  pairTarget("gearmand", "gearmand", {}),
+  pairTarget("gearmand --worker-wakeup 1", "gearmand", { workerWakeup: 1 }),
+  pairTarget("embedded server", "embedded", { workerWakeup: 0 }),
+  pairTarget("embedded server, workerWakeup 1", "embedded", { workerWakeup: 1 }),
 ];
 
 interface Received {
