@@ -55,6 +55,8 @@ export interface Target extends AsyncDisposable {
   kill(): Promise<void>;
   /** Starts again on the same port with the same settings (after stop or kill). */
   restart(): Promise<void>;
+  /** gearmand's log so far (the embedded server keeps none: ""). */
+  log(): string;
 }
 
 /** Both targets when gearmand is installed, else only the embedded server. */
@@ -96,6 +98,7 @@ async function startGearmandTarget(options: TargetOptions): Promise<Target> {
     stop: () => g.stop(),
     kill: () => g.kill(),
     restart: () => g.restart(),
+    log: () => g.log(),
     [Symbol.asyncDispose]: () => g[Symbol.asyncDispose](),
   };
 }
@@ -129,6 +132,7 @@ async function startEmbeddedInProcess(options: TargetOptions): Promise<Target> {
       server = await listenAgain(() => startServer({ port, host: "127.0.0.1", ...settings }));
       running = true;
     },
+    log: () => "",
     [Symbol.asyncDispose]: stop,
   };
 }
@@ -175,7 +179,9 @@ async function spawnServe(port: number): Promise<{ proc: ReturnType<typeof Bun.s
 
 async function startEmbeddedProcess(options: TargetOptions): Promise<Target> {
   const settings = serverSettings(options);
-  if (Object.keys(settings).length > 0) throw new Error("startTarget: settings are not passed to an embedded server in a child process");
+  if (Object.keys(settings).length > 0) {
+    throw new Error("startTarget: settings are not passed to an embedded server in a child process");
+  }
   let child = await spawnServe(options.port ?? 0);
   const port = child.port;
   const exit = async (signal: "SIGTERM" | "SIGKILL"): Promise<void> => {
@@ -199,6 +205,7 @@ async function startEmbeddedProcess(options: TargetOptions): Promise<Target> {
       await exit("SIGTERM");
       child = await listenAgain(() => spawnServe(port));
     },
+    log: () => "",
     [Symbol.asyncDispose]: () => exit("SIGTERM"),
   };
 }

@@ -1,11 +1,12 @@
 /**
- * One of two gearmand servers dies under load: jobs from the other keep flowing (the dead
+ * One of two job servers dies under load: jobs from the other keep flowing (the dead
  * server's GRABs return to the pool at once); restarted on the same port, the worker reconnects,
  * re-registers and takes its jobs again.
  */
 import { expect, test } from "bun:test";
 import { Worker } from "../../src/worker/worker.ts";
-import { describeGearmand, logsOnFailure, startGearmand } from "../support/gearmand.ts";
+import { logsOnFailure } from "../support/gearmand.ts";
+import { describeTargets, startTarget } from "../support/targets.ts";
 import { Submitter } from "../support/submitter.ts";
 import { eventually } from "./helpers.ts";
 
@@ -33,12 +34,12 @@ function load(s: Submitter, fn: string): { stop(): Promise<void> } {
   };
 }
 
-describeGearmand("worker failover", () => {
+describeTargets("worker failover", (target) => {
   test(
-    "failover - kill one of two gearmand under load: jobs from the other keep flowing; restarted, it gets its jobs taken again",
+    "failover - kill one of two servers under load: jobs from the other keep flowing; restarted, it gets its jobs taken again",
     logsOnFailure(async () => {
-      await using a = await startGearmand();
-      await using b = await startGearmand();
+      await using a = await startTarget(target, { process: true }); // killed below: a real process
+      await using b = await startTarget(target);
       await using worker = new Worker({
         servers: [a.address, b.address],
         concurrency: 4,

@@ -1,6 +1,7 @@
 /**
  * What gearmand 1.1.20 actually does where the Worker's design depends on it, found by
- * experiment and kept as tests (raw protocol peers, no gearbun Worker involved):
+ * experiment and kept as tests (raw protocol peers, no gearbun Worker involved). Each runs
+ * against the embedded server too, which does the same except where marked:
  *
  * - CAN_DO_TIMEOUT expiry re-queues the job (no NOOP, no message to the timed-out worker);
  *   that worker's late WORK_COMPLETE then gets ERROR JOB_NOT_FOUND.
@@ -8,23 +9,25 @@
  *   assigned meanwhile is never timed, and a PRE_SLEEP on the connection (which a worker with
  *   free slots sends while a job runs) cancels it. A worker running several jobs per
  *   connection cannot rely on it, so gearbun's Worker enforces the timeout itself (WORK_FAIL).
+ *   (Embedded server, deliberately: one timer per job, which PRE_SLEEP does not cancel.)
  * - Timeouts under 1000 ms are raised to 1000 ms.
  * - WORK_EXCEPTION ends the job: a WORK_FAIL after it gets ERROR JOB_NOT_FOUND.
  * - A client that did not send OPTION_REQ `exceptions` receives an exception as WORK_FAIL.
  */
 import { expect, test } from "bun:test";
 import { PacketType as T } from "../../src/protocol/packets.ts";
-import { describeGearmand, logsOnFailure, startGearmand } from "../support/gearmand.ts";
+import { logsOnFailure } from "../support/gearmand.ts";
+import { describeTargets, startTarget } from "../support/targets.ts";
 import { RawPeer } from "./helpers.ts";
 
-describeGearmand("gearmand facts", () => {
+describeTargets("gearmand facts", (target) => {
   test(
     "gearmand - CAN_DO_TIMEOUT expiry re-queues the job; the timed-out worker's late WORK_COMPLETE gets ERROR JOB_NOT_FOUND",
     logsOnFailure(async () => {
-      await using g = await startGearmand();
-      await using w1 = await RawPeer.open(g.address);
-      await using w2 = await RawPeer.open(g.address);
-      await using client = await RawPeer.open(g.address);
+      await using server = await startTarget(target);
+      await using w1 = await RawPeer.open(server.address);
+      await using w2 = await RawPeer.open(server.address);
+      await using client = await RawPeer.open(server.address);
       w1.send(T.CAN_DO_TIMEOUT, "f", "1000");
       w2.send(T.CAN_DO, "f");
       client.send(T.SUBMIT_JOB, "f", "u1", "data");
@@ -39,17 +42,17 @@ describeGearmand("gearmand facts", () => {
       expect((await w1.expect(T.ERROR))[0]).toBe("JOB_NOT_FOUND");
       w2.send(T.WORK_COMPLETE, handle!, "from w2");
       expect(await client.expect(T.WORK_COMPLETE)).toEqual([handle!, "from w2"]);
-      expect(g.log()).toContain("Worker timeout reached on job, requeueing");
+      if (target === "gearmand") expect(server.log()).toContain("Worker timeout reached on job, requeueing"); // the embedded server keeps no log
     }),
   );
 
   test(
-    "gearmand - CAN_DO_TIMEOUT is one timer per connection: a second job on it is never timed, and PRE_SLEEP cancels the timer",
+    "gearmand - CAN_DO_TIMEOUT is one timer per connection: a second job on it is never timed, and PRE_SLEEP cancels the timer (embedded: one per job)",
     logsOnFailure(async () => {
-      await using g = await startGearmand();
-      await using sleeper = await RawPeer.open(g.address);
-      await using twoJobs = await RawPeer.open(g.address);
-      await using client = await RawPeer.open(g.address);
+      await using server = await startTarget(target);
+      await using sleeper = await RawPeer.open(server.address);
+      await using twoJobs = await RawPeer.open(server.address);
+      await using client = await RawPeer.open(server.address);
       sleeper.send(T.CAN_DO_TIMEOUT, "f", "1000");
       twoJobs.send(T.CAN_DO_TIMEOUT, "g", "1000");
       client.send(T.SUBMIT_JOB, "f", "f1", "data");
@@ -71,25 +74,38 @@ describeGearmand("gearmand facts", () => {
       expect((await twoJobs.expect(T.JOB_ASSIGN_UNIQ))[0]).toBe(g2!);
       await Bun.sleep(1600);
       sleeper.send(T.WORK_COMPLETE, f1!, "f1 after 1.6 s");
-      expect(await client.expect(T.WORK_COMPLETE)).toEqual([f1!, "f1 after 1.6 s"]); // never re-queued
-      twoJobs.send(T.WORK_COMPLETE, g2!, "g2 after 1.6 s");
-      expect(await client.expect(T.WORK_COMPLETE)).toEqual([g2!, "g2 after 1.6 s"]); // never timed
-      twoJobs.send(T.WORK_COMPLETE, g1!, "g1 after 1.6 s");
-      expect((await twoJobs.expect(T.ERROR))[0]).toBe("JOB_NOT_FOUND"); // g1 was: re-queued
-      const log = g.log();
-      expect(log).toContain(`requeueing: ${g1}`);
-      expect(log).not.toContain(`requeueing: ${f1}`);
-      expect(log).not.toContain(`requeueing: ${g2}`);
+      if (target === "gearmand") {
+        expect(await client.expect(T.WORK_COMPLETE)).toEqual([f1!, "f1 after 1.6 s"]); // never re-queued
+        twoJobs.send(T.WORK_COMPLETE, g2!, "g2 after 1.6 s");
+        expect(await client.expect(T.WORK_COMPLETE)).toEqual([g2!, "g2 after 1.6 s"]); // never timed
+        twoJobs.send(T.WORK_COMPLETE, g1!, "g1 after 1.6 s");
+        expect((await twoJobs.expect(T.ERROR))[0]).toBe("JOB_NOT_FOUND"); // g1 was: re-queued
+        const log = server.log();
+        expect(log).toContain(`requeueing: ${g1}`);
+        expect(log).not.toContain(`requeueing: ${f1}`);
+        expect(log).not.toContain(`requeueing: ${g2}`);
+      } else {
+        // The embedded server deliberately times every job, and PRE_SLEEP cancels nothing: all
+        // three were re-queued after a second, so every late result is refused. The re-queued f1
+        // woke its sleeping worker first (NOOP).
+        expect(await sleeper.expect(T.NOOP)).toEqual([]);
+        expect((await sleeper.expect(T.ERROR))[0]).toBe("JOB_NOT_FOUND");
+        twoJobs.send(T.WORK_COMPLETE, g2!, "g2 after 1.6 s");
+        expect((await twoJobs.expect(T.ERROR))[0]).toBe("JOB_NOT_FOUND");
+        twoJobs.send(T.WORK_COMPLETE, g1!, "g1 after 1.6 s");
+        expect((await twoJobs.expect(T.ERROR))[0]).toBe("JOB_NOT_FOUND");
+        expect(await client.next(100)).toBeNull();
+      }
     }),
   );
 
   test(
     "gearmand - CAN_DO_TIMEOUT under 1000 ms is raised to 1000 ms",
     logsOnFailure(async () => {
-      await using g = await startGearmand();
-      await using w1 = await RawPeer.open(g.address);
-      await using w2 = await RawPeer.open(g.address);
-      await using client = await RawPeer.open(g.address);
+      await using server = await startTarget(target);
+      await using w1 = await RawPeer.open(server.address);
+      await using w2 = await RawPeer.open(server.address);
+      await using client = await RawPeer.open(server.address);
       w1.send(T.CAN_DO_TIMEOUT, "f", "100");
       w2.send(T.CAN_DO, "f");
       client.send(T.SUBMIT_JOB, "f", "u1", "data");
@@ -108,10 +124,10 @@ describeGearmand("gearmand facts", () => {
   test(
     "gearmand - WORK_EXCEPTION ends the job: a WORK_FAIL after it gets ERROR JOB_NOT_FOUND; a client without the exceptions option gets WORK_FAIL",
     logsOnFailure(async () => {
-      await using g = await startGearmand();
-      await using w = await RawPeer.open(g.address);
-      await using withOption = await RawPeer.open(g.address);
-      await using without = await RawPeer.open(g.address);
+      await using server = await startTarget(target);
+      await using w = await RawPeer.open(server.address);
+      await using withOption = await RawPeer.open(server.address);
+      await using without = await RawPeer.open(server.address);
       w.send(T.CAN_DO, "f");
       withOption.send(T.OPTION_REQ, "exceptions");
       await withOption.expect(T.OPTION_RES);

@@ -7,16 +7,17 @@ import { PacketType as T } from "../../src/protocol/packets.ts";
 import { JobFailure, type Job } from "../../src/worker/job.ts";
 import { Worker } from "../../src/worker/worker.ts";
 import { miniJobServer, startFaultServer } from "../support/fault-server.ts";
-import { describeGearmand, logsOnFailure, startGearmand } from "../support/gearmand.ts";
+import { logsOnFailure } from "../support/gearmand.ts";
+import { describeTargets, startTarget } from "../support/targets.ts";
 import { Submitter } from "../support/submitter.ts";
 import { eventually } from "./helpers.ts";
 
-describeGearmand("worker job", () => {
+describeTargets("worker job", (target) => {
   test(
     "job - handle, function, unique, server, payload view, text() and json()",
     logsOnFailure(async () => {
-      await using g = await startGearmand();
-      await using worker = new Worker({ servers: g.address });
+      await using server = await startTarget(target);
+      await using worker = new Worker({ servers: server.address });
       let seen: Record<string, unknown> = {};
       worker.register("inspect", (job) => {
         seen = {
@@ -33,14 +34,14 @@ describeGearmand("worker job", () => {
         return "ok";
       });
       await worker.start();
-      await using s = await Submitter.open([g.address]);
+      await using s = await Submitter.open([server.address]);
       const r = await s.submit("inspect", JSON.stringify({ a: [1, "é"] }), { unique: "uniq-1" });
       expect(r.outcome).toBe("complete");
       expect(seen).toEqual({
         handle: r.handle,
         function: "inspect",
         unique: "uniq-1",
-        server: g.address,
+        server: server.address,
         isView: true,
         text: '{"a":[1,"é"]}',
         json: { a: [1, "é"] },
@@ -53,8 +54,8 @@ describeGearmand("worker job", () => {
   test(
     "job - data, status and warning reach the client in order, before the result",
     logsOnFailure(async () => {
-      await using g = await startGearmand();
-      await using worker = new Worker({ servers: g.address });
+      await using server = await startTarget(target);
+      await using worker = new Worker({ servers: server.address });
       const sent: boolean[] = [];
       worker.register("progress", async (job) => {
         sent.push(await job.data("part 1"));
@@ -65,7 +66,7 @@ describeGearmand("worker job", () => {
         return "final";
       });
       await worker.start();
-      await using s = await Submitter.open([g.address]);
+      await using s = await Submitter.open([server.address]);
       const r = await s.submit("progress", "x");
       expect(r).toMatchObject({
         outcome: "complete",
@@ -84,12 +85,12 @@ describeGearmand("worker job", () => {
   test(
     "job - bytes in and out pass unchanged (NULs, 0xFF, 1 MiB spanning many reads)",
     logsOnFailure(async () => {
-      await using g = await startGearmand();
-      await using worker = new Worker({ servers: g.address });
+      await using server = await startTarget(target);
+      await using worker = new Worker({ servers: server.address });
       worker.register("flip", (job) => job.payload.map((b) => 255 - b));
       await worker.start();
       const big = new Uint8Array(1024 * 1024).map((_, i) => (i * 7) & 0xff);
-      await using s = await Submitter.open([g.address]);
+      await using s = await Submitter.open([server.address]);
       const r = await s.submit("flip", big);
       expect(r.outcome).toBe("complete");
       expect(r.bytes).toEqual(big.map((b) => 255 - b));
@@ -101,8 +102,8 @@ describeGearmand("worker job", () => {
   test(
     "job - a thrown error becomes WORK_EXCEPTION with its message, and no WORK_FAIL follows it",
     logsOnFailure(async () => {
-      await using g = await startGearmand();
-      await using worker = new Worker({ servers: g.address });
+      await using server = await startTarget(target);
+      await using worker = new Worker({ servers: server.address });
       const errors: string[] = [];
       worker.on("error", (e) => errors.push(e.error.message));
       worker.register("sync-throw", () => {
@@ -116,7 +117,7 @@ describeGearmand("worker job", () => {
         throw "just a string";
       });
       await worker.start();
-      await using s = await Submitter.open([g.address]);
+      await using s = await Submitter.open([server.address]);
       expect(await s.submit("sync-throw", "")).toMatchObject({ outcome: "exception", text: "sync boom" });
       expect(await s.submit("async-throw", "")).toMatchObject({ outcome: "exception", text: "async boom" });
       expect(await s.submit("throw-string", "")).toMatchObject({ outcome: "exception", text: "just a string" });
@@ -129,8 +130,8 @@ describeGearmand("worker job", () => {
   test(
     "job - job.fail() and a thrown JobFailure become WORK_FAIL; what the handler returns after fail() is dropped",
     logsOnFailure(async () => {
-      await using g = await startGearmand();
-      await using worker = new Worker({ servers: g.address });
+      await using server = await startTarget(target);
+      await using worker = new Worker({ servers: server.address });
       const errors: string[] = [];
       worker.on("error", (e) => errors.push(e.error.message));
       let afterFail: boolean | undefined;
@@ -143,7 +144,7 @@ describeGearmand("worker job", () => {
         throw new JobFailure("not this one");
       });
       await worker.start();
-      await using s = await Submitter.open([g.address]);
+      await using s = await Submitter.open([server.address]);
       expect(await s.submit("fail-call", "")).toMatchObject({ outcome: "fail", data: [] });
       expect(await s.submit("fail-throw", "")).toMatchObject({ outcome: "fail" });
       expect(afterFail).toBe(false);
@@ -156,12 +157,12 @@ describeGearmand("worker job", () => {
   test(
     "job - results: nothing sends empty data, an unsupported type becomes WORK_EXCEPTION naming it",
     logsOnFailure(async () => {
-      await using g = await startGearmand();
-      await using worker = new Worker({ servers: g.address });
+      await using server = await startTarget(target);
+      await using worker = new Worker({ servers: server.address });
       worker.register("nothing", () => {});
       worker.register("number", () => 42 as unknown as string);
       await worker.start();
-      await using s = await Submitter.open([g.address]);
+      await using s = await Submitter.open([server.address]);
       expect(await s.submit("nothing", "x")).toMatchObject({ outcome: "complete", text: "" });
       const r = await s.submit("number", "x");
       expect(r.outcome).toBe("exception");
@@ -172,8 +173,8 @@ describeGearmand("worker job", () => {
   test(
     "job - events: job:start and job:end (outcome, delivered) for each job",
     logsOnFailure(async () => {
-      await using g = await startGearmand();
-      await using worker = new Worker({ servers: g.address, concurrency: 2 });
+      await using server = await startTarget(target);
+      await using worker = new Worker({ servers: server.address, concurrency: 2 });
       const log: string[] = [];
       worker.on("job:start", (e) => log.push(`start ${e.job.text()}`));
       worker.on("job:end", (e) => log.push(`end ${e.job.text()} ${e.outcome} ${e.delivered}`));
@@ -182,7 +183,7 @@ describeGearmand("worker job", () => {
         return "ok";
       });
       await worker.start();
-      await using s = await Submitter.open([g.address]);
+      await using s = await Submitter.open([server.address]);
       await s.submit("f", "good");
       await s.submit("f", "bad");
       expect(log).toEqual(["start good", "end good complete true", "start bad", "end bad exception true"]);

@@ -5,10 +5,12 @@
  * completes exactly once with the right result, and every worker takes jobs in every round after
  * the first — from BOTH servers, so a worker stalled on one of its two connections (the classic
  * lost wake-up) fails the test even while the other connection keeps it busy. The idle re-grab guard is 10 minutes in the workers: only wake-ups can keep them
- * busy. Run against default gearmand and `--worker-wakeup 1`.
+ * busy. Run against default gearmand, `--worker-wakeup 1`, and the embedded server with the same
+ * two settings (it follows gearmand's wake-up rules).
  */
-import { expect, test } from "bun:test";
-import { describeGearmand, logsOnFailure, startGearmand } from "../support/gearmand.ts";
+import { describe, expect, test } from "bun:test";
+import { logsOnFailure } from "../support/gearmand.ts";
+import { TARGETS, startTarget, type TargetName, type TargetSettings } from "../support/targets.ts";
 import { reverse, spawnSubmitter, spawnWorkerProcess, type LineProcess } from "./helpers.ts";
 
 const WORKERS = 8;
@@ -17,14 +19,20 @@ const JOBS_PER_SUBMITTER = 500;
 const ROUNDS = 6;
 const PAUSE_MS = 300;
 
-for (const args of [[], ["--worker-wakeup", "1"]]) {
-  const label = args.length === 0 ? "default gearmand" : `gearmand ${args.join(" ")}`;
-  describeGearmand(`stall - ${label}`, () => {
+const VARIANTS: readonly { target: TargetName; settings: TargetSettings; label: string }[] = [
+  { target: "gearmand", settings: {}, label: "default gearmand" },
+  { target: "gearmand", settings: { workerWakeup: 1 }, label: "gearmand --worker-wakeup 1" },
+  { target: "embedded", settings: {}, label: "embedded server" },
+  { target: "embedded", settings: { workerWakeup: 1 }, label: "embedded server, workerWakeup 1" },
+];
+
+for (const { target, settings, label } of VARIANTS) {
+  (TARGETS.includes(target) ? describe : describe.skip)(`stall [${label}]`, () => {
     test(
-      `stall - ${WORKERS} worker processes on two servers take jobs in every round (${label})`,
+      `stall - ${WORKERS} worker processes on two servers take jobs in every round`,
       logsOnFailure(async () => {
-        await using a = await startGearmand({ args });
-        await using b = await startGearmand({ args });
+        await using a = await startTarget(target, settings);
+        await using b = await startTarget(target, settings);
         const servers = [a.address, b.address];
         const workers: LineProcess[] = [];
         try {

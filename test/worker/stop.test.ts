@@ -7,22 +7,23 @@ import { ConnectionError, GearmanError } from "../../src/errors.ts";
 import { PacketType as T } from "../../src/protocol/packets.ts";
 import { Worker } from "../../src/worker/worker.ts";
 import { miniJobServer, startFaultServer } from "../support/fault-server.ts";
-import { describeGearmand, freePort, logsOnFailure, startGearmand } from "../support/gearmand.ts";
+import { freePort, logsOnFailure } from "../support/gearmand.ts";
+import { describeTargets, startTarget } from "../support/targets.ts";
 import { Submitter } from "../support/submitter.ts";
 import { eventually, spawnWorkerProcess } from "./helpers.ts";
 
-describeGearmand("worker stop", () => {
+describeTargets("worker stop", (target) => {
   test(
     "stop - under load, every job assigned to the worker completes before it closes; none is lost",
     logsOnFailure(async () => {
-      await using g = await startGearmand();
-      await using s = await Submitter.open([g.address]);
+      await using server = await startTarget(target);
+      await using s = await Submitter.open([server.address]);
       const JOBS = 400;
       const results = Array.from({ length: JOBS }, (_, i) => s.submit("f", `p${i}`, { unique: `u${i}` }));
       const make = (name: string) => {
         const started = new Set<string>();
         const completed = new Set<string>();
-        const worker = new Worker({ servers: g.address, concurrency: 8, clientId: name });
+        const worker = new Worker({ servers: server.address, concurrency: 8, clientId: name });
         worker.register("f", async (job) => {
           started.add(job.unique);
           await Bun.sleep(Math.random() * 5);
@@ -60,8 +61,8 @@ describeGearmand("worker stop", () => {
   test(
     "stop - the deadline aborts running jobs' signals; what they answer then still goes out",
     logsOnFailure(async () => {
-      await using g = await startGearmand();
-      const worker = new Worker({ servers: g.address, concurrency: 2 });
+      await using server = await startTarget(target);
+      const worker = new Worker({ servers: server.address, concurrency: 2 });
       let reason: unknown;
       worker.register("forever", async (job) => {
         await new Promise<void>((resolve) => job.signal.addEventListener("abort", () => resolve(), { once: true }));
@@ -69,7 +70,7 @@ describeGearmand("worker stop", () => {
         throw job.signal.reason;
       });
       await worker.start();
-      await using s = await Submitter.open([g.address]);
+      await using s = await Submitter.open([server.address]);
       const r = s.submit("forever", "x");
       await eventually(() => worker.stats().running === 1, "job running");
       const t0 = Date.now();
@@ -84,7 +85,7 @@ describeGearmand("worker stop", () => {
   test(
     "start - resolves with one of two servers down and registers there when it comes up",
     logsOnFailure(async () => {
-      await using a = await startGearmand();
+      await using a = await startTarget(target);
       const bPort = freePort();
       await using worker = new Worker({
         servers: [a.address, `127.0.0.1:${bPort}`],
@@ -96,7 +97,7 @@ describeGearmand("worker stop", () => {
       await worker.start();
       expect(connects).toEqual([a.address]);
       expect(worker.stats().servers[1]!.lastError).toContain("cannot connect");
-      await using b = await startGearmand({ port: bPort });
+      await using b = await startTarget(target, { port: bPort });
       await eventually(() => connects.length === 2, "registered on B once it is up", 5000);
       await using s = await Submitter.open([b.address]);
       expect(await s.submit("f", "from B")).toMatchObject({ outcome: "complete", text: "ok from B" });
@@ -106,10 +107,10 @@ describeGearmand("worker stop", () => {
   test(
     "handleSignals - SIGTERM while a job runs: the job completes, then the process exits 0",
     logsOnFailure(async () => {
-      await using g = await startGearmand();
-      await using proc = spawnWorkerProcess([g.address], "sig", ["--work-ms", "400", "--fixed"]);
+      await using server = await startTarget(target);
+      await using proc = spawnWorkerProcess([server.address], "sig", ["--work-ms", "400", "--fixed"]);
       await proc.waitLine((l) => l === "ready", "ready");
-      await using s = await Submitter.open([g.address]);
+      await using s = await Submitter.open([server.address]);
       const r = s.submit("f", "abc", { unique: "sig-1" });
       await proc.waitLine((l) => l === "job sig-1", "job started");
       proc.proc.kill("SIGTERM");

@@ -8,16 +8,17 @@ import { TimeoutError } from "../../src/errors.ts";
 import { PacketType as T } from "../../src/protocol/packets.ts";
 import { Worker } from "../../src/worker/worker.ts";
 import { miniJobServer, startFaultServer } from "../support/fault-server.ts";
-import { describeGearmand, logsOnFailure, startGearmand } from "../support/gearmand.ts";
+import { logsOnFailure } from "../support/gearmand.ts";
+import { describeTargets, startTarget } from "../support/targets.ts";
 import { Submitter } from "../support/submitter.ts";
 import { eventually } from "./helpers.ts";
 
-describeGearmand("worker timeout", () => {
+describeTargets("worker timeout", (target) => {
   test(
     "timeout - the signal aborts at the timeout with a TimeoutError and the client gets WORK_FAIL",
     logsOnFailure(async () => {
-      await using g = await startGearmand();
-      await using worker = new Worker({ servers: g.address });
+      await using server = await startTarget(target);
+      await using worker = new Worker({ servers: server.address });
       let abortedAfter = -1;
       let reason: unknown;
       worker.register(
@@ -34,7 +35,7 @@ describeGearmand("worker timeout", () => {
       const ends: string[] = [];
       worker.on("job:end", (e) => ends.push(`${e.outcome} ${e.delivered}`));
       await worker.start();
-      await using s = await Submitter.open([g.address]);
+      await using s = await Submitter.open([server.address]);
       const r = await s.submit("slow", "x");
       expect(r.outcome).toBe("fail");
       expect(abortedAfter).toBeGreaterThanOrEqual(290);
@@ -49,8 +50,8 @@ describeGearmand("worker timeout", () => {
   test(
     "timeout - a handler that ignores its signal keeps its slot until it settles; its late result is dropped",
     logsOnFailure(async () => {
-      await using g = await startGearmand();
-      await using worker = new Worker({ servers: g.address, concurrency: 1 });
+      await using server = await startTarget(target);
+      await using worker = new Worker({ servers: server.address, concurrency: 1 });
       const gate = Promise.withResolvers<void>();
       let dataAfterTimeout: boolean | undefined;
       worker.register(
@@ -68,7 +69,7 @@ describeGearmand("worker timeout", () => {
       const errors: string[] = [];
       worker.on("error", (e) => errors.push(e.error.message));
       await worker.start();
-      await using s = await Submitter.open([g.address]);
+      await using s = await Submitter.open([server.address]);
       const first = await s.submit("stubborn", "first");
       expect(first).toMatchObject({ outcome: "fail", data: [] });
       const second = s.submit("stubborn", "second");
