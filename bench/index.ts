@@ -7,6 +7,7 @@
  *   bun run bench --quick         # a short run (small job counts, fewer peers per case)
  *   bun run bench --skip-codec    # end-to-end only; also: --runs N --loadgen c|gearbun
  *                                 # --case fg-16b,... --peer c,gearbun-c16,... --jobs N
+ *                                 # --no-mss-shim (see bench/peers/mss-shim.c)
  *   bun run bench --no-write      # print only, leave RESULTS.md and results.svg alone
  */
 import { runCodecBench, type CodecFigure } from "./codec.bench.ts";

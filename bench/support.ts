@@ -150,10 +150,13 @@ export interface JobServer {
   stop(): Promise<void>;
 }
 
-/** gearmand (default flags: 4 I/O threads) or the embedded server in its own Bun process. */
-export async function startJobServer(target: Target): Promise<JobServer> {
+/**
+ * gearmand (default flags: 4 I/O threads; `preload`: an LD_PRELOAD library such as the MSS shim)
+ * or the embedded server in its own Bun process.
+ */
+export async function startJobServer(target: Target, preload: string | null = null): Promise<JobServer> {
   if (target === "gearmand") {
-    const g: Gearmand = await startGearmand();
+    const g: Gearmand = await startGearmand(preload !== null ? { env: { LD_PRELOAD: preload } } : {});
     const server: JobServer = { address: g.address, pid: g.pid, stop: () => g[Symbol.asyncDispose]() };
     liveServers.add(server);
     return server;
@@ -225,7 +228,8 @@ export class StatusPoller {
 
   /** Waits until no job of `fn` is queued or running; resolves with the time it saw that. */
   async waitDrained(fn: string, timeoutMs: number, alive: () => string | null): Promise<number> {
-    const deadline = performance.now() + timeoutMs;
+    const start = performance.now();
+    const deadline = start + timeoutMs;
     for (;;) {
       const s = await this.read(fn);
       const now = performance.now();
@@ -233,7 +237,8 @@ export class StatusPoller {
       const dead = alive();
       if (dead !== null) throw new Error(dead);
       if (now > deadline) throw new Error(`queue did not drain in ${timeoutMs} ms (${s.total} jobs left)`);
-      await Bun.sleep(2);
+      // Poll often enough to time the drain within ~0.5%, no more (each poll costs the server).
+      await Bun.sleep(Math.min(50, Math.max(2, (now - start) / 200)));
     }
   }
 
@@ -248,6 +253,28 @@ export class StatusPoller {
 export interface CPeers {
   readonly worker: string;
   readonly submitter: string;
+}
+
+/**
+ * Builds bench/peers/mss-shim.c (an LD_PRELOAD library for gearmand, see the file) into
+ * bench/.build; null with the reason logged when there is no C compiler.
+ */
+export function buildMssShim(log: (line: string) => void): string | null {
+  const cc = Bun.which("cc") ?? Bun.which("gcc") ?? Bun.which("clang");
+  if (cc === null) {
+    log("no C compiler: gearmand runs without the MSS shim (large payloads will crawl on loopback)");
+    return null;
+  }
+  mkdirSync(BUILD_DIR, { recursive: true });
+  const src = join(PEERS_DIR, "mss-shim.c");
+  const lib = join(BUILD_DIR, "mss-shim.so");
+  if (existsSync(lib) && statSync(lib).mtimeMs >= statSync(src).mtimeMs) return lib;
+  const r = Bun.spawnSync([cc, "-O2", "-shared", "-fPIC", "-o", lib, src, "-ldl"], { stdout: "pipe", stderr: "pipe" });
+  if (r.exitCode !== 0) {
+    log(`the MSS shim did not build (${cc}): ${r.stderr.toString()}`);
+    return null;
+  }
+  return lib;
 }
 
 /**

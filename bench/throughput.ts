@@ -2,7 +2,7 @@
  * End-to-end throughput: echo workers side by side on the same job server in the same run.
  *
  *   bun bench/throughput.ts [--quick] [--runs 3] [--loadgen c|gearbun] [--case ID,...] [--peer ID,...]
- *                           [--jobs N]
+ *                           [--jobs N] [--no-mss-shim]
  *
  * Every row starts fresh job server(s) and fresh worker process(es), waits until the workers are
  * registered, does one unmeasured warm-up run, then `runs` measured runs:
@@ -21,6 +21,7 @@ import { parseArgs } from "node:util";
 import { join } from "node:path";
 import {
   buildCPeers,
+  buildMssShim,
   cpuDeltaNs,
   cpuSnapshot,
   haveGearmandBinary,
@@ -210,6 +211,8 @@ export interface Case {
   readonly jobs: number;
   readonly slowJobs: number;
   readonly peers: readonly string[];
+  /** gearmand with the MSS shim (bench/peers/mss-shim.c): the large-payload cases. */
+  readonly mssShim: boolean;
 }
 
 const NPM_NODE = ["abraxas-node", "gearmanode-node", "gearman-node"];
@@ -218,14 +221,14 @@ const FAST = ["c", "gearbun-c1", "gearbun-c16"];
 
 export function cases(quick: boolean): Case[] {
   const q = <T>(full: T, short: T): T => (quick ? short : full);
-  const base = { target: "gearmand" as Target, servers: 1, procs: 1, bytes: 16, window: 1000 };
+  const base = { target: "gearmand" as Target, servers: 1, procs: 1, bytes: 16, window: 1000, mssShim: false };
   return [
     { ...base, id: "fg-16b", title: "16 B foreground, 1,000 in flight, 1 gearmand, 1 worker process", mode: "fg", jobs: q(100_000, 5_000), slowJobs: q(20_000, 2_000), peers: [...FAST, ...NPM_ALL] },
     { ...base, id: "bg-16b", title: "16 B background: drain a queue (workers paused while it fills), 1 gearmand, 1 worker process", mode: "drain", jobs: q(100_000, 5_000), slowJobs: q(20_000, 2_000), peers: q([...FAST, ...NPM_ALL], FAST) },
     { ...base, id: "fg-16b-2srv", title: "16 B foreground, 1,000 in flight, 2 gearmand, 1 worker process on both", mode: "fg", servers: 2, jobs: q(100_000, 5_000), slowJobs: q(20_000, 2_000), peers: q([...FAST, ...NPM_NODE], FAST) },
     { ...base, id: "fg-16b-4proc", title: "16 B foreground, 1,000 in flight, 1 gearmand, 4 worker processes", mode: "fg", procs: 4, jobs: q(100_000, 5_000), slowJobs: q(20_000, 2_000), peers: q([...FAST, ...NPM_NODE], FAST) },
-    { ...base, id: "fg-64k", title: "64 KiB foreground, 1,000 in flight, 1 gearmand, 1 worker process", mode: "fg", bytes: 64 * KiB, jobs: q(10_000, 1_000), slowJobs: q(2_000, 300), peers: q([...FAST, ...NPM_NODE], FAST) },
-    { ...base, id: "fg-4m", title: "4 MiB foreground, 16 in flight, 1 gearmand, 1 worker process", mode: "fg", bytes: 4 * MiB, window: 16, jobs: q(1_000, 50), slowJobs: q(100, 10), peers: q([...FAST, ...NPM_NODE], FAST) },
+    { ...base, id: "fg-64k", title: "64 KiB foreground, 1,000 in flight, 1 gearmand, 1 worker process", mode: "fg", bytes: 64 * KiB, mssShim: true, jobs: q(10_000, 1_000), slowJobs: q(2_000, 300), peers: q([...FAST, ...NPM_NODE], FAST) },
+    { ...base, id: "fg-4m", title: "4 MiB foreground, 16 in flight, 1 gearmand, 1 worker process", mode: "fg", bytes: 4 * MiB, window: 16, mssShim: true, jobs: q(1_000, 50), slowJobs: q(100, 10), peers: q([...FAST, ...NPM_NODE], FAST) },
     { ...base, id: "fg-16b-embedded", title: "16 B foreground, 1,000 in flight, gearbun's embedded server (own process), 1 worker process", mode: "fg", target: "embedded", jobs: q(100_000, 5_000), slowJobs: q(20_000, 2_000), peers: q([...FAST, ...NPM_NODE], FAST) },
   ];
 }
@@ -291,6 +294,8 @@ export interface ThroughputOptions {
   peerFilter: readonly string[] | null;
   /** Overrides every case's job counts (smoke runs). */
   jobsOverride: number | null;
+  /** Use the MSS shim for gearmand in the large-payload cases (default true). */
+  mssShim: boolean;
   progress(line: string, final?: boolean): void;
   log(line: string): void;
 }
@@ -401,6 +406,7 @@ async function workerRow(
   peer: WorkerPeer,
   c: CPeers | null,
   loadgen: LoadgenId,
+  shim: string | null,
   opts: ThroughputOptions,
   step: string,
 ): Promise<Row> {
@@ -411,7 +417,8 @@ async function workerRow(
   let workers: Peer[] = [];
   let poller: StatusPoller | null = null;
   try {
-    for (let i = 0; i < kase.servers; i++) servers.push(await startJobServer(kase.target));
+    const preload = kase.mssShim && kase.target === "gearmand" ? shim : null;
+    for (let i = 0; i < kase.servers; i++) servers.push(await startJobServer(kase.target, preload));
     const addresses = servers.map((s) => s.address);
     poller = new StatusPoller(addresses);
     opts.progress(`${step} ${kase.id} · ${peer.label} · starting`);
@@ -554,6 +561,16 @@ export async function runThroughput(opts: ThroughputOptions): Promise<Throughput
   const loadgen: LoadgenId = opts.loadgen === "auto" ? (c !== null ? "c" : "gearbun") : opts.loadgen;
   if (loadgen === "c" && c === null) throw new Error("--loadgen c needs libgearman-dev (the C submitter)");
   const table = peerTable(c);
+  const shim = opts.mssShim ? buildMssShim(opts.log) : null;
+  if (shim !== null) {
+    notes.push(
+      "Large-payload cases (64 KiB, 4 MiB): gearmand runs with bench/peers/mss-shim.c preloaded, which sets TCP_MAXSEG 1448 on its " +
+        "listening socket. gearmand fixes its socket buffers at 32 KiB; with loopback's ~64 KiB segments a large packet then moves " +
+        "one segment per delayed ACK (~40 ms per 64 KiB, seconds per 4 MiB job) whatever the peers do. Ethernet-sized segments remove that stall.",
+    );
+  } else {
+    notes.push("Large-payload cases ran on plain gearmand (no MSS shim): on loopback they are bound by gearmand's 32 KiB socket buffers and delayed ACKs, not by the peers.");
+  }
   if (Bun.which("node") === null) notes.push("node is not installed: the Node library peers ran under Bun only");
 
   const plan: { kind: "worker"; kase: Case; peer: WorkerPeer }[] = [];
@@ -585,7 +602,7 @@ export async function runThroughput(opts: ThroughputOptions): Promise<Throughput
   try {
     for (const item of plan) {
       i++;
-      rows.push(await workerRow(item.kase, item.peer, c, loadgen, opts, `[${i}/${total}]`));
+      rows.push(await workerRow(item.kase, item.peer, c, loadgen, shim, opts, `[${i}/${total}]`));
     }
     for (const item of clientPlan) {
       i++;
@@ -612,6 +629,7 @@ export function parseThroughputArgs(argv: string[]): Omit<ThroughputOptions, "pr
       case: { type: "string" },
       peer: { type: "string" },
       jobs: { type: "string" },
+      "no-mss-shim": { type: "boolean", default: false },
     },
     allowPositionals: false,
   });
@@ -622,7 +640,15 @@ export function parseThroughputArgs(argv: string[]): Omit<ThroughputOptions, "pr
   const jobs = values.jobs !== undefined ? Number(values.jobs) : null;
   if (jobs !== null && (!Number.isInteger(jobs) || jobs < 1)) throw new Error(`--jobs must be a whole number >= 1, got ${values.jobs}`);
   const list = (s: string | undefined): string[] | null => (s === undefined ? null : s.split(",").map((x) => x.trim()).filter(Boolean));
-  return { quick: values.quick, runs, loadgen, caseFilter: list(values.case), peerFilter: list(values.peer), jobsOverride: jobs };
+  return {
+    quick: values.quick,
+    runs,
+    loadgen,
+    caseFilter: list(values.case),
+    peerFilter: list(values.peer),
+    jobsOverride: jobs,
+    mssShim: !values["no-mss-shim"],
+  };
 }
 
 if (import.meta.main) {
