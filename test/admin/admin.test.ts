@@ -1,26 +1,31 @@
 import { expect, test } from "bun:test";
 import { Admin } from "../../src/admin/admin.ts";
 import { Client } from "../../src/client/client.ts";
-import { ConfigError, ConnectionError, ServerError, TimeoutError } from "../../src/errors.ts";
+import { ConfigError, ConnectionError, JobFailedError, ServerError, TimeoutError } from "../../src/errors.ts";
 import { startFaultServer } from "../support/fault-server.ts";
-import { describeGearmand, freePort, logsOnFailure, startGearmand } from "../support/gearmand.ts";
+import { freePort, logsOnFailure } from "../support/gearmand.ts";
+import { describeTargets, startTarget } from "../support/targets.ts";
 import { startCliWorker } from "../support/peers.ts";
 
-describeGearmand("admin - real gearmand", () => {
+// The worker peers are `gearman -w`.
+describeTargets("admin", { needs: "libgearman" }, (target) => {
   test(
-    "admin - every command's reply from real gearmand parses",
+    "admin - every command's reply parses",
     logsOnFailure(async () => {
-      await using g = await startGearmand();
-      await using admin = new Admin(g.address);
-      await using client = new Client({ servers: g.address, clientId: "admin-test-client" });
-      await using _worker = await startCliWorker(g.address, "other", ["cat"]);
+      await using server = await startTarget(target);
+      await using admin = new Admin(server.address);
+      await using client = new Client({ servers: server.address, clientId: "admin-test-client" });
+      await using _worker = await startCliWorker(server.address, "other", ["cat"]);
       const h1 = await client.submitBackground("queued", "a", { unique: "u1" });
       const h2 = await client.submitBackground("queued", "b", { priority: "high" });
       await client.submitBackground("queued", "c", { priority: "low" });
 
-      expect(await admin.version()).toMatch(/^1\.\d+\.\d+/);
-      expect(await admin.getpid()).toBe(g.pid);
-      expect(await admin.verbose()).toBe("INFO");
+      // The embedded server names itself (deliberately): "OK gearbun-0.1.0".
+      expect(await admin.version()).toMatch(target === "gearmand" ? /^1\.\d+\.\d+/ : /^gearbun-\d+\.\d+\.\d+$/);
+      expect(await admin.getpid()).toBe(server.pid);
+      // Test gearmand runs with --verbose INFO; the embedded server keeps no log and answers
+      // gearmand's default level.
+      expect(await admin.verbose()).toBe(target === "gearmand" ? "INFO" : "ERROR");
 
       const status = await admin.status();
       expect(status).toContainEqual({ function: "queued", total: 3, running: 0, workers: 0 });
@@ -56,15 +61,15 @@ describeGearmand("admin - real gearmand", () => {
   test(
     "admin - ERR replies become typed ServerError",
     logsOnFailure(async () => {
-      await using g = await startGearmand();
-      await using admin = new Admin(g.address);
-      await using _worker = await startCliWorker(g.address, "busy", ["cat"]);
+      await using server = await startTarget(target);
+      await using admin = new Admin(server.address);
+      await using _worker = await startCliWorker(server.address, "busy", ["cat"]);
 
       const unknownJob = await admin.cancelJob("H:nowhere:1").catch((e: unknown) => e);
       expect(unknownJob).toBeInstanceOf(ServerError);
       expect((unknownJob as ServerError).serverCode).toBe("UNKNOWN_JOB");
       expect((unknownJob as ServerError).code).toBe("SERVER_ERROR");
-      expect((unknownJob as ServerError).message).toContain(g.address);
+      expect((unknownJob as ServerError).message).toContain(server.address);
 
       const noFunction = await admin.dropFunction("never-made").catch((e: unknown) => e);
       expect(noFunction).toBeInstanceOf(ServerError);
@@ -75,7 +80,7 @@ describeGearmand("admin - real gearmand", () => {
       expect((inUse as ServerError).message).toContain("connected workers");
 
       // The connection is still in step after errors.
-      expect(await admin.getpid()).toBe(g.pid);
+      expect(await admin.getpid()).toBe(server.pid);
       // Bad arguments never reach the server.
       expect(await admin.cancelJob("two words").catch((e: unknown) => e)).toBeInstanceOf(ConfigError);
     }),
@@ -84,17 +89,22 @@ describeGearmand("admin - real gearmand", () => {
   test(
     "admin - pipelined commands are answered in order",
     logsOnFailure(async () => {
-      await using g = await startGearmand();
-      await using admin = new Admin(g.address);
+      await using server = await startTarget(target);
+      await using admin = new Admin(server.address);
       const calls: Promise<unknown>[] = [];
       for (let i = 0; i < 100; i++) {
-        calls.push(admin.getpid(), admin.status(), admin.version(), admin.cancelJob(`H:x:${i}`).catch((e: unknown) => e));
+        calls.push(
+          admin.getpid(),
+          admin.status(),
+          admin.version(),
+          admin.cancelJob(`H:x:${i}`).catch((e: unknown) => e),
+        );
       }
       const results = await Promise.all(calls);
       for (let i = 0; i < results.length; i += 4) {
-        expect(results[i]).toBe(g.pid);
+        expect(results[i]).toBe(server.pid);
         expect(Array.isArray(results[i + 1])).toBe(true);
-        expect(results[i + 2]).toMatch(/^1\./);
+        expect(results[i + 2]).toMatch(target === "gearmand" ? /^1\./ : /^gearbun-/);
         expect(results[i + 3]).toBeInstanceOf(ServerError);
       }
     }),
@@ -103,16 +113,37 @@ describeGearmand("admin - real gearmand", () => {
   test(
     "admin - after the server restarts, the next command reconnects",
     logsOnFailure(async () => {
-      await using g = await startGearmand();
-      await using admin = new Admin(g.address);
+      await using server = await startTarget(target, { process: true }); // restarted below: a new pid
+      await using admin = new Admin(server.address);
       const before = await admin.getpid();
-      await g.restart();
+      await server.restart();
       // The first command may still meet the old, dead socket; the one after must work.
       const first = await admin.getpid().catch((e: unknown) => e);
       if (first instanceof Error) expect(first).toBeInstanceOf(ConnectionError);
       const after = typeof first === "number" ? first : await admin.getpid();
-      expect(after).toBe(g.pid);
+      expect(after).toBe(server.pid);
       expect(after).not.toBe(before);
+    }),
+  );
+
+  test(
+    "admin - cancel job fails a waiting foreground job at its client, once, however often it is cancelled",
+    logsOnFailure(async () => {
+      await using server = await startTarget(target);
+      await using admin = new Admin(server.address);
+      await using client = new Client({ servers: server.address });
+      const waiting = client.submit("never-run", "x");
+      const handle = await waiting.handle;
+      await admin.cancelJob(handle);
+      // gearmand sends the client WORK_FAIL again on every cancel (the embedded server once):
+      // the client settles on the first and ignores the rest.
+      await admin.cancelJob(handle);
+      expect(await waiting.catch((e: unknown) => e)).toBeInstanceOf(JobFailedError);
+      expect(waiting.state).toBe("failed");
+      expect((await admin.showJobs()).find((j) => j.handle === handle)).toMatchObject({ ignoreJob: true, jobQueued: false });
+      await using _worker = await startCliWorker(server.address, "never-run", ["cat"]);
+      expect(await client.submit("never-run", "after").text()).toBe("after");
+      expect(client.servers()[0]!.inFlight).toEqual({ requests: 0, jobs: 0 });
     }),
   );
 });

@@ -3,19 +3,20 @@ import { Admin } from "../../src/admin/admin.ts";
 import { Client } from "../../src/client/client.ts";
 import { PacketType } from "../../src/protocol/packets.ts";
 import { startEchoWorker } from "../support/echo-worker.ts";
-import { describeGearmand, logsOnFailure, startGearmand } from "../support/gearmand.ts";
+import { logsOnFailure } from "../support/gearmand.ts";
+import { describeTargets, startTarget } from "../support/targets.ts";
 
-describeGearmand("client epoch", () => {
+describeTargets("client epoch", (target) => {
   test(
     "client epoch - a SUBMIT_JOB_EPOCH job runs no earlier than runAt",
     logsOnFailure(async () => {
-      await using g = await startGearmand();
-      await using client = new Client({ servers: g.address });
+      await using server = await startTarget(target);
+      await using client = new Client({ servers: server.address });
       const ranAt: number[] = [];
-      // gearmand does not wake sleeping workers when an epoch job comes due: the worker
-      // re-grabs every 100 ms (as gearbun's Worker does after its idle interval).
+      // gearmand does not wake sleeping workers when an epoch job comes due (see the last
+      // test): the worker re-grabs every 100 ms (as gearbun's Worker does after its idle interval).
       await using _w = await startEchoWorker({
-        server: g.address,
+        server: server.address,
         functions: ["later"],
         regrab: 100,
         handler: (job) => {
@@ -25,14 +26,14 @@ describeGearmand("client epoch", () => {
       });
       const runAt = new Date(Date.now() + 1500);
       const handle = await client.submitBackground("later", "x", { runAt, unique: "epoch-1" });
-      await using admin = new Admin(g.address);
+      await using admin = new Admin(server.address);
       expect((await admin.showJobs()).find((j) => j.handle === handle)?.jobQueued).toBe(true);
       expect((await client.status(handle)).known).toBe(true);
       const deadline = runAt.getTime() + 3000;
       while (ranAt.length === 0 && Date.now() < deadline) await Bun.sleep(20);
       expect(ranAt.length).toBe(1);
       expect(ranAt[0]!).toBeGreaterThanOrEqual(runAt.getTime());
-      // Within gearmand's one-second resolution (plus the worker's re-grab interval).
+      // Within the one-second resolution of epoch jobs (plus the worker's re-grab interval).
       expect(ranAt[0]! - runAt.getTime()).toBeLessThan(2500);
     }),
   );
@@ -40,13 +41,40 @@ describeGearmand("client epoch", () => {
   test(
     "client epoch - a runAt in the past runs at once",
     logsOnFailure(async () => {
-      await using g = await startGearmand();
-      await using client = new Client({ servers: g.address });
-      await using worker = await startEchoWorker({ server: g.address, functions: ["past"], regrab: 100 });
+      await using server = await startTarget(target);
+      await using client = new Client({ servers: server.address });
+      await using worker = await startEchoWorker({ server: server.address, functions: ["past"], regrab: 100 });
       await client.submitBackground("past", "y", { runAt: Date.now() - 60_000 });
       const deadline = Date.now() + 2000;
       while (worker.jobs.length === 0 && Date.now() < deadline) await Bun.sleep(20);
       expect(worker.jobs.length).toBe(1);
+    }),
+  );
+
+  test(
+    "client epoch - when the job comes due, gearmand leaves a sleeping worker asleep; the embedded server wakes it",
+    logsOnFailure(async () => {
+      await using server = await startTarget(target);
+      await using client = new Client({ servers: server.address });
+      // A worker that only grabs when woken (NOOP), never on a timer.
+      await using worker = await startEchoWorker({ server: server.address, functions: ["due"], regrab: 0 });
+      const runAt = Date.now() + 1000;
+      await client.submitBackground("due", "z", { runAt });
+      const deadline = runAt + 2000; // runAt is rounded up to the next whole second
+      while (worker.jobs.length === 0 && Date.now() < deadline) await Bun.sleep(20);
+      await using admin = new Admin(server.address);
+      const queued = (await admin.status()).find((r) => r.function === "due")?.total;
+      if (target === "gearmand") {
+        // gearmand 1.1.20 never sends NOOP for an epoch job that comes due: the job waits for
+        // the worker's next grab, however long (gearbun's Worker: its idle re-grab interval).
+        expect(worker.jobs.length).toBe(0);
+        expect(queued).toBe(1);
+      } else {
+        // DIFFERENCE (deliberate): the embedded server queues the job at its time, which wakes
+        // sleeping workers by the usual rules, so it runs on time without polling.
+        expect(worker.jobs.length).toBe(1);
+        expect(queued).toBe(0);
+      }
     }),
   );
 });

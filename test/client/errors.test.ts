@@ -4,24 +4,25 @@ import { ConnectionError, ServerError, TimeoutError } from "../../src/errors.ts"
 import { PacketType } from "../../src/protocol/packets.ts";
 import { startEchoWorker } from "../support/echo-worker.ts";
 import { startFaultServer, type FaultPacket } from "../support/fault-server.ts";
-import { describeGearmand, freePort, logsOnFailure, startGearmand } from "../support/gearmand.ts";
+import { freePort, logsOnFailure } from "../support/gearmand.ts";
+import { describeTargets, startTarget } from "../support/targets.ts";
 
 const SUBMITS: ReadonlySet<number> = new Set([PacketType.SUBMIT_JOB, PacketType.SUBMIT_JOB_BG]);
 
-describeGearmand("client errors - real gearmand", () => {
+describeTargets("client errors", (target) => {
   test(
     "client errors - a server ERROR rejects that submit with ServerError and its code; the rest go on",
     logsOnFailure(async () => {
-      await using g = await startGearmand();
-      await using _w = await startEchoWorker({ server: g.address, functions: ["echo"] });
-      await using client = new Client({ servers: g.address });
+      await using server = await startTarget(target);
+      await using _w = await startEchoWorker({ server: server.address, functions: ["echo"] });
+      await using client = new Client({ servers: server.address });
       const before = client.submit("echo", "before");
-      const bad = client.submit("echo", "x", { unique: "u".repeat(100) }); // gearmand: at most 64 bytes
+      const bad = client.submit("echo", "x", { unique: "u".repeat(100) }); // both servers: at most 64 bytes
       const after = client.submit("echo", "after");
       const error = await bad.catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ServerError);
       expect((error as ServerError).serverCode).toBe("ARGUMENT_TOO_LARGE");
-      expect((error as ServerError).message).toContain(g.address);
+      expect((error as ServerError).message).toContain(server.address);
       expect(await bad.handle.catch((e: unknown) => e)).toBe(error);
       expect(await before.text()).toBe("before");
       expect(await after.text()).toBe("after");
@@ -33,8 +34,8 @@ describeGearmand("client errors - real gearmand", () => {
   test(
     "client errors - a timed-out job rejects with TimeoutError and leaves nothing behind",
     logsOnFailure(async () => {
-      await using g = await startGearmand();
-      await using client = new Client({ servers: g.address });
+      await using server = await startTarget(target);
+      await using client = new Client({ servers: server.address });
       const task = client.submit("nobody", "x", { timeout: 200 });
       const handle = await task.handle;
       const error = await task.catch((e: unknown) => e);
@@ -42,12 +43,12 @@ describeGearmand("client errors - real gearmand", () => {
       expect((error as TimeoutError).message).toContain("200 ms");
       expect(client.servers()[0]!.inFlight).toEqual({ requests: 0, jobs: 0 });
       // The job is still queued on the server; its late result is ignored.
-      await using _w = await startEchoWorker({ server: g.address, functions: ["nobody"] });
+      await using _w = await startEchoWorker({ server: server.address, functions: ["nobody"] });
       await Bun.sleep(100);
       expect((await client.status(handle)).known).toBe(false);
       expect(task.state).toBe("failed");
       // The client-wide default applies too.
-      await using short = new Client({ servers: g.address, timeout: 100 });
+      await using short = new Client({ servers: server.address, timeout: 100 });
       expect(await short.submit("nobody-else", "x").catch((e: unknown) => e)).toBeInstanceOf(TimeoutError);
     }),
   );
@@ -55,16 +56,16 @@ describeGearmand("client errors - real gearmand", () => {
   test(
     "client errors - a lost connection rejects waiting jobs with ConnectionError naming the server",
     logsOnFailure(async () => {
-      await using g = await startGearmand();
-      await using client = new Client({ servers: g.address, reconnect: { initialDelay: 50, maxDelay: 100 } });
+      await using server = await startTarget(target, { process: true }); // killed below
+      await using client = new Client({ servers: server.address, reconnect: { initialDelay: 50, maxDelay: 100 } });
       const tasks = Array.from({ length: 10 }, (_, i) => client.submit("nobody", `${i}`));
       await Promise.all(tasks.map((t) => t.handle));
-      await g.kill();
+      await server.kill();
       for (const t of tasks) {
         const error = await t.catch((e: unknown) => e);
         expect(error).toBeInstanceOf(ConnectionError);
         expect((error as ConnectionError).code).toBe("CONNECTION_LOST");
-        expect((error as ConnectionError).message).toContain(g.address);
+        expect((error as ConnectionError).message).toContain(server.address);
       }
       expect(client.servers()[0]!.inFlight).toEqual({ requests: 0, jobs: 0 });
     }),

@@ -4,7 +4,8 @@ import { Client } from "../../src/client/client.ts";
 import type { Task } from "../../src/client/task.ts";
 import { ConnectionError } from "../../src/errors.ts";
 import { startEchoWorker } from "../support/echo-worker.ts";
-import { describeGearmand, logsOnFailure, startGearmand, type Gearmand } from "../support/gearmand.ts";
+import { logsOnFailure } from "../support/gearmand.ts";
+import { describeTargets, startTarget, type Target } from "../support/targets.ts";
 
 const FAST_RECONNECT = { initialDelay: 50, maxDelay: 200 };
 
@@ -33,7 +34,7 @@ interface Run {
  * Submits `total` echo jobs keeping 50 in flight; after `killAfter` results, kills `victim`.
  * Also queues 20 jobs nobody can run (they wait on both servers when the kill comes).
  */
-async function submitAndKill(client: Client, victim: Gearmand, total: number, killAfter: number): Promise<Run & { stuck: Task[] }> {
+async function submitAndKill(client: Client, victim: Target, total: number, killAfter: number): Promise<Run & { stuck: Task[] }> {
   const stuck = Array.from({ length: 20 }, (_, i) => client.submit("stuck", `${i}`));
   await Promise.all(stuck.map((t) => t.handle));
   const tasks: Task[] = [];
@@ -54,12 +55,12 @@ async function submitAndKill(client: Client, victim: Gearmand, total: number, ki
   return { tasks, killedAt, stuck };
 }
 
-describeGearmand("client failover", () => {
+describeTargets("client failover", (target) => {
   test(
     "client failover - kill one of two servers while submitting: submits move to the other, waiting jobs reject naming it",
     logsOnFailure(async () => {
-      await using a = await startGearmand();
-      await using b = await startGearmand();
+      await using a = await startTarget(target, { process: true }); // killed below: a real process
+      await using b = await startTarget(target);
       await using _wa = await startEchoWorker({ server: a.address, functions: ["fo"], grabs: 8 });
       await using _wb = await startEchoWorker({ server: b.address, functions: ["fo"], grabs: 8 });
       await using client = new Client({ servers: [a.address, b.address], reconnect: FAST_RECONNECT });
@@ -106,8 +107,8 @@ describeGearmand("client failover", () => {
   test(
     "client failover - with retryOnDisconnect, jobs waiting on the dead server are resubmitted to the other",
     logsOnFailure(async () => {
-      await using a = await startGearmand();
-      await using b = await startGearmand();
+      await using a = await startTarget(target, { process: true }); // killed below: a real process
+      await using b = await startTarget(target);
       await using _wa = await startEchoWorker({ server: a.address, functions: ["fo"], grabs: 8 });
       await using _wb = await startEchoWorker({ server: b.address, functions: ["fo"], grabs: 8 });
       await using client = new Client({
@@ -137,8 +138,8 @@ describeGearmand("client failover", () => {
   test(
     "client failover - with both servers down submits fail listing both; a restarted server is used again",
     logsOnFailure(async () => {
-      await using a = await startGearmand();
-      await using b = await startGearmand();
+      await using a = await startTarget(target, { process: true }); // killed below: a real process
+      await using b = await startTarget(target, { process: true });
       await using client = new Client({ servers: [a.address, b.address], reconnect: FAST_RECONNECT });
       await allReady(client);
       await a.kill();

@@ -3,7 +3,8 @@ import { Client } from "../../src/client/client.ts";
 import type { TaskEvent } from "../../src/client/task.ts";
 import { JobExceptionError, JobFailedError } from "../../src/errors.ts";
 import { Worker } from "../../src/worker/worker.ts";
-import { describeGearmand, logsOnFailure, startGearmand } from "../support/gearmand.ts";
+import { logsOnFailure } from "../support/gearmand.ts";
+import { describeTargets, startTarget } from "../support/targets.ts";
 
 const PRIORITIES = ["high", "normal", "low"] as const;
 const utf8 = new TextDecoder();
@@ -23,13 +24,13 @@ function show(e: TaskEvent): string {
   }
 }
 
-describeGearmand("client with gearbun's Worker", () => {
+describeTargets("client with gearbun's Worker", (target) => {
   test(
     "client with gearbun's Worker - every variant round-trips, with events, failures and exceptions in order",
     logsOnFailure(async () => {
-      await using g = await startGearmand();
+      await using server = await startTarget(target);
       const seen: { fn: string; payload: string; unique: string; reducer: string }[] = [];
-      const worker = new Worker({ servers: g.address, concurrency: 4, grab: "GRAB_JOB_ALL", idleRegrabInterval: 200 });
+      const worker = new Worker({ servers: server.address, concurrency: 4, grab: "GRAB_JOB_ALL", idleRegrabInterval: 200 });
       worker.register("rev", (job) => {
         seen.push({ fn: job.function, payload: job.text(), unique: job.unique, reducer: job.reducer });
         return [...job.text()].reverse().join("");
@@ -47,7 +48,7 @@ describeGearmand("client with gearbun's Worker", () => {
       worker.register("nope", (job) => job.fail());
       await worker.start();
       try {
-        await using client = new Client({ servers: g.address });
+        await using client = new Client({ servers: server.address });
         for (const priority of PRIORITIES) {
           expect(await client.submit("rev", `fg-${priority}`, { priority }).text()).toBe([...`fg-${priority}`].reverse().join(""));
           await client.submitBackground("rev", `bg-${priority}`, { priority, unique: `bg-${priority}` });

@@ -1,7 +1,8 @@
 import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { Client } from "../../src/client/client.ts";
-import { describeGearmand, logsOnFailure, startGearmand } from "../support/gearmand.ts";
+import { logsOnFailure } from "../support/gearmand.ts";
+import { describeTargets, startTarget } from "../support/targets.ts";
 import { waitForWorkers } from "../support/peers.ts";
 
 const JOBS = 100_000;
@@ -28,19 +29,19 @@ function rss(): number {
   return process.memoryUsage().rss;
 }
 
-describeGearmand("client load", () => {
+describeTargets("client load", (target) => {
   test(
     "client load - 100,000 foreground jobs with 1,000 in flight complete, and leave no residue",
     logsOnFailure(async () => {
-      await using g = await startGearmand();
-      // The worker runs in its own process, so the client's memory is measured alone.
-      const worker = Bun.spawn(["bun", join(import.meta.dir, "../support/echo-worker.ts"), g.address, "load", "64"], {
+      // The server and the worker run in their own processes, so the client's memory is measured alone.
+      await using server = await startTarget(target, { process: true });
+      const worker = Bun.spawn(["bun", join(import.meta.dir, "../support/echo-worker.ts"), server.address, "load", "64"], {
         stdout: "ignore",
         stderr: "inherit",
       });
       try {
-        await waitForWorkers(g.address, ["load"]);
-        await using client = new Client({ servers: g.address });
+        await waitForWorkers(server.address, ["load"]);
+        await using client = new Client({ servers: server.address });
         expect(await run(client, "load", 2 * IN_FLIGHT, IN_FLIGHT)).toBe(0); // warm up
         const before = rss();
         const started = performance.now();

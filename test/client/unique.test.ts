@@ -4,9 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Admin } from "../../src/admin/admin.ts";
 import { Client, pickByUnique } from "../../src/client/client.ts";
+import { ConnectionError, TimeoutError } from "../../src/errors.ts";
 import { PacketType } from "../../src/protocol/packets.ts";
 import { startEchoWorker } from "../support/echo-worker.ts";
-import { describeGearmand, logsOnFailure, startGearmand } from "../support/gearmand.ts";
+import { logsOnFailure } from "../support/gearmand.ts";
+import { describeTargets, startTarget } from "../support/targets.ts";
 import { startCliWorker } from "../support/peers.ts";
 
 /** Waits until every server of the client is connected (so routing sees them all). */
@@ -41,15 +43,20 @@ test("client routing - a unique key maps to the same server, and only keys of a 
   });
 });
 
-describeGearmand("client unique", () => {
+// The first test's worker is `gearman -w`.
+describeTargets("client unique", { needs: "libgearman" }, (target) => {
   test(
     "client unique - two concurrent submits with one unique run once and both get the result",
     logsOnFailure(async () => {
-      await using g = await startGearmand();
+      await using server = await startTarget(target);
       const file = join(mkdtempSync(join(tmpdir(), "gearbun-uniq-")), "runs.txt");
-      await using _w = await startCliWorker(g.address, "once", ["tee", "-a", file]);
-      await using c1 = new Client({ servers: g.address });
-      await using c2 = new Client({ servers: g.address });
+      await using _w = await startCliWorker(server.address, "once", ["tee", "-a", file]);
+      await using c1 = new Client({ servers: server.address });
+      await using c2 = new Client({ servers: server.address });
+      // Both connected first: a submit still connecting could arrive after the job completed,
+      // and then rightly runs it again.
+      await allReady(c1);
+      await allReady(c2);
       for (let i = 0; i < 5; i++) {
         const a = c1.submit("once", `run-${i}\n`, { unique: `same-${i}` });
         const b = c2.submit("once", `run-${i}\n`, { unique: `same-${i}` });
@@ -64,8 +71,8 @@ describeGearmand("client unique", () => {
   test(
     "client unique - coalescing works across a two-server cluster, for clients listing servers in any order",
     logsOnFailure(async () => {
-      await using a = await startGearmand();
-      await using b = await startGearmand();
+      await using a = await startTarget(target);
+      await using b = await startTarget(target);
       await using c1 = new Client({ servers: [a.address, b.address] });
       await using c2 = new Client({ servers: [b.address, a.address] });
       await allReady(c1);
@@ -95,13 +102,13 @@ describeGearmand("client unique", () => {
   test(
     "client unique - jobs without a unique are spread evenly over the servers",
     logsOnFailure(async () => {
-      await using a = await startGearmand();
-      await using b = await startGearmand();
+      await using a = await startTarget(target);
+      await using b = await startTarget(target);
       await using client = new Client({ servers: [a.address, b.address] });
       await allReady(client);
       for (let i = 0; i < 100; i++) await client.submitBackground("spread", `${i}`);
-      for (const g of [a, b]) {
-        await using admin = new Admin(g.address);
+      for (const server of [a, b]) {
+        await using admin = new Admin(server.address);
         expect((await admin.status()).find((r) => r.function === "spread")?.total).toBe(50);
       }
     }),
@@ -110,8 +117,8 @@ describeGearmand("client unique", () => {
   test(
     "client unique - status(handle) asks the server that created the handle",
     logsOnFailure(async () => {
-      await using a = await startGearmand();
-      await using b = await startGearmand();
+      await using a = await startTarget(target);
+      await using b = await startTarget(target);
       await using client = new Client({ servers: [a.address, b.address] });
       await allReady(client);
       // Round-robin: A, B, A. Both servers number handles from 1, so "…:1" exists twice.
@@ -140,6 +147,59 @@ describeGearmand("client unique", () => {
         ],
       });
       expect(await task.text()).toBe("x");
+    }),
+  );
+
+  test(
+    "client unique - a 64-byte unique (the longest allowed): the embedded server keeps it and the payload whole; gearmand 1.1.20 does not",
+    logsOnFailure(async () => {
+      await using server = await startTarget(target);
+      await using worker = await startEchoWorker({ server: server.address, functions: ["u64"] });
+      await using client = new Client({ servers: server.address });
+      const unique = "x".repeat(64);
+      const result = await client.submit("u64", "data", { unique }).text();
+      if (target === "gearmand") {
+        // gearmand keeps the unique in a 64-byte C string: the worker gets 63 bytes, and the
+        // NUL lands in front of the payload, so the echo comes back with it.
+        expect(worker.jobs[0]!.unique).toBe("x".repeat(63));
+        expect(result).toBe("\0data");
+      } else {
+        // DIFFERENCE (deliberate): no truncation.
+        expect(worker.jobs[0]!.unique).toBe(unique);
+        expect(result).toBe("data");
+      }
+    }),
+  );
+
+  test(
+    "client unique - a unique whose only client went away: gearmand never answers the next submit of it; the embedded server runs it",
+    logsOnFailure(async () => {
+      await using server = await startTarget(target);
+      const first = new Client({ servers: server.address });
+      const abandoned = first.submit("orphan", "first", { unique: "U" });
+      const handle = await abandoned.handle;
+      await first.close();
+      expect(await abandoned.catch((e: unknown) => (e as ConnectionError).code)).toBe("CLOSED");
+      // Both servers keep the job, marked to be ignored, once they have seen the client go.
+      await using admin = new Admin(server.address);
+      const deadline = Date.now() + 2000;
+      const ignored = async (): Promise<boolean> => (await admin.showJobs()).some((j) => j.handle === handle && j.ignoreJob);
+      while (!(await ignored()) && Date.now() < deadline) await Bun.sleep(10);
+      expect((await admin.showJobs()).find((j) => j.handle === handle)?.ignoreJob).toBe(true);
+      await using client = new Client({ servers: server.address });
+      const again = client.submit("orphan", "again", { unique: "U", timeout: 1000 });
+      await again.handle;
+      await using worker = await startEchoWorker({ server: server.address, functions: ["orphan"] });
+      if (target === "gearmand") {
+        // gearmand attaches the new submit to the abandoned job and drops that job at the next
+        // grab: nothing runs and the client is never answered (here: its timeout).
+        expect(await again.catch((e: unknown) => e)).toBeInstanceOf(TimeoutError);
+        expect(worker.jobs).toEqual([]);
+      } else {
+        // DIFFERENCE (deliberate): the embedded server starts a new job for the new submit.
+        expect(await again.text()).toBe("again");
+        expect(worker.jobs.map((j) => new TextDecoder().decode(j.payload))).toEqual(["again"]);
+      }
     }),
   );
 });

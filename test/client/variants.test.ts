@@ -6,7 +6,8 @@ import { Client } from "../../src/client/client.ts";
 import { ConfigError } from "../../src/errors.ts";
 import { PacketType } from "../../src/protocol/packets.ts";
 import { startEchoWorker } from "../support/echo-worker.ts";
-import { describeGearmand, logsOnFailure, startGearmand } from "../support/gearmand.ts";
+import { logsOnFailure } from "../support/gearmand.ts";
+import { describeTargets, startTarget } from "../support/targets.ts";
 import { startCliWorker } from "../support/peers.ts";
 
 const PRIORITIES = ["high", "normal", "low"] as const;
@@ -19,13 +20,13 @@ async function waitFor(check: () => boolean, what: string, ms = 5000): Promise<v
   }
 }
 
-describeGearmand("client variants - libgearman worker", () => {
+describeTargets("client variants - libgearman worker", { needs: "libgearman" }, (target) => {
   test(
     "client variants - foreground high/normal/low round-trip through `gearman -w -- rev`",
     logsOnFailure(async () => {
-      await using g = await startGearmand();
-      await using _w = await startCliWorker(g.address, "rev", ["rev"]);
-      await using client = new Client({ servers: g.address });
+      await using server = await startTarget(target);
+      await using _w = await startCliWorker(server.address, "rev", ["rev"]);
+      await using client = new Client({ servers: server.address });
       for (const priority of PRIORITIES) {
         const text = `hello ${priority}`;
         expect(await client.submit("rev", text, { priority }).text()).toBe([...text].reverse().join(""));
@@ -38,10 +39,10 @@ describeGearmand("client variants - libgearman worker", () => {
   test(
     "client variants - background high/normal/low run on `gearman -w -- tee`",
     logsOnFailure(async () => {
-      await using g = await startGearmand();
+      await using server = await startTarget(target);
       const file = join(mkdtempSync(join(tmpdir(), "gearbun-bg-")), "out.txt");
-      await using _w = await startCliWorker(g.address, "bg", ["tee", "-a", file]);
-      await using client = new Client({ servers: g.address });
+      await using _w = await startCliWorker(server.address, "bg", ["tee", "-a", file]);
+      await using client = new Client({ servers: server.address });
       const handles = await Promise.all(
         PRIORITIES.map((priority) => client.submitBackground("bg", `bg-${priority}\n`, { priority })),
       );
@@ -55,13 +56,13 @@ describeGearmand("client variants - libgearman worker", () => {
   );
 });
 
-describeGearmand("client variants - codec worker", () => {
+describeTargets("client variants - codec worker", (target) => {
   test(
     "client variants - every submit packet reaches a worker with its function, unique and payload",
     logsOnFailure(async () => {
-      await using g = await startGearmand();
-      await using worker = await startEchoWorker({ server: g.address, functions: ["echo"], grab: "all", regrab: 100 });
-      await using client = new Client({ servers: g.address });
+      await using server = await startTarget(target);
+      await using worker = await startEchoWorker({ server: server.address, functions: ["echo"], grab: "all", regrab: 100 });
+      await using client = new Client({ servers: server.address });
 
       for (const priority of PRIORITIES) {
         expect(await client.submit("echo", `fg-${priority}`, { priority, unique: `fg-${priority}` }).text()).toBe(
@@ -92,9 +93,9 @@ describeGearmand("client variants - codec worker", () => {
   test(
     "client variants - payloads with NUL bytes, UTF-8 text and 1 MiB arrive byte for byte",
     logsOnFailure(async () => {
-      await using g = await startGearmand();
-      await using _worker = await startEchoWorker({ server: g.address, functions: ["echo"] });
-      await using client = new Client({ servers: g.address });
+      await using server = await startTarget(target);
+      await using _worker = await startEchoWorker({ server: server.address, functions: ["echo"] });
+      await using client = new Client({ servers: server.address });
       const nul = new Uint8Array([0, 1, 0, 255, 0]);
       expect(await client.submit("echo", nul)).toEqual(nul);
       expect(await client.submit("echo", "").text()).toBe("");

@@ -22,6 +22,7 @@
  * see gearmand-process.ts).
  */
 import { describe, test } from "bun:test";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { startServer, type EmbeddedServer } from "../../src/server/server.ts";
 import { gearadminPath, gearmanCliPath, haveGearmand, startGearmand } from "./gearmand.ts";
@@ -62,15 +63,33 @@ export interface Target extends AsyncDisposable {
 /** Both targets when gearmand is installed, else only the embedded server. */
 export const TARGETS: readonly TargetName[] = haveGearmand() ? ["gearmand", "embedded"] : ["embedded"];
 
-/** The libgearman command line tools (`gearman`, `gearadmin`) are installed. */
-export const haveLibgearmanTools: boolean = gearmanCliPath !== null && gearadminPath !== null;
+/** The libgearman tools are installed: `gearman`, `gearadmin`, and a C compiler with libgearman-dev (test/support/peers.ts). */
+export const haveLibgearman: boolean =
+  gearmanCliPath !== null &&
+  gearadminPath !== null &&
+  (Bun.which("cc") ?? Bun.which("gcc")) !== null &&
+  existsSync("/usr/include/libgearman-1.0/gearman.h");
+
+/** Options of describeTargets. */
+export interface DescribeTargetsOptions {
+  /** "libgearman": the suites' peers are the libgearman tools (`gearman`, `gearadmin`, the C worker); skipped without them. */
+  needs?: "libgearman";
+}
 
 /**
- * `describe` once per target, named "NAME [TARGET]". `needs: "libgearman"` skips the suites
- * when the libgearman tools are missing (their peers are those tools).
+ * `describe` once per target, named "NAME [TARGET]":
+ * `describeTargets(name, (target) => {…})` or `describeTargets(name, { needs: "libgearman" }, (target) => {…})`.
  */
-export function describeTargets(name: string, fn: (target: TargetName) => void, options: { needs?: "libgearman" } = {}): void {
-  const skip = options.needs === "libgearman" && !haveLibgearmanTools;
+export function describeTargets(name: string, fn: (target: TargetName) => void): void;
+export function describeTargets(name: string, options: DescribeTargetsOptions, fn: (target: TargetName) => void): void;
+export function describeTargets(
+  name: string,
+  a: DescribeTargetsOptions | ((target: TargetName) => void),
+  b?: (target: TargetName) => void,
+): void {
+  const options = typeof a === "function" ? {} : a;
+  const fn = typeof a === "function" ? a : b!;
+  const skip = options.needs === "libgearman" && !haveLibgearman;
   for (const target of TARGETS) (skip ? describe.skip : describe)(`${name} [${target}]`, () => fn(target));
 }
 
