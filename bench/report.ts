@@ -241,17 +241,18 @@ export function resultsSvg(rows: readonly Row[]): string {
   const gap = 4;
   const out: string[] = [];
   let y = 36;
-  out.push(`<text x="10" y="22" font-size="16" font-weight="bold">Median jobs/s per echo worker (longer is better; each panel has its own scale)</text>`);
+  out.push(`<text x="10" y="22" font-size="16" font-weight="bold">Median jobs/s per echo worker, whiskers min – max (longer is better; each panel has its own scale)</text>`);
   const byCase = groupBy(rows.filter((r) => r.section === "worker"), (r) => r.caseId);
   for (const [id, list] of byCase) {
     const title = `${id}: ${list[0]!.caseTitle}`;
     y += 18;
     out.push(`<text x="10" y="${y}" font-size="13" font-weight="bold">${xml(title)}</text>`);
     y += 6;
-    const max = Math.max(1, ...list.map((r) => r.jobsPerSecond?.median ?? 0));
+    const max = Math.max(1, ...list.map((r) => r.jobsPerSecond?.max ?? 0));
     for (const r of list) {
       const v = r.jobsPerSecond?.median;
       const w = v === undefined ? 0 : Math.max(1, (v / max) * barMax);
+      let textX = labelW + w + 6;
       out.push(`<text x="${labelW - 8}" y="${y + barH - 4}" font-size="12" text-anchor="end">${xml(r.label)}</text>`);
       if (v !== undefined) {
         out.push(`<rect x="${labelW}" y="${y}" width="${w.toFixed(1)}" height="${barH}" fill="${barColor(r.peerId)}"/>`);
@@ -259,10 +260,14 @@ export function resultsSvg(rows: readonly Row[]): string {
           const x1 = labelW + (r.jobsPerSecond.min / max) * barMax;
           const x2 = labelW + (r.jobsPerSecond.max / max) * barMax;
           out.push(`<line x1="${x1.toFixed(1)}" x2="${x2.toFixed(1)}" y1="${y + barH / 2}" y2="${y + barH / 2}" stroke="#222" stroke-width="1"/>`);
+          for (const x of [x1, x2]) {
+            out.push(`<line x1="${x.toFixed(1)}" x2="${x.toFixed(1)}" y1="${y + 4}" y2="${y + barH - 4}" stroke="#222" stroke-width="1"/>`);
+          }
+          textX = Math.max(textX, x2 + 6);
         }
       }
       const text = v === undefined ? r.status : `${int(v)}${r.ratio ? ` (${r.ratio.jobsPerSecond.toFixed(2)}× C)` : ""}`;
-      out.push(`<text x="${labelW + w + 6}" y="${y + barH - 4}" font-size="12">${xml(text)}</text>`);
+      out.push(`<text x="${textX.toFixed(1)}" y="${y + barH - 4}" font-size="12">${xml(text)}</text>`);
       y += barH + gap;
     }
     y += 6;

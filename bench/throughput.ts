@@ -223,12 +223,12 @@ export function cases(quick: boolean): Case[] {
   const q = <T>(full: T, short: T): T => (quick ? short : full);
   const base = { target: "gearmand" as Target, servers: 1, procs: 1, bytes: 16, window: 1000, mssShim: false };
   return [
-    { ...base, id: "fg-16b", title: "16 B foreground, 1,000 in flight, 1 gearmand, 1 worker process", mode: "fg", jobs: q(100_000, 5_000), slowJobs: q(20_000, 2_000), peers: [...FAST, ...NPM_ALL] },
+    { ...base, id: "fg-16b", title: "16 B foreground, 1,000 in flight, 1 gearmand, 1 worker process", mode: "fg", jobs: q(100_000, 5_000), slowJobs: q(20_000, 2_000), peers: q([...FAST, ...NPM_ALL], [...FAST, ...NPM_NODE]) },
     { ...base, id: "bg-16b", title: "16 B background: drain a queue (workers paused while it fills), 1 gearmand, 1 worker process", mode: "drain", jobs: q(100_000, 5_000), slowJobs: q(20_000, 2_000), peers: q([...FAST, ...NPM_ALL], FAST) },
     { ...base, id: "fg-16b-2srv", title: "16 B foreground, 1,000 in flight, 2 gearmand, 1 worker process on both", mode: "fg", servers: 2, jobs: q(100_000, 5_000), slowJobs: q(20_000, 2_000), peers: q([...FAST, ...NPM_NODE], FAST) },
     { ...base, id: "fg-16b-4proc", title: "16 B foreground, 1,000 in flight, 1 gearmand, 4 worker processes", mode: "fg", procs: 4, jobs: q(100_000, 5_000), slowJobs: q(20_000, 2_000), peers: q([...FAST, ...NPM_NODE], FAST) },
     { ...base, id: "fg-64k", title: "64 KiB foreground, 1,000 in flight, 1 gearmand, 1 worker process", mode: "fg", bytes: 64 * KiB, mssShim: true, jobs: q(10_000, 1_000), slowJobs: q(2_000, 300), peers: q([...FAST, ...NPM_NODE], FAST) },
-    { ...base, id: "fg-4m", title: "4 MiB foreground, 16 in flight, 1 gearmand, 1 worker process", mode: "fg", bytes: 4 * MiB, window: 16, mssShim: true, jobs: q(1_000, 50), slowJobs: q(100, 10), peers: q([...FAST, ...NPM_NODE], FAST) },
+    { ...base, id: "fg-4m", title: "4 MiB foreground, 16 in flight, 1 gearmand, 1 worker process", mode: "fg", bytes: 4 * MiB, window: 16, mssShim: true, jobs: q(1_000, 20), slowJobs: q(100, 10), peers: q([...FAST, ...NPM_NODE], FAST) },
     { ...base, id: "fg-16b-embedded", title: "16 B foreground, 1,000 in flight, gearbun's embedded server (own process), 1 worker process", mode: "fg", target: "embedded", jobs: q(100_000, 5_000), slowJobs: q(20_000, 2_000), peers: q([...FAST, ...NPM_NODE], FAST) },
   ];
 }
@@ -314,6 +314,9 @@ const median = (xs: number[]): number => {
 };
 const spread = (xs: number[]): Spread => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs) });
 const fmt = (n: number): string => Math.round(n).toLocaleString("en");
+
+/** The unmeasured first run: a tenth of a run, at least 200 small jobs (JIT, connections, caches). */
+const warmupJobs = (jobs: number, bytes: number): number => Math.min(jobs, Math.max(Math.ceil(jobs / 10), bytes >= MiB ? 2 : 200));
 
 /** Generous time for one run: the peers are slow at worst a few hundred jobs/s. */
 const runTimeout = (jobs: number, bytes: number): number => 30_000 + (jobs * 20) + Math.ceil((jobs * bytes) / MiB) * 50;
@@ -411,7 +414,7 @@ async function workerRow(
   step: string,
 ): Promise<Row> {
   const jobs = opts.jobsOverride ?? (peer.slow ? kase.slowJobs : kase.jobs);
-  const warmup = Math.max(1, Math.min(jobs, Math.max(200, Math.floor(jobs / 10))));
+  const warmup = warmupJobs(jobs, kase.bytes);
   const head = { section: "worker" as const, caseId: kase.id, caseTitle: kase.title, peerId: peer.id, label: peer.label, bytes: kase.bytes, jobs };
   const servers: JobServer[] = [];
   let workers: Peer[] = [];
@@ -488,7 +491,7 @@ async function clientRow(
 ): Promise<Row> {
   const label = loadgen === "c" ? "libgearman client" : "gearbun client";
   const jobs = opts.jobsOverride ?? kase.jobs;
-  const warmup = Math.max(1, Math.min(jobs, Math.max(200, Math.floor(jobs / 10))));
+  const warmup = warmupJobs(jobs, 16);
   const head = { section: "client" as const, caseId: kase.id, caseTitle: kase.title, peerId: loadgen, label, bytes: 16, jobs };
   let server: JobServer | null = null;
   let workers: Peer[] = [];
@@ -562,7 +565,10 @@ export async function runThroughput(opts: ThroughputOptions): Promise<Throughput
   if (loadgen === "c" && c === null) throw new Error("--loadgen c needs libgearman-dev (the C submitter)");
   const table = peerTable(c);
   const shim = opts.mssShim ? buildMssShim(opts.log) : null;
-  if (shim !== null) {
+  const largeCases = cases(opts.quick).some((k) => k.mssShim && (opts.caseFilter === null || opts.caseFilter.includes(k.id)));
+  if (!largeCases) {
+    // no large-payload case in this run: nothing to say about the shim
+  } else if (shim !== null) {
     notes.push(
       "Large-payload cases (64 KiB, 4 MiB): gearmand runs with bench/peers/mss-shim.c preloaded, which sets TCP_MAXSEG 1448 on its " +
         "listening socket. gearmand fixes its socket buffers at 32 KiB; with loopback's ~64 KiB segments a large packet then moves " +
