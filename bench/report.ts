@@ -202,8 +202,9 @@ export function writeResults(input: ReportInput): { markdown: string; svg: strin
       "Foreground rows time the load generator's own clock from the first submit to the last result; background rows pause the " +
       "workers (SIGSTOP), fill the queue, resume them and time until the server reports the queue empty. " +
       "CPU is the worker process(es)' and the server's own accounting (/proc/PID/task/*/schedstat) over the measured runs, per job; " +
-      "peak RSS is the largest VmHWM of the worker processes; server cores is server CPU time over wall time (gearmand has I/O threads, " +
-      "so it can pass 1). × C is the ratio to the libgearman C worker row of the same case (for CPU: below 1 is cheaper). " +
+      "peak RSS is the largest VmHWM of the worker processes; server cores is server CPU time over wall time, i.e. the row's jobs/s as a " +
+      "fraction of what the server could do with one core at that CPU per job (1,000,000 / server µs per job): near 1, gearmand is the bound " +
+      "(it has I/O threads besides its main thread, so it can pass 1). × C is the ratio to the libgearman C worker row of the same case (for CPU: below 1 is cheaper). " +
       "Every worker reports the jobs it did when stopped: the sum must equal the jobs submitted (warm-up included), or the row says so. " +
       "The Node library peers (bench/peers/*.mjs) run with TCP_NODELAY forced on their sockets (Node's default Nagle delay would " +
       "otherwise cost them ~40 ms per job) and with a smaller job count per run, shown in the jobs/run column.",
