@@ -2,7 +2,7 @@
  * End-to-end throughput: echo workers side by side on the same job server in the same run.
  *
  *   bun bench/throughput.ts [--quick] [--runs 3] [--loadgen c|gearbun] [--case ID,...] [--peer ID,...]
- *                           [--jobs N] [--no-mss-shim]
+ *                           [--jobs N] [--no-mss-shim] [--dry-run]
  *
  * Every row starts fresh job server(s) and fresh worker process(es), waits until the workers are
  * registered, does one unmeasured warm-up run, then `runs` measured runs:
@@ -296,6 +296,8 @@ export interface ThroughputOptions {
   jobsOverride: number | null;
   /** Use the MSS shim for gearmand in the large-payload cases (default true). */
   mssShim: boolean;
+  /** Print the planned rows (case, peer, jobs per run) and run nothing. */
+  dryRun: boolean;
   progress(line: string, final?: boolean): void;
   log(line: string): void;
 }
@@ -603,6 +605,18 @@ export async function runThroughput(opts: ThroughputOptions): Promise<Throughput
   }
 
   const total = plan.length + clientPlan.length;
+  if (opts.dryRun) {
+    for (const { kase, peer } of plan) {
+      const jobs = opts.jobsOverride ?? (peer.slow ? kase.slowJobs : kase.jobs);
+      opts.log(`${kase.id.padEnd(16)} ${peer.id.padEnd(16)} ${fmt(jobs).padStart(8)} jobs/run × ${opts.runs} + warm-up ${fmt(warmupJobs(jobs, kase.bytes))}`);
+    }
+    for (const { kase, loadgen: lg } of clientPlan) {
+      const jobs = opts.jobsOverride ?? kase.jobs;
+      opts.log(`${kase.id.padEnd(16)} client-${lg.padEnd(9)} ${fmt(jobs).padStart(8)} jobs/run × ${opts.runs} + warm-up ${fmt(warmupJobs(jobs, 16))}`);
+    }
+    opts.log(`${total} rows`);
+    return { rows: [], loadgen, runs: opts.runs, notes };
+  }
   const rows: Row[] = [];
   let i = 0;
   try {
@@ -636,6 +650,7 @@ export function parseThroughputArgs(argv: string[]): Omit<ThroughputOptions, "pr
       peer: { type: "string" },
       jobs: { type: "string" },
       "no-mss-shim": { type: "boolean", default: false },
+      "dry-run": { type: "boolean", default: false },
     },
     allowPositionals: false,
   });
@@ -654,6 +669,7 @@ export function parseThroughputArgs(argv: string[]): Omit<ThroughputOptions, "pr
     peerFilter: list(values.peer),
     jobsOverride: jobs,
     mssShim: !values["no-mss-shim"],
+    dryRun: values["dry-run"],
   };
 }
 
