@@ -8,7 +8,7 @@
  *   bun run bench --skip-codec    # end-to-end only; also: --runs N --loadgen c|gearbun
  *                                 # --case fg-16b,... --peer c,gearbun-c16,... --jobs N
  *                                 # --no-mss-shim (see bench/peers/mss-shim.c)
- *   bun run bench --quick --dry-run --skip-codec   # list the rows a run would measure
+ *   bun run bench --quick --dry-run   # list the rows a run would measure, run nothing
  *   bun run bench --no-write      # print only, leave RESULTS.md and results.svg alone
  */
 import { runCodecBench, type CodecFigure } from "./codec.bench.ts";
@@ -18,7 +18,7 @@ import { parseThroughputArgs, runThroughput } from "./throughput.ts";
 
 const argv = process.argv.slice(2);
 const own = new Set(["--skip-codec", "--no-write"]);
-const skipCodec = argv.includes("--skip-codec");
+const skipCodec = argv.includes("--skip-codec") || argv.includes("--dry-run");
 const write = !argv.includes("--no-write") && !argv.includes("--dry-run");
 const options = parseThroughputArgs(argv.filter((a) => !own.has(a)));
 

@@ -161,7 +161,7 @@ export async function startJobServer(target: Target, preload: string | null = nu
     liveServers.add(server);
     return server;
   }
-  const peer = spawnPeer("gearbun-server", ["bun", join(PEERS_DIR, "gearbun-server.ts")]);
+  const peer = spawnPeer("gearbun-server", [process.execPath, join(PEERS_DIR, "gearbun-server.ts")]);
   const hello = await peer.firstJson(10_000);
   if (hello === null || typeof hello.port !== "number") {
     await peer.stop(500);

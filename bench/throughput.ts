@@ -39,6 +39,8 @@ import {
 } from "./support.ts";
 
 const FN = "echo";
+/** The Bun running this benchmark runs the Bun peers too. */
+const BUN = process.execPath;
 const KiB = 1024;
 const MiB = 1024 * 1024;
 
@@ -60,7 +62,7 @@ function npmPeer(lib: string, runtime: "node" | "bun", concurrency?: number): Wo
     label: `${lib} (${runtimeLabel}${concurrency !== undefined ? `, maxJobs ${concurrency}` : ""})`,
     slow: true,
     command: (servers) => [
-      runtime,
+      runtime === "bun" ? BUN : runtime,
       join(PEERS_DIR, `${lib}-worker.mjs`),
       "--servers",
       servers.join(","),
@@ -77,7 +79,7 @@ function gearbunPeer(concurrency: number): WorkerPeer {
     label: `gearbun (concurrency ${concurrency})`,
     slow: false,
     command: (servers) => [
-      "bun",
+      BUN,
       join(PEERS_DIR, "gearbun-worker.ts"),
       "--servers",
       servers.join(","),
@@ -132,7 +134,7 @@ function loadgenCommand(
     return [c.submitter, "-s", server, "-f", FN, "-n", String(jobs), "-p", String(bytes), "-w", String(window), ...(background ? ["-b"] : [])];
   }
   return [
-    "bun",
+    BUN,
     join(PEERS_DIR, "gearbun-submitter.ts"),
     "--servers",
     server,
