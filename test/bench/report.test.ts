@@ -1,0 +1,76 @@
+import { describe, expect, test } from "bun:test";
+import { resultsSvg } from "../../bench/report.ts";
+import { cpuDeltaNs, cpuSnapshot, peakRssKb } from "../../bench/support.ts";
+import { cases, parseThroughputArgs, type Row } from "../../bench/throughput.ts";
+
+const row = (peerId: string, label: string, median?: number): Row => ({
+  section: "worker",
+  caseId: "fg-16b",
+  caseTitle: "16 B <foreground>",
+  peerId,
+  label,
+  bytes: 16,
+  jobs: 1000,
+  status: median === undefined ? "failed" : "ok",
+  ...(median !== undefined ? { jobsPerSecond: { median, min: median * 0.9, max: median * 1.1 } } : {}),
+});
+
+describe("bench report", () => {
+  test("bench report - the chart has a bar per measured row, a label per row, escaped text", () => {
+    const svg = resultsSvg([row("c", "libgearman C", 1000), row("gearbun-c16", "gearbun & co", 4000), row("gearman-bun", "gearman (Bun)")]);
+    expect(svg.startsWith("<svg")).toBe(true);
+    expect(svg.match(/<rect x=/g)?.length).toBe(2);
+    expect(svg).toContain("gearbun &amp; co");
+    expect(svg).toContain("16 B &lt;foreground&gt;");
+    expect(svg).toContain(">failed<");
+    expect(svg).not.toContain("<foreground>");
+  });
+
+  test("bench report - bars scale to the largest max of their panel", () => {
+    const svg = resultsSvg([row("c", "C", 1000), row("gearbun-c16", "G", 2000)]);
+    const widths = [...svg.matchAll(/<rect x="\d+" y="\d+" width="([\d.]+)"/g)].map((m) => Number(m[1]));
+    expect(widths.length).toBe(2);
+    expect(widths[1]! / widths[0]!).toBeCloseTo(2, 2);
+  });
+});
+
+describe("bench plan", () => {
+  test("bench plan - the issue's cases are all there, each with the C baseline first", () => {
+    const ids = cases(false).map((c) => c.id);
+    expect(ids).toEqual(["fg-16b", "bg-16b", "fg-16b-2srv", "fg-16b-4proc", "fg-64k", "fg-4m", "fg-16b-embedded"]);
+    for (const c of cases(false)) expect(c.peers[0]).toBe("c");
+    const full = new Map(cases(false).map((c) => [c.id, c]));
+    expect(full.get("fg-16b")!.jobs).toBe(100_000);
+    expect(full.get("fg-64k")!.jobs).toBe(10_000);
+    expect(full.get("fg-4m")!.jobs).toBe(1_000);
+  });
+
+  test("bench plan - arguments are checked", () => {
+    expect(parseThroughputArgs(["--quick", "--runs", "5", "--case", "fg-16b,bg-16b"])).toMatchObject({
+      quick: true,
+      runs: 5,
+      caseFilter: ["fg-16b", "bg-16b"],
+      mssShim: true,
+    });
+    expect(() => parseThroughputArgs(["--runs", "0"])).toThrow("--runs");
+    expect(() => parseThroughputArgs(["--loadgen", "python"])).toThrow("--loadgen");
+  });
+});
+
+describe("bench accounting", () => {
+  test("bench accounting - this process's CPU grows while it works, peak RSS is read", () => {
+    const before = cpuSnapshot(process.pid);
+    expect(before.size).toBeGreaterThan(0);
+    let x = 0;
+    const until = performance.now() + 30;
+    while (performance.now() < until) x += Math.sqrt(x + 1);
+    expect(x).toBeGreaterThan(0);
+    expect(cpuDeltaNs(before, cpuSnapshot(process.pid))).toBeGreaterThan(5_000_000);
+    expect(peakRssKb(process.pid)).toBeGreaterThan(1000);
+  });
+
+  test("bench accounting - a process that does not exist reads as nothing", () => {
+    expect(cpuSnapshot(2 ** 22 + 12345).size).toBe(0);
+    expect(peakRssKb(2 ** 22 + 12345)).toBe(0);
+  });
+});
