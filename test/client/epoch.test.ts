@@ -58,9 +58,10 @@ describeTargets("client epoch", (target) => {
       await using client = new Client({ servers: server.address });
       // A worker that only grabs when woken (NOOP), never on a timer.
       await using worker = await startEchoWorker({ server: server.address, functions: ["due"], regrab: 0 });
-      const runAt = Date.now() + 1000;
+      const runAt = Date.now() + 300; // not due at once: the worker is asleep when it comes due
       await client.submitBackground("due", "z", { runAt });
-      const deadline = runAt + 2000; // runAt is rounded up to the next whole second
+      const dueAt = Math.ceil(runAt / 1000) * 1000; // epoch jobs have whole seconds
+      const deadline = dueAt + 700;
       while (worker.jobs.length === 0 && Date.now() < deadline) await Bun.sleep(20);
       await using admin = new Admin(server.address);
       const queued = (await admin.status()).find((r) => r.function === "due")?.total;
