@@ -109,6 +109,9 @@ export class Client {
    * handle. The oldest are dropped past `rememberHandles`.
    */
   private readonly handles = new Map<string, ServerLink | null>();
+  /** Handles in `handles`, oldest at `ringAt` once the ring is full. */
+  private handleRing: (string | undefined)[] = [];
+  private ringAt = 0;
   private closed = false;
 
   constructor(options: ClientOptions = {}) {
@@ -266,6 +269,8 @@ export class Client {
     for (const link of this.links) link.lose(error, true);
     await Promise.all(this.links.map((l) => l.connection.close()));
     this.handles.clear();
+    this.handleRing = [];
+    this.ringAt = 0;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -367,12 +372,24 @@ export class Client {
     else task.reject(error);
   }
 
+  /**
+   * Remembers which server created a background handle, forgetting the oldest past
+   * `rememberHandles`. The order lives in a ring rather than in the Map's insertion order:
+   * finding a Map's oldest key walks past every deleted entry, which made each submit O(n).
+   */
   private remember(handle: string, link: ServerLink): void {
     const limit = this.options.rememberHandles;
     if (limit <= 0) return;
     const known = this.handles.get(handle);
-    this.handles.delete(handle);
-    this.handles.set(handle, known === undefined || known === link ? link : null);
-    if (this.handles.size > limit) this.handles.delete(this.handles.keys().next().value!);
+    if (known !== undefined) {
+      // Two servers handed out the same handle: it no longer names one server.
+      if (known !== link) this.handles.set(handle, null);
+      return;
+    }
+    const oldest = this.handleRing[this.ringAt];
+    if (oldest !== undefined) this.handles.delete(oldest);
+    this.handleRing[this.ringAt] = handle;
+    this.ringAt = this.ringAt + 1 === limit ? 0 : this.ringAt + 1;
+    this.handles.set(handle, link);
   }
 }
