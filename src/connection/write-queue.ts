@@ -1,8 +1,11 @@
 /**
  * Coalesced writes with partial-write handling, for any Bun socket (client or server side).
  *
- * Packets queued within one turn of the event loop go out in one `socket.write` (a worker's
- * WORK_COMPLETE and its next GRAB share a segment). Bun's socket.write is unbuffered: it may take
+ * Packets queued in one synchronous stretch — the packets of one socket read, a loop of submits —
+ * go out in one `socket.write` (a worker's WORK_COMPLETE and its next GRAB share a segment). The
+ * flush runs as a microtask, so it leaves before the event loop waits again: a setImmediate
+ * flush cost a loop turn per round trip (measured: one job in flight 1,850 → 2,300 jobs/s,
+ * 122 → 95 µs CPU per job; concurrency-16 worker drain ~27 k → ~34 k jobs/s). Bun's socket.write is unbuffered: it may take
  * only part of the bytes (backpressure) or return -1 when closed; what it did not take stays
  * here and is written on `drain`.
  */
@@ -95,7 +98,7 @@ export class WriteQueue {
   private schedule(): void {
     if (this.scheduled || this.blocked || this.socket === null) return;
     this.scheduled = true;
-    setImmediate(() => this.flush());
+    queueMicrotask(() => this.flush());
   }
 
   /** Removes the next parts from the queue, joined into one buffer when they are small. */
