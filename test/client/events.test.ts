@@ -1,30 +1,16 @@
 import { expect, test } from "bun:test";
 import { Client } from "../../src/client/client.ts";
-import type { Task, TaskEvent } from "../../src/client/task.ts";
+import type { Task } from "../../src/client/task.ts";
 import { JobExceptionError, JobFailedError } from "../../src/errors.ts";
 import { PacketType } from "../../src/protocol/packets.ts";
 import { startEchoWorker } from "../support/echo-worker.ts";
 import { logsOnFailure } from "../support/gearmand.ts";
+import { showEvent } from "../support/task-events.ts";
 import { describeTargets, startTarget } from "../support/targets.ts";
 import { startCliWorker, startLibgearmanWorker } from "../support/peers.ts";
 
-const utf8 = new TextDecoder();
 
-/** Events as short strings: "data:d1", "status:1/3", "fail", "exception:boom". */
-function show(e: TaskEvent): string {
-  switch (e.type) {
-    case "data":
-    case "warning":
-    case "complete":
-      return `${e.type}:${utf8.decode(e.data)}`;
-    case "status":
-      return `status:${e.numerator}/${e.denominator}`;
-    case "fail":
-      return "fail";
-    case "exception":
-      return `exception:${e.error.detail}`;
-  }
-}
+const show = showEvent;
 
 async function events(task: Task): Promise<string[]> {
   const out: string[] = [];

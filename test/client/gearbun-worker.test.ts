@@ -1,28 +1,14 @@
 import { expect, test } from "bun:test";
 import { Client } from "../../src/client/client.ts";
-import type { TaskEvent } from "../../src/client/task.ts";
 import { JobExceptionError, JobFailedError } from "../../src/errors.ts";
 import { Worker } from "../../src/worker/worker.ts";
 import { logsOnFailure } from "../support/gearmand.ts";
+import { showEvent } from "../support/task-events.ts";
 import { describeTargets, startTarget } from "../support/targets.ts";
 
 const PRIORITIES = ["high", "normal", "low"] as const;
-const utf8 = new TextDecoder();
 
-function show(e: TaskEvent): string {
-  switch (e.type) {
-    case "data":
-    case "warning":
-    case "complete":
-      return `${e.type}:${utf8.decode(e.data)}`;
-    case "status":
-      return `status:${e.numerator}/${e.denominator}`;
-    case "fail":
-      return "fail";
-    case "exception":
-      return `exception:${e.error.detail}`;
-  }
-}
+const show = showEvent;
 
 describeTargets("client with gearbun's Worker", (target) => {
   test(
