@@ -189,7 +189,12 @@ export class Connection {
     const socket = this.socket;
     if (socket !== null && this._state === "ready" && this.queue.pending > 0) {
       this.queue.flush();
-      await Promise.race([this.queue.writable(0).catch(() => {}), Bun.sleep(this.config.connectTimeout)]);
+      // A cleared timer rather than Bun.sleep: a pending sleep would keep the process alive for
+      // connectTimeout after the flush finished.
+      let limit: ReturnType<typeof setTimeout> | undefined;
+      const expired = new Promise<void>((resolve) => (limit = setTimeout(resolve, this.config.connectTimeout)));
+      await Promise.race([this.queue.writable(0).catch(() => {}), expired]);
+      clearTimeout(limit);
     }
     if (this.socket !== null) {
       this.pendingError = new ConnectionError("CLOSED", "connection closed", { server: this.server.key });

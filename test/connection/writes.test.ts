@@ -158,3 +158,32 @@ test("writes - keepalive is on the socket when enabled (seen by ss), off when di
     }
   }
 });
+
+test("writes - close() with queued bytes leaves no timer that keeps the process alive", async () => {
+  // A child process closes a connection right after queueing a packet (the flush-on-close path)
+  // with a long connectTimeout; once the flush is done nothing may keep it alive.
+  const script = `
+    import { Connection } from ${JSON.stringify(`${import.meta.dir}/../../src/connection/connection.ts`)};
+    import { parseAddress } from ${JSON.stringify(`${import.meta.dir}/../../src/connection/servers.ts`)};
+    import { PacketType } from ${JSON.stringify(`${import.meta.dir}/../../src/protocol/packets.ts`)};
+    import { startServer } from ${JSON.stringify(`${import.meta.dir}/../../src/server/server.ts`)};
+    const server = await startServer({ port: 0 });
+    const conn = new Connection(parseAddress(server.address), {
+      connectTimeout: 60_000, keepAlive: false, keepAliveDelay: 10_000, reconnect: () => null,
+      maxPacketSize: 1 << 20, highWaterMark: 1 << 20, handshake: true,
+    }, { packet() {} });
+    await conn.connect();
+    conn.send(PacketType.CAN_DO, "x");
+    await conn.close();
+    await server.stop();
+    console.log("closed");
+  `;
+  const child = Bun.spawn([process.execPath, "-e", script], { stdout: "pipe", stderr: "inherit" });
+  let limit: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<boolean>((resolve) => (limit = setTimeout(() => resolve(false), 15_000)));
+  const exited = await Promise.race([child.exited.then(() => true), late]);
+  clearTimeout(limit);
+  if (!exited) child.kill();
+  expect(await new Response(child.stdout).text()).toContain("closed");
+  expect(exited).toBe(true);
+}, 20_000);
