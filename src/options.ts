@@ -115,11 +115,16 @@ export function resolveClientOptions(options: ClientOptions = {}): ResolvedClien
   if (options.clientId !== undefined && (options.clientId === "" || /[\0\s]/.test(options.clientId))) {
     throw new ConfigError("clientId", "must be a non-empty string without spaces or NUL");
   }
+  // The handle ring wraps at exactly this count: a fraction would let it grow without bound.
+  const rememberHandles = numberOption("rememberHandles", options.rememberHandles, CLIENT_DEFAULTS.rememberHandles, 0);
+  if (!Number.isInteger(rememberHandles)) {
+    throw new ConfigError("rememberHandles", `must be a whole number, got ${rememberHandles}`);
+  }
   return {
     ...resolveConnectionOptions(options),
     timeout: numberOption("timeout", options.timeout, CLIENT_DEFAULTS.timeout, 0),
     retryOnDisconnect: options.retryOnDisconnect ?? CLIENT_DEFAULTS.retryOnDisconnect,
-    rememberHandles: numberOption("rememberHandles", options.rememberHandles, CLIENT_DEFAULTS.rememberHandles, 0),
+    rememberHandles,
     clientId: options.clientId,
   };
 }

@@ -1,6 +1,7 @@
 import { expect, test } from "bun:test";
 import { Client } from "../../src/client/client.ts";
-import { ConnectionError, ServerError, TimeoutError } from "../../src/errors.ts";
+import { ConfigError, ConnectionError, ServerError, TimeoutError } from "../../src/errors.ts";
+import { resolveClientOptions } from "../../src/options.ts";
 import { PacketType } from "../../src/protocol/packets.ts";
 import { startEchoWorker } from "../support/echo-worker.ts";
 import { startFaultServer, type FaultPacket } from "../support/fault-server.ts";
@@ -157,4 +158,10 @@ test("client errors - close rejects waiting jobs with ConnectionError CLOSED", a
   expect(error).toBeInstanceOf(ConnectionError);
   expect((error as ConnectionError).code).toBe("CLOSED");
   expect(await client.submit("f", "y").catch((e: unknown) => (e as ConnectionError).code)).toBe("CLOSED");
+});
+
+test("client errors - rememberHandles must be a whole number (a fraction never wrapped the handle ring)", () => {
+  expect(() => resolveClientOptions({ rememberHandles: 2.5 })).toThrow(ConfigError);
+  expect(() => resolveClientOptions({ rememberHandles: 2.5 })).toThrow(/rememberHandles/);
+  expect(resolveClientOptions({ rememberHandles: 3 }).rememberHandles).toBe(3);
 });
