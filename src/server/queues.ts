@@ -15,6 +15,7 @@
  * So a connection gets at most one NOOP between two GRABs, on purpose: existing workers must see
  * the same server behaviour here as against gearmand.
  */
+import { Fifo } from "../client/fifo.ts";
 
 export const Priority = { HIGH: 0, NORMAL: 1, LOW: 2 } as const;
 export type Priority = (typeof Priority)[keyof typeof Priority];
@@ -93,47 +94,6 @@ export class Job {
     /** Submission order, for global FIFO across functions. */
     readonly seq: number,
   ) {}
-}
-
-/** A plain FIFO with O(1) shift. */
-export class Fifo<T> {
-  /** Taken slots are cleared so their items can be collected. */
-  private items: (T | undefined)[] = [];
-  private head = 0;
-
-  get length(): number {
-    return this.items.length - this.head;
-  }
-
-  push(item: T): void {
-    this.items.push(item);
-  }
-
-  peek(): T | undefined {
-    return this.items[this.head];
-  }
-
-  shift(): T | undefined {
-    if (this.head >= this.items.length) return undefined;
-    const item = this.items[this.head];
-    this.items[this.head] = undefined;
-    this.head++;
-    if (this.head === this.items.length) {
-      this.items = [];
-      this.head = 0;
-    } else if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-    return item;
-  }
-
-  *[Symbol.iterator](): IterableIterator<T> {
-    for (let i = this.head; i < this.items.length; i++) {
-      const item = this.items[i];
-      if (item !== undefined) yield item;
-    }
-  }
 }
 
 export interface SubmitRequest {
