@@ -249,7 +249,7 @@ export type AssembledReply = { readonly lines: string[]; readonly error?: undefi
 /**
  * Groups reply lines into replies, given the shape each pending command expects, in order.
  *   const asm = new AdminReplyAssembler();
- *   asm.expect("list"); for (const line of lines) for (const r of asm.line(line)) …
+ *   asm.expect("list"); for (const line of lines) { const reply = asm.line(line); if (reply) … }
  */
 export class AdminReplyAssembler {
   private shapes: ReplyShape[] = [];

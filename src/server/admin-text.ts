@@ -13,7 +13,7 @@ export interface AdminContext {
   readonly queues: JobQueues;
   /** Live connections in connection order: id, peer address, client id, functions. */
   connections(): Iterable<{ id: number; ip: string; clientId: string; functions: string[] }>;
-  /** `cancel job`: false when there is no such job. */
+  /** `cancel job` of a job that exists: its clients get WORK_FAIL and it will not run. */
   cancel(job: Job): void;
   readonly version: string;
   readonly verbose: string;
