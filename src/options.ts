@@ -46,8 +46,9 @@ export interface ResolvedConnectionOptions {
 /** Checks that `value` is a finite number ≥ min (or undefined); returns it or the default. */
 export function numberOption(name: string, value: number | undefined, fallback: number, min = 0): number {
   if (value === undefined) return fallback;
-  if (typeof value !== "number" || Number.isNaN(value) || value < min) {
-    throw new ConfigError(name, `must be a number >= ${min}, got ${String(value)}`);
+  // Infinity is refused too: as a timer delay it would fire at once, the opposite of "never".
+  if (typeof value !== "number" || !Number.isFinite(value) || value < min) {
+    throw new ConfigError(name, `must be a finite number >= ${min}, got ${String(value)}`);
   }
   return value;
 }

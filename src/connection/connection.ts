@@ -223,6 +223,7 @@ export class Connection {
     this.attempt++;
     this._state = "connecting";
     this.decoder.reset();
+    this.pendingError = null; // an error from an earlier socket must not explain this one's loss
     this.emit({ type: "connecting", server: this.server.key, attempt: this.attempt });
     this.connectTimer = setTimeout(() => {
       this.connectTimer = null;
