@@ -16,11 +16,13 @@ function load(s: Submitter, fn: string): { stop(): Promise<void> } {
   const loop = (async () => {
     let i = 0;
     while (running) {
+      // submit() throws at once when the connection is already closed, rejects when it closes later.
       const batch: Promise<unknown>[] = [];
-      for (let k = 0; k < 10; k++) batch.push(s.submit(fn, `${i++}`, { background: true }));
       try {
+        for (let k = 0; k < 10; k++) batch.push(s.submit(fn, `${i++}`, { background: true }));
         await Promise.all(batch);
       } catch {
+        for (const p of batch) p.catch(() => {});
         return; // the server went away
       }
       await Bun.sleep(10);
