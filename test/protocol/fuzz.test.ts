@@ -11,6 +11,7 @@ import { DEFAULT_MAX_PACKET_SIZE, PacketDecoder, type DecoderOptions } from "../
 import { encodePacket, type Arg } from "../../src/protocol/encode.ts";
 import { HEADER_SIZE, MAX_PACKET_TYPE, PACKETS, REQ_MAGIC, RES_MAGIC, type PacketSpec } from "../../src/protocol/packets.ts";
 import { concat } from "./feed.ts";
+import { prng } from "../support/prng.ts";
 
 const GARBAGE_CASES = 100_000;
 const MUTATION_CASES = 20_000;
@@ -18,17 +19,6 @@ const MUTATION_CASES = 20_000;
 const SEED = Number(process.env.GEARBUN_FUZZ_SEED ?? ((Date.now() ^ (Math.random() * 0x100000000)) >>> 0));
 console.log(`fuzz seed ${SEED} (rerun: GEARBUN_FUZZ_SEED=${SEED} bun test test/protocol/fuzz.test.ts)`);
 
-/** mulberry32: small, fast, good enough to spread inputs; fully determined by the seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const rand = prng(SEED);
 const int = (n: number): number => Math.floor(rand() * n); // 0 … n-1

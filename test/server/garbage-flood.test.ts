@@ -12,6 +12,7 @@ import { encodePacket } from "../../src/protocol/encode.ts";
 import { MAX_PACKET_TYPE, PACKETS, PacketType as T, RES_MAGIC, type Packet } from "../../src/protocol/packets.ts";
 import { startServer } from "../../src/server/server.ts";
 import { RawPeer } from "./support/raw-peer.ts";
+import { prng } from "../support/prng.ts";
 
 const SEED = Number(process.env.GEARBUN_FUZZ_SEED ?? 0x5eed5);
 const GARBAGE_UNITS = 100_000;
@@ -20,17 +21,6 @@ const FOREGROUND_JOBS = 3000;
 const BACKGROUND_JOBS = 1000;
 const FN = "work";
 
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const latin1 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("latin1");
 const reverse = (s: string): string => s.split("").reverse().join("");
