@@ -19,7 +19,6 @@ const MUTATION_CASES = 20_000;
 const SEED = Number(process.env.GEARBUN_FUZZ_SEED ?? ((Date.now() ^ (Math.random() * 0x100000000)) >>> 0));
 console.log(`fuzz seed ${SEED} (rerun: GEARBUN_FUZZ_SEED=${SEED} bun test test/protocol/fuzz.test.ts)`);
 
-
 const rand = prng(SEED);
 const int = (n: number): number => Math.floor(rand() * n); // 0 … n-1
 const pick = <T>(items: readonly T[]): T => items[int(items.length)]!;

@@ -21,7 +21,6 @@ const FOREGROUND_JOBS = 3000;
 const BACKGROUND_JOBS = 1000;
 const FN = "work";
 
-
 const latin1 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("latin1");
 const reverse = (s: string): string => s.split("").reverse().join("");
 
