@@ -16,13 +16,15 @@ const num = (n: number | undefined, digits = 1): string =>
   n === undefined || !Number.isFinite(n) ? "–" : n >= 100 ? int(n) : n.toFixed(digits);
 const ratio = (n: number | undefined): string => (n === undefined || !Number.isFinite(n) ? "–" : `${n.toFixed(2)}×`);
 const mib = (kb: number | undefined): string => (kb === undefined || kb === 0 ? "–" : `${(kb / 1024).toFixed(1)} MiB`);
-const size = (bytes: number): string => (bytes >= MiB ? `${bytes / MiB} MiB` : bytes >= KiB ? `${bytes / KiB} KiB` : `${bytes} B`);
-
 // ---------------------------------------------------------------------------------------------
 // Progress
 
 /** One status line, rewritten in place on a terminal; finished steps stay as lines of their own. */
-export function progressPrinter(): { progress(line: string, final?: boolean): void; log(line: string): void; done(): void } {
+export function progressPrinter(): {
+  progress(line: string, final?: boolean): void;
+  log(line: string): void;
+  done(): void;
+} {
   const tty = process.stderr.isTTY === true;
   const started = performance.now();
   let last = "";
@@ -70,7 +72,10 @@ interface Table {
 
 function workerTables(rows: readonly Row[]): Table[] {
   const tables: Table[] = [];
-  const byCase = groupBy(rows.filter((r) => r.section === "worker"), (r) => r.caseId);
+  const byCase = groupBy(
+    rows.filter((r) => r.section === "worker"),
+    (r) => r.caseId,
+  );
   for (const [, list] of byCase) {
     const first = list[0]!;
     const large = first.bytes >= 64 * KiB;
@@ -88,7 +93,8 @@ function workerTables(rows: readonly Row[]): Table[] {
         num(r.workerCpuUsPerJob),
         ratio(r.ratio?.cpu),
       ];
-      if (large) cells.push(r.workerCpuUsPerJob === undefined ? "–" : (r.workerCpuUsPerJob / (r.bytes / MiB) / 1000).toFixed(2));
+      if (large)
+        cells.push(r.workerCpuUsPerJob === undefined ? "–" : (r.workerCpuUsPerJob / (r.bytes / MiB) / 1000).toFixed(2));
       cells.push(mib(r.workerPeakRssKb), num(r.serverCpuUsPerJob), num(r.serverCores, 2), r.note ?? "");
       return cells;
     });
@@ -102,7 +108,18 @@ function clientTable(rows: readonly Row[]): Table | null {
   if (list.length === 0) return null;
   return {
     title: `Clients as the load generator (same ${CLIENT_WORKER_PROCS} libgearman C worker processes, 1 gearmand, 16 B jobs)`,
-    header: ["case", "client", "jobs/run", "per second (median)", "min – max", "× libgearman", "client CPU µs/job", "× libgearman", "C workers CPU µs/job", "note"],
+    header: [
+      "case",
+      "client",
+      "jobs/run",
+      "per second (median)",
+      "min – max",
+      "× libgearman",
+      "client CPU µs/job",
+      "× libgearman",
+      "C workers CPU µs/job",
+      "note",
+    ],
     rows: list.map((r) => {
       const ok = r.jobsPerSecond !== undefined;
       return [
@@ -155,7 +172,16 @@ function textTable(t: Table): string {
 
 function markdownTable(t: Table): string {
   const esc = (s: string): string => s.replaceAll("|", "\\|");
-  const align = t.header.map((_, i) => (i === 0 || t.header[i] === "peer" || t.header[i] === "client" || t.header[i] === "note" || t.header[i] === "case" || t.header[i] === "benchmark" ? "---" : "---:"));
+  const align = t.header.map((_, i) =>
+    i === 0 ||
+    t.header[i] === "peer" ||
+    t.header[i] === "client" ||
+    t.header[i] === "note" ||
+    t.header[i] === "case" ||
+    t.header[i] === "benchmark"
+      ? "---"
+      : "---:",
+  );
   return [
     `| ${t.header.map(esc).join(" | ")} |`,
     `| ${align.join(" | ")} |`,
@@ -165,7 +191,9 @@ function markdownTable(t: Table): string {
 
 /** The final table on stdout. */
 export function printTable(result: ThroughputResult, codec: readonly CodecFigure[] = []): void {
-  const tables = [...workerTables(result.rows), clientTable(result.rows), codecTable(codec)].filter((t): t is Table => t !== null);
+  const tables = [...workerTables(result.rows), clientTable(result.rows), codecTable(codec)].filter(
+    (t): t is Table => t !== null,
+  );
   console.log("");
   for (const t of tables) console.log(`${textTable(t)}\n`);
   for (const n of result.notes) console.log(`note: ${n}`);
@@ -185,10 +213,16 @@ export interface ReportInput {
 export function writeResults(input: ReportInput): { markdown: string; svg: string } {
   const m = machineInfo();
   const { result } = input;
-  const loadgen = result.loadgen === "c" ? "the libgearman client (bench/peers/submitter.c)" : "gearbun's client (bench/peers/gearbun-submitter.ts)";
+  const loadgen =
+    result.loadgen === "c"
+      ? "the libgearman client (bench/peers/submitter.c)"
+      : "gearbun's client (bench/peers/gearbun-submitter.ts)";
   const parts: string[] = [];
   parts.push("# Benchmark results", "");
-  parts.push(`Latest run: ${input.startedAt.toISOString().replace("T", " ").slice(0, 19)} UTC, ${Math.round(input.durationS)} s.`, "");
+  parts.push(
+    `Latest run: ${input.startedAt.toISOString().replace("T", " ").slice(0, 19)} UTC, ${Math.round(input.durationS)} s.`,
+    "",
+  );
   parts.push("Command:", "", "```sh", input.command, "```", "");
   parts.push(
     `Machine: ${m.nproc} cores (\`nproc\`), ${m.cpu}, Linux ${m.kernel}; Bun ${m.bun}, Node ${m.node}, ${m.gearmand} (default flags: 4 I/O threads).`,
@@ -223,7 +257,8 @@ export function writeResults(input: ReportInput): { markdown: string; svg: strin
   return { markdown, svg };
 }
 
-const xml = (s: string): string => s.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll('"', "&quot;");
+const xml = (s: string): string =>
+  s.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll('"', "&quot;");
 
 function barColor(peerId: string): string {
   if (peerId === "c") return "#7f8c8d";
@@ -242,8 +277,13 @@ export function resultsSvg(rows: readonly Row[]): string {
   const gap = 4;
   const out: string[] = [];
   let y = 36;
-  out.push(`<text x="10" y="22" font-size="16" font-weight="bold">Median jobs/s per echo worker, whiskers min – max (longer is better; each panel has its own scale)</text>`);
-  const byCase = groupBy(rows.filter((r) => r.section === "worker"), (r) => r.caseId);
+  out.push(
+    `<text x="10" y="22" font-size="16" font-weight="bold">Median jobs/s per echo worker, whiskers min – max (longer is better; each panel has its own scale)</text>`,
+  );
+  const byCase = groupBy(
+    rows.filter((r) => r.section === "worker"),
+    (r) => r.caseId,
+  );
   for (const [id, list] of byCase) {
     const title = `${id}: ${list[0]!.caseTitle}`;
     y += 18;
@@ -256,18 +296,25 @@ export function resultsSvg(rows: readonly Row[]): string {
       let textX = labelW + w + 6;
       out.push(`<text x="${labelW - 8}" y="${y + barH - 4}" font-size="12" text-anchor="end">${xml(r.label)}</text>`);
       if (v !== undefined) {
-        out.push(`<rect x="${labelW}" y="${y}" width="${w.toFixed(1)}" height="${barH}" fill="${barColor(r.peerId)}"/>`);
+        out.push(
+          `<rect x="${labelW}" y="${y}" width="${w.toFixed(1)}" height="${barH}" fill="${barColor(r.peerId)}"/>`,
+        );
         if (r.jobsPerSecond !== undefined && r.jobsPerSecond.max > r.jobsPerSecond.min) {
           const x1 = labelW + (r.jobsPerSecond.min / max) * barMax;
           const x2 = labelW + (r.jobsPerSecond.max / max) * barMax;
-          out.push(`<line x1="${x1.toFixed(1)}" x2="${x2.toFixed(1)}" y1="${y + barH / 2}" y2="${y + barH / 2}" stroke="#222" stroke-width="1"/>`);
+          out.push(
+            `<line x1="${x1.toFixed(1)}" x2="${x2.toFixed(1)}" y1="${y + barH / 2}" y2="${y + barH / 2}" stroke="#222" stroke-width="1"/>`,
+          );
           for (const x of [x1, x2]) {
-            out.push(`<line x1="${x.toFixed(1)}" x2="${x.toFixed(1)}" y1="${y + 4}" y2="${y + barH - 4}" stroke="#222" stroke-width="1"/>`);
+            out.push(
+              `<line x1="${x.toFixed(1)}" x2="${x.toFixed(1)}" y1="${y + 4}" y2="${y + barH - 4}" stroke="#222" stroke-width="1"/>`,
+            );
           }
           textX = Math.max(textX, x2 + 6);
         }
       }
-      const text = v === undefined ? r.status : `${int(v)}${r.ratio ? ` (${r.ratio.jobsPerSecond.toFixed(2)}× C)` : ""}`;
+      const text =
+        v === undefined ? r.status : `${int(v)}${r.ratio ? ` (${r.ratio.jobsPerSecond.toFixed(2)}× C)` : ""}`;
       out.push(`<text x="${textX.toFixed(1)}" y="${y + barH - 4}" font-size="12">${xml(text)}</text>`);
       y += barH + gap;
     }

@@ -220,7 +220,9 @@ export class StatusPoller {
       const dead = alive();
       if (dead !== null) throw new Error(dead);
       if (performance.now() > deadline) {
-        throw new Error(`workers did not register in ${timeoutMs} ms (workers per server: ${s.perServerWorkers.join(", ")}, want ${perServer})`);
+        throw new Error(
+          `workers did not register in ${timeoutMs} ms (workers per server: ${s.perServerWorkers.join(", ")}, want ${perServer})`,
+        );
       }
       await Bun.sleep(5);
     }
@@ -372,7 +374,14 @@ export function peakRssKb(pid: number): number {
 // ---------------------------------------------------------------------------------------------
 // Machine facts for RESULTS.md
 
-export function machineInfo(): { nproc: number; cpu: string; bun: string; node: string; gearmand: string; kernel: string } {
+export function machineInfo(): {
+  nproc: number;
+  cpu: string;
+  bun: string;
+  node: string;
+  gearmand: string;
+  kernel: string;
+} {
   let cpu = "unknown";
   try {
     cpu = /model name\s*:\s*(.*)/.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1]?.trim() ?? "unknown";
@@ -380,7 +389,10 @@ export function machineInfo(): { nproc: number; cpu: string; bun: string; node: 
     // not Linux
   }
   const nodeBin = Bun.which("node");
-  const node = nodeBin === null ? "not installed" : Bun.spawnSync([nodeBin, "--version"], { stdout: "pipe" }).stdout.toString().trim();
+  const node =
+    nodeBin === null
+      ? "not installed"
+      : Bun.spawnSync([nodeBin, "--version"], { stdout: "pipe" }).stdout.toString().trim();
   const kernel = Bun.spawnSync(["uname", "-r"], { stdout: "pipe" }).stdout.toString().trim();
   return { nproc: navigator.hardwareConcurrency, cpu, bun: Bun.version, node, gearmand: gearmandVersion(), kernel };
 }

@@ -131,7 +131,20 @@ function loadgenCommand(
 ): string[] {
   if (id === "c") {
     if (c === null) throw new Error("the libgearman load generator is not built");
-    return [c.submitter, "-s", server, "-f", FN, "-n", String(jobs), "-p", String(bytes), "-w", String(window), ...(background ? ["-b"] : [])];
+    return [
+      c.submitter,
+      "-s",
+      server,
+      "-f",
+      FN,
+      "-n",
+      String(jobs),
+      "-p",
+      String(bytes),
+      "-w",
+      String(window),
+      ...(background ? ["-b"] : []),
+    ];
   }
   return [
     BUN,
@@ -225,13 +238,77 @@ export function cases(quick: boolean): Case[] {
   const q = <T>(full: T, short: T): T => (quick ? short : full);
   const base = { target: "gearmand" as Target, servers: 1, procs: 1, bytes: 16, window: 1000, mssShim: false };
   return [
-    { ...base, id: "fg-16b", title: "16 B foreground, 1,000 in flight, 1 gearmand, 1 worker process", mode: "fg", jobs: q(100_000, 5_000), slowJobs: q(20_000, 2_000), peers: q([...FAST, ...NPM_ALL], [...FAST, ...NPM_NODE]) },
-    { ...base, id: "bg-16b", title: "16 B background: drain a queue (workers paused while it fills), 1 gearmand, 1 worker process", mode: "drain", jobs: q(100_000, 5_000), slowJobs: q(20_000, 2_000), peers: q([...FAST, ...NPM_ALL], FAST) },
-    { ...base, id: "fg-16b-2srv", title: "16 B foreground, 1,000 in flight, 2 gearmand, 1 worker process on both", mode: "fg", servers: 2, jobs: q(100_000, 5_000), slowJobs: q(20_000, 2_000), peers: q([...FAST, ...NPM_NODE], FAST) },
-    { ...base, id: "fg-16b-4proc", title: "16 B foreground, 1,000 in flight, 1 gearmand, 4 worker processes", mode: "fg", procs: 4, jobs: q(100_000, 5_000), slowJobs: q(20_000, 2_000), peers: q([...FAST, ...NPM_NODE], FAST) },
-    { ...base, id: "fg-64k", title: "64 KiB foreground, 1,000 in flight, 1 gearmand, 1 worker process", mode: "fg", bytes: 64 * KiB, mssShim: true, jobs: q(10_000, 1_000), slowJobs: q(2_000, 300), peers: q([...FAST, ...NPM_NODE], FAST) },
-    { ...base, id: "fg-4m", title: "4 MiB foreground, 16 in flight, 1 gearmand, 1 worker process", mode: "fg", bytes: 4 * MiB, window: 16, mssShim: true, jobs: q(1_000, 20), slowJobs: q(100, 10), peers: q([...FAST, ...NPM_NODE], FAST) },
-    { ...base, id: "fg-16b-embedded", title: "16 B foreground, 1,000 in flight, gearbun's embedded server (own process), 1 worker process", mode: "fg", target: "embedded", jobs: q(100_000, 5_000), slowJobs: q(20_000, 2_000), peers: q([...FAST, ...NPM_NODE], FAST) },
+    {
+      ...base,
+      id: "fg-16b",
+      title: "16 B foreground, 1,000 in flight, 1 gearmand, 1 worker process",
+      mode: "fg",
+      jobs: q(100_000, 5_000),
+      slowJobs: q(20_000, 2_000),
+      peers: q([...FAST, ...NPM_ALL], [...FAST, ...NPM_NODE]),
+    },
+    {
+      ...base,
+      id: "bg-16b",
+      title: "16 B background: drain a queue (workers paused while it fills), 1 gearmand, 1 worker process",
+      mode: "drain",
+      jobs: q(100_000, 5_000),
+      slowJobs: q(20_000, 2_000),
+      peers: q([...FAST, ...NPM_ALL], FAST),
+    },
+    {
+      ...base,
+      id: "fg-16b-2srv",
+      title: "16 B foreground, 1,000 in flight, 2 gearmand, 1 worker process on both",
+      mode: "fg",
+      servers: 2,
+      jobs: q(100_000, 5_000),
+      slowJobs: q(20_000, 2_000),
+      peers: q([...FAST, ...NPM_NODE], FAST),
+    },
+    {
+      ...base,
+      id: "fg-16b-4proc",
+      title: "16 B foreground, 1,000 in flight, 1 gearmand, 4 worker processes",
+      mode: "fg",
+      procs: 4,
+      jobs: q(100_000, 5_000),
+      slowJobs: q(20_000, 2_000),
+      peers: q([...FAST, ...NPM_NODE], FAST),
+    },
+    {
+      ...base,
+      id: "fg-64k",
+      title: "64 KiB foreground, 1,000 in flight, 1 gearmand, 1 worker process",
+      mode: "fg",
+      bytes: 64 * KiB,
+      mssShim: true,
+      jobs: q(10_000, 1_000),
+      slowJobs: q(2_000, 300),
+      peers: q([...FAST, ...NPM_NODE], FAST),
+    },
+    {
+      ...base,
+      id: "fg-4m",
+      title: "4 MiB foreground, 16 in flight, 1 gearmand, 1 worker process",
+      mode: "fg",
+      bytes: 4 * MiB,
+      window: 16,
+      mssShim: true,
+      jobs: q(1_000, 20),
+      slowJobs: q(100, 10),
+      peers: q([...FAST, ...NPM_NODE], FAST),
+    },
+    {
+      ...base,
+      id: "fg-16b-embedded",
+      title: "16 B foreground, 1,000 in flight, gearbun's embedded server (own process), 1 worker process",
+      mode: "fg",
+      target: "embedded",
+      jobs: q(100_000, 5_000),
+      slowJobs: q(20_000, 2_000),
+      peers: q([...FAST, ...NPM_NODE], FAST),
+    },
   ];
 }
 
@@ -247,9 +324,27 @@ export interface ClientCase {
 export function clientCases(quick: boolean): ClientCase[] {
   const q = <T>(full: T, short: T): T => (quick ? short : full);
   return [
-    { id: "client-bg", title: "background submits, 1,000 in flight", background: true, window: 1000, jobs: q(100_000, 5_000) },
-    { id: "client-fg-1000", title: "foreground round trips, 1,000 in flight", background: false, window: 1000, jobs: q(100_000, 5_000) },
-    { id: "client-fg-1", title: "foreground round trips, 1 in flight", background: false, window: 1, jobs: q(10_000, 1_000) },
+    {
+      id: "client-bg",
+      title: "background submits, 1,000 in flight",
+      background: true,
+      window: 1000,
+      jobs: q(100_000, 5_000),
+    },
+    {
+      id: "client-fg-1000",
+      title: "foreground round trips, 1,000 in flight",
+      background: false,
+      window: 1000,
+      jobs: q(100_000, 5_000),
+    },
+    {
+      id: "client-fg-1",
+      title: "foreground round trips, 1 in flight",
+      background: false,
+      window: 1,
+      jobs: q(10_000, 1_000),
+    },
   ];
 }
 
@@ -320,10 +415,11 @@ const spread = (xs: number[]): Spread => ({ median: median(xs), min: Math.min(..
 const fmt = (n: number): string => Math.round(n).toLocaleString("en");
 
 /** The unmeasured first run: a tenth of a run, at least 200 small jobs (JIT, connections, caches). */
-const warmupJobs = (jobs: number, bytes: number): number => Math.min(jobs, Math.max(Math.ceil(jobs / 10), bytes >= MiB ? 2 : 200));
+const warmupJobs = (jobs: number, bytes: number): number =>
+  Math.min(jobs, Math.max(Math.ceil(jobs / 10), bytes >= MiB ? 2 : 200));
 
 /** Generous time for one run: the peers are slow at worst a few hundred jobs/s. */
-const runTimeout = (jobs: number, bytes: number): number => 30_000 + (jobs * 20) + Math.ceil((jobs * bytes) / MiB) * 50;
+const runTimeout = (jobs: number, bytes: number): number => 30_000 + jobs * 20 + Math.ceil((jobs * bytes) / MiB) * 50;
 
 // ---------------------------------------------------------------------------------------------
 // One worker row
@@ -368,7 +464,16 @@ async function measureFg(
   const wBefore = snapshotAll(wpids);
   const sBefore = snapshotAll(spids);
   const t0 = performance.now();
-  const run = await runLoadgens(loadgen, c, addresses, jobs, kase.bytes, kase.window, false, runTimeout(jobs, kase.bytes));
+  const run = await runLoadgens(
+    loadgen,
+    c,
+    addresses,
+    jobs,
+    kase.bytes,
+    kase.window,
+    false,
+    runTimeout(jobs, kase.bytes),
+  );
   const wallMs = performance.now() - t0;
   const workerCpuNs = deltaAll(wBefore, wpids);
   const serverCpuNs = deltaAll(sBefore, spids);
@@ -419,7 +524,15 @@ async function workerRow(
 ): Promise<Row> {
   const jobs = opts.jobsOverride ?? (peer.slow ? kase.slowJobs : kase.jobs);
   const warmup = warmupJobs(jobs, kase.bytes);
-  const head = { section: "worker" as const, caseId: kase.id, caseTitle: kase.title, peerId: peer.id, label: peer.label, bytes: kase.bytes, jobs };
+  const head = {
+    section: "worker" as const,
+    caseId: kase.id,
+    caseTitle: kase.title,
+    peerId: peer.id,
+    label: peer.label,
+    bytes: kase.bytes,
+    jobs,
+  };
   const servers: JobServer[] = [];
   let workers: Peer[] = [];
   let poller: StatusPoller | null = null;
@@ -441,7 +554,9 @@ async function workerRow(
     await measure(warmup);
     const runs: Measured[] = [];
     for (let r = 1; r <= opts.runs; r++) {
-      opts.progress(`${step} ${kase.id} · ${peer.label} · run ${r}/${opts.runs} (${fmt(jobs)} jobs)${runs.length ? ` · last ${fmt(runs.at(-1)!.jobsPerSecond)} jobs/s` : ""}`);
+      opts.progress(
+        `${step} ${kase.id} · ${peer.label} · run ${r}/${opts.runs} (${fmt(jobs)} jobs)${runs.length ? ` · last ${fmt(runs.at(-1)!.jobsPerSecond)} jobs/s` : ""}`,
+      );
       runs.push(await measure(jobs));
     }
     const rss = Math.max(...workers.map((w) => peakRssKb(w.pid)));
@@ -496,19 +611,37 @@ async function clientRow(
   const label = loadgen === "c" ? "libgearman client" : "gearbun client";
   const jobs = opts.jobsOverride ?? kase.jobs;
   const warmup = warmupJobs(jobs, 16);
-  const head = { section: "client" as const, caseId: kase.id, caseTitle: kase.title, peerId: loadgen, label, bytes: 16, jobs };
+  const head = {
+    section: "client" as const,
+    caseId: kase.id,
+    caseTitle: kase.title,
+    peerId: loadgen,
+    label,
+    bytes: 16,
+    jobs,
+  };
   let server: JobServer | null = null;
-  let workers: Peer[] = [];
+  const workers: Peer[] = [];
   let poller: StatusPoller | null = null;
   try {
     server = await startJobServer("gearmand");
     poller = new StatusPoller([server.address]);
-    for (let i = 0; i < CLIENT_WORKER_PROCS; i++) workers.push(spawnPeer("c", [c.worker, "-s", server.address, "-f", FN]));
+    for (let i = 0; i < CLIENT_WORKER_PROCS; i++)
+      workers.push(spawnPeer("c", [c.worker, "-s", server.address, "-f", FN]));
     await poller.waitWorkers(FN, CLIENT_WORKER_PROCS, 30_000, deadWorker(workers));
     const once = async (n: number) => {
       const wpids = workers.map((w) => w.pid);
       const before = snapshotAll(wpids);
-      const run = await runLoadgens(loadgen, c, [server!.address], n, 16, kase.window, kase.background, runTimeout(n, 16));
+      const run = await runLoadgens(
+        loadgen,
+        c,
+        [server!.address],
+        n,
+        16,
+        kase.window,
+        kase.background,
+        runTimeout(n, 16),
+      );
       // Background jobs are done once created; let the workers drain them before the next run.
       if (kase.background) await poller!.waitDrained(FN, runTimeout(n, 16), deadWorker(workers));
       return { run, workerCpuNs: deltaAll(before, wpids) };
@@ -561,7 +694,12 @@ export async function runThroughput(opts: ThroughputOptions): Promise<Throughput
   const notes: string[] = [];
   if (!haveGearmandBinary()) {
     opts.log("SKIP throughput: gearmand is not installed (apt-get install gearman-job-server)");
-    return { rows: [], loadgen: "gearbun", runs: opts.runs, notes: ["gearmand is not installed: no end-to-end figures"] };
+    return {
+      rows: [],
+      loadgen: "gearbun",
+      runs: opts.runs,
+      notes: ["gearmand is not installed: no end-to-end figures"],
+    };
   }
   const c = buildCPeers(opts.log);
   if (c === null) notes.push("libgearman-dev missing: no C worker/client rows, no ratios");
@@ -569,7 +707,9 @@ export async function runThroughput(opts: ThroughputOptions): Promise<Throughput
   if (loadgen === "c" && c === null) throw new Error("--loadgen c needs libgearman-dev (the C submitter)");
   const table = peerTable(c);
   const shim = opts.mssShim ? buildMssShim(opts.log) : null;
-  const largeCases = cases(opts.quick).some((k) => k.mssShim && (opts.caseFilter === null || opts.caseFilter.includes(k.id)));
+  const largeCases = cases(opts.quick).some(
+    (k) => k.mssShim && (opts.caseFilter === null || opts.caseFilter.includes(k.id)),
+  );
   if (!largeCases) {
     // no large-payload case in this run: nothing to say about the shim
   } else if (shim !== null) {
@@ -579,7 +719,9 @@ export async function runThroughput(opts: ThroughputOptions): Promise<Throughput
         "one segment per delayed ACK (~40 ms per 64 KiB, seconds per 4 MiB job) whatever the peers do. Ethernet-sized segments remove that stall.",
     );
   } else {
-    notes.push("Large-payload cases ran on plain gearmand (no MSS shim): on loopback they are bound by gearmand's 32 KiB socket buffers and delayed ACKs, not by the peers.");
+    notes.push(
+      "Large-payload cases ran on plain gearmand (no MSS shim): on loopback they are bound by gearmand's 32 KiB socket buffers and delayed ACKs, not by the peers.",
+    );
   }
   if (Bun.which("node") === null) notes.push("node is not installed: the Node library peers ran under Bun only");
 
@@ -596,7 +738,8 @@ export async function runThroughput(opts: ThroughputOptions): Promise<Throughput
   const clientPlan: { kase: ClientCase; loadgen: LoadgenId }[] = [];
   if (c !== null) {
     for (const kase of clientCases(opts.quick)) {
-      if (opts.caseFilter !== null && !opts.caseFilter.includes(kase.id) && !opts.caseFilter.includes("client")) continue;
+      if (opts.caseFilter !== null && !opts.caseFilter.includes(kase.id) && !opts.caseFilter.includes("client"))
+        continue;
       for (const lg of ["c", "gearbun"] as const) {
         if (opts.peerFilter !== null && !opts.peerFilter.includes(`client-${lg}`)) continue;
         clientPlan.push({ kase, loadgen: lg });
@@ -610,11 +753,15 @@ export async function runThroughput(opts: ThroughputOptions): Promise<Throughput
   if (opts.dryRun) {
     for (const { kase, peer } of plan) {
       const jobs = opts.jobsOverride ?? (peer.slow ? kase.slowJobs : kase.jobs);
-      opts.log(`${kase.id.padEnd(16)} ${peer.id.padEnd(16)} ${fmt(jobs).padStart(8)} jobs/run × ${opts.runs} + warm-up ${fmt(warmupJobs(jobs, kase.bytes))}`);
+      opts.log(
+        `${kase.id.padEnd(16)} ${peer.id.padEnd(16)} ${fmt(jobs).padStart(8)} jobs/run × ${opts.runs} + warm-up ${fmt(warmupJobs(jobs, kase.bytes))}`,
+      );
     }
     for (const { kase, loadgen: lg } of clientPlan) {
       const jobs = opts.jobsOverride ?? kase.jobs;
-      opts.log(`${kase.id.padEnd(16)} client-${lg.padEnd(9)} ${fmt(jobs).padStart(8)} jobs/run × ${opts.runs} + warm-up ${fmt(warmupJobs(jobs, 16))}`);
+      opts.log(
+        `${kase.id.padEnd(16)} client-${lg.padEnd(9)} ${fmt(jobs).padStart(8)} jobs/run × ${opts.runs} + warm-up ${fmt(warmupJobs(jobs, 16))}`,
+      );
     }
     opts.log(`${total} rows`);
     return { rows: [], loadgen, runs: opts.runs, notes };
@@ -633,8 +780,14 @@ export async function runThroughput(opts: ThroughputOptions): Promise<Throughput
   } finally {
     await stopAll();
   }
-  addRatios(rows.filter((r) => r.section === "worker"), "c");
-  addRatios(rows.filter((r) => r.section === "client"), "c");
+  addRatios(
+    rows.filter((r) => r.section === "worker"),
+    "c",
+  );
+  addRatios(
+    rows.filter((r) => r.section === "client"),
+    "c",
+  );
   return { rows, loadgen, runs: opts.runs, notes };
 }
 
@@ -659,10 +812,18 @@ export function parseThroughputArgs(argv: string[]): Omit<ThroughputOptions, "pr
   const runs = values.runs !== undefined ? Number(values.runs) : 3;
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a whole number >= 1, got ${values.runs}`);
   const loadgen = values.loadgen;
-  if (loadgen !== "auto" && loadgen !== "c" && loadgen !== "gearbun") throw new Error(`--loadgen must be c, gearbun or auto, got ${loadgen}`);
+  if (loadgen !== "auto" && loadgen !== "c" && loadgen !== "gearbun")
+    throw new Error(`--loadgen must be c, gearbun or auto, got ${loadgen}`);
   const jobs = values.jobs !== undefined ? Number(values.jobs) : null;
-  if (jobs !== null && (!Number.isInteger(jobs) || jobs < 1)) throw new Error(`--jobs must be a whole number >= 1, got ${values.jobs}`);
-  const list = (s: string | undefined): string[] | null => (s === undefined ? null : s.split(",").map((x) => x.trim()).filter(Boolean));
+  if (jobs !== null && (!Number.isInteger(jobs) || jobs < 1))
+    throw new Error(`--jobs must be a whole number >= 1, got ${values.jobs}`);
+  const list = (s: string | undefined): string[] | null =>
+    s === undefined
+      ? null
+      : s
+          .split(",")
+          .map((x) => x.trim())
+          .filter(Boolean);
   return {
     quick: values.quick,
     runs,
@@ -678,7 +839,11 @@ export function parseThroughputArgs(argv: string[]): Omit<ThroughputOptions, "pr
 if (import.meta.main) {
   const { progressPrinter, printTable } = await import("./report.ts");
   const printer = progressPrinter();
-  const result = await runThroughput({ ...parseThroughputArgs(process.argv.slice(2)), progress: printer.progress, log: printer.log });
+  const result = await runThroughput({
+    ...parseThroughputArgs(process.argv.slice(2)),
+    progress: printer.progress,
+    log: printer.log,
+  });
   printer.done();
   printTable(result);
 }

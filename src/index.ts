@@ -1,13 +1,33 @@
 // Public API: re-exports only.
 export * from "./errors.ts";
-export { PacketType, PACKETS, REQ_MAGIC, RES_MAGIC, HEADER_SIZE, DEFAULT_PORT, packetName } from "./protocol/packets.ts";
+export {
+  PacketType,
+  PACKETS,
+  REQ_MAGIC,
+  RES_MAGIC,
+  HEADER_SIZE,
+  DEFAULT_PORT,
+  packetName,
+} from "./protocol/packets.ts";
 export type { Packet, PacketSpec, PacketName } from "./protocol/packets.ts";
-export { encodePacket, encodeInto, encodedLength, encodeRequest, encodeResponse, CONSTANT_PACKETS } from "./protocol/encode.ts";
+export {
+  encodePacket,
+  encodeInto,
+  encodedLength,
+  encodeRequest,
+  encodeResponse,
+  CONSTANT_PACKETS,
+} from "./protocol/encode.ts";
 export type { Arg } from "./protocol/encode.ts";
 export { PacketDecoder, DEFAULT_MAX_PACKET_SIZE } from "./protocol/decode.ts";
 export type { DecoderHandlers, DecoderOptions } from "./protocol/decode.ts";
 export { Connection } from "./connection/connection.ts";
-export type { ConnectionState, ConnectionEvent, ConnectionHandlers, ConnectionConfig } from "./connection/connection.ts";
+export type {
+  ConnectionState,
+  ConnectionEvent,
+  ConnectionHandlers,
+  ConnectionConfig,
+} from "./connection/connection.ts";
 export { exponentialBackoff, noReconnect, BACKOFF_DEFAULTS } from "./connection/reconnect.ts";
 export type { ReconnectPolicy, BackoffOptions } from "./connection/reconnect.ts";
 export { parseServers, parseAddress, DEFAULT_SERVER } from "./connection/servers.ts";
@@ -24,7 +44,14 @@ export type { StatusRow, WorkerRow, PriorityStatusRow, JobRow } from "./protocol
 export { resolveClientOptions, resolveAdminOptions, CLIENT_DEFAULTS, ADMIN_DEFAULTS } from "./options.ts";
 export type { ClientOptions, AdminOptions } from "./options.ts";
 export { Worker } from "./worker/worker.ts";
-export type { RegisterOptions, StopOptions, HandleSignalsOptions, WorkerState, WorkerStats, ServerStats } from "./worker/worker.ts";
+export type {
+  RegisterOptions,
+  StopOptions,
+  HandleSignalsOptions,
+  WorkerState,
+  WorkerStats,
+  ServerStats,
+} from "./worker/worker.ts";
 export { Job, JobFailure } from "./worker/job.ts";
 export type { JobHandler, JobResult } from "./worker/job.ts";
 export type { FunctionStats } from "./worker/scheduler.ts";

@@ -153,7 +153,8 @@ export interface ResolvedAdminOptions {
 
 export function resolveAdminOptions(server: string | undefined, options: AdminOptions = {}): ResolvedAdminOptions {
   const servers = parseServers(server, process.env.GEARMAN_SERVERS, "server");
-  if (servers.length !== 1) throw new ConfigError("server", "an Admin talks to one server; create one Admin per server");
+  if (servers.length !== 1)
+    throw new ConfigError("server", "an Admin talks to one server; create one Admin per server");
   const resolved = resolveConnectionOptions({ ...options, servers: servers[0]!.key, reconnect: () => null });
   return {
     server: servers[0]!,
@@ -214,7 +215,8 @@ export interface ResolvedWorkerOptions extends ResolvedConnectionOptions {
 
 export function resolveWorkerOptions(options: WorkerOptions = {}): ResolvedWorkerOptions {
   const concurrency = numberOption("concurrency", options.concurrency, WORKER_DEFAULTS.concurrency, 1);
-  if (!Number.isInteger(concurrency)) throw new ConfigError("concurrency", `must be a whole number, got ${concurrency}`);
+  if (!Number.isInteger(concurrency))
+    throw new ConfigError("concurrency", `must be a whole number, got ${concurrency}`);
   const jitter = numberOption("idleRegrabJitter", options.idleRegrabJitter, WORKER_DEFAULTS.idleRegrabJitter, 0);
   if (jitter > 1) throw new ConfigError("idleRegrabJitter", `must be between 0 and 1, got ${jitter}`);
   const grab = options.grab ?? WORKER_DEFAULTS.grab;
@@ -229,7 +231,12 @@ export function resolveWorkerOptions(options: WorkerOptions = {}): ResolvedWorke
     ...resolveConnectionOptions(options),
     concurrency,
     clientId,
-    idleRegrabInterval: numberOption("idleRegrabInterval", options.idleRegrabInterval, WORKER_DEFAULTS.idleRegrabInterval, 10),
+    idleRegrabInterval: numberOption(
+      "idleRegrabInterval",
+      options.idleRegrabInterval,
+      WORKER_DEFAULTS.idleRegrabInterval,
+      10,
+    ),
     idleRegrabJitter: jitter,
     grab,
     grabTimeout: numberOption("grabTimeout", options.grabTimeout, WORKER_DEFAULTS.grabTimeout, 10),
@@ -292,15 +299,23 @@ export interface ResolvedServerOptions {
   readonly faults: ServerFaults;
 }
 
-function integerOption(name: string, value: number | undefined, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+function integerOption(
+  name: string,
+  value: number | undefined,
+  fallback: number,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   const n = numberOption(name, value, fallback, min);
-  if (!Number.isInteger(n) || n > max) throw new ConfigError(name, `must be an integer from ${min} to ${max}, got ${String(value)}`);
+  if (!Number.isInteger(n) || n > max)
+    throw new ConfigError(name, `must be an integer from ${min} to ${max}, got ${String(value)}`);
   return n;
 }
 
 export function resolveServerOptions(options: ServerOptions = {}): ResolvedServerOptions {
   const host = options.host ?? SERVER_DEFAULTS.host;
-  if (typeof host !== "string" || host === "") throw new ConfigError("host", `must be a non-empty string, got ${String(host)}`);
+  if (typeof host !== "string" || host === "")
+    throw new ConfigError("host", `must be a non-empty string, got ${String(host)}`);
   if (options.store !== undefined && (typeof options.store !== "string" || options.store === "")) {
     throw new ConfigError("store", `must be a file path, got ${String(options.store)}`);
   }
@@ -310,8 +325,19 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     store: options.store ?? null,
     jobRetries: integerOption("jobRetries", options.jobRetries, SERVER_DEFAULTS.jobRetries, 0),
     workerWakeup: integerOption("workerWakeup", options.workerWakeup, SERVER_DEFAULTS.workerWakeup, 0),
-    maxPacketSize: integerOption("maxPacketSize", options.maxPacketSize, SERVER_DEFAULTS.maxPacketSize, 1024, 0xffffffff),
-    maxPendingOutput: integerOption("maxPendingOutput", options.maxPendingOutput, SERVER_DEFAULTS.maxPendingOutput, 1024),
+    maxPacketSize: integerOption(
+      "maxPacketSize",
+      options.maxPacketSize,
+      SERVER_DEFAULTS.maxPacketSize,
+      1024,
+      0xffffffff,
+    ),
+    maxPendingOutput: integerOption(
+      "maxPendingOutput",
+      options.maxPendingOutput,
+      SERVER_DEFAULTS.maxPendingOutput,
+      1024,
+    ),
     handlePrefix: options.handlePrefix ?? `H:${hostname()}:`,
     faults: { withholdNoop: false, ignoreGrabs: false, dropOnAssign: false, ...options.faults },
   };

@@ -23,9 +23,17 @@ test("readme - the five-line example prints the reversed text", async () => {
   try {
     const file = join(dir, "example.ts");
     writeFileSync(file, code);
-    const proc = Bun.spawn([process.execPath, file], { stdout: "pipe", stderr: "pipe", env: { ...process.env, GEARMAN_SERVERS: "" } });
+    const proc = Bun.spawn([process.execPath, file], {
+      stdout: "pipe",
+      stderr: "pipe",
+      env: { ...process.env, GEARMAN_SERVERS: "" },
+    });
     const timer = setTimeout(() => proc.kill("SIGKILL"), 20_000);
-    const [out, err, code_] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+    const [out, err, code_] = await Promise.all([
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+      proc.exited,
+    ]);
     clearTimeout(timer);
     expect(err).toBe("");
     expect(code_).toBe(0);

@@ -18,7 +18,9 @@ async function finish(): Promise<void> {
   if (finishing) return;
   finishing = true;
   const cpu = process.cpuUsage();
-  process.stdout.write(`${JSON.stringify({ cpu_us: cpu.user + cpu.system, maxrss_kb: Math.round(process.resourceUsage().maxRSS) })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ cpu_us: cpu.user + cpu.system, maxrss_kb: Math.round(process.resourceUsage().maxRSS) })}\n`,
+  );
   await server.stop().catch(() => {});
   process.exit(0);
 }

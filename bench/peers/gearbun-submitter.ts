@@ -35,7 +35,8 @@ const client = new Client({ servers: values.servers });
 await client.connect();
 const servers = values.servers.split(",").length;
 // Every server up before the clock starts (submits are spread over the live ones).
-for (let i = 0; i < 200 && client.servers().filter((s) => s.state === "ready").length < servers; i++) await Bun.sleep(10);
+for (let i = 0; i < 200 && client.servers().filter((s) => s.state === "ready").length < servers; i++)
+  await Bun.sleep(10);
 
 let submitted = 0;
 let ok = 0;
@@ -80,6 +81,9 @@ console.log(
     maxrss_kb: Math.round(process.resourceUsage().maxRSS),
   }),
 );
-if (firstError !== null) console.error(`gearbun-submitter: first failure: ${firstError instanceof Error ? firstError.message : String(firstError)}`);
+if (firstError !== null)
+  console.error(
+    `gearbun-submitter: first failure: ${firstError instanceof Error ? firstError.message : String(firstError)}`,
+  );
 await client.close();
 process.exit(failed === 0 ? 0 : 1);

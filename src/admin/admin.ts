@@ -127,7 +127,12 @@ export class Admin {
       return Promise.reject(error);
     }
     const { promise, resolve, reject } = Promise.withResolvers<AdminReplies[C["name"]]>();
-    const entry: PendingCommand = { name: command.name, resolve: resolve as (value: never) => void, reject, timer: null };
+    const entry: PendingCommand = {
+      name: command.name,
+      resolve: resolve as (value: never) => void,
+      reject,
+      timer: null,
+    };
     entry.timer = setTimeout(() => this.timedOut(entry), this.options.commandTimeout);
     this.pending.push(entry);
     this.assembler.expect(replyShape(command.name));
@@ -177,7 +182,7 @@ export class Admin {
 
   private onLine(connection: Connection, line: string): void {
     if (connection !== this.connection) return;
-    let reply;
+    let reply: ReturnType<AdminReplyAssembler["line"]>;
     try {
       reply = this.assembler.line(line);
     } catch (error) {

@@ -43,7 +43,8 @@ function intFlag(values: Record<string, unknown>, name: string, fallback: number
   const raw = values[name];
   if (raw === undefined) return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}, got "${String(raw)}"`);
+  if (!Number.isInteger(n) || n < min)
+    throw new UsageError(`--${name} must be an integer >= ${min}, got "${String(raw)}"`);
   return n;
 }
 
@@ -99,9 +100,15 @@ SIGINT/SIGTERM stop it gracefully (running jobs finish first).
       const concurrency = intFlag(values, "concurrency", 1);
       let mod: { default?: unknown };
       try {
-        mod = await import(Bun.pathToFileURL(Bun.resolveSync(file.startsWith(".") || file.startsWith("/") ? file : `./${file}`, process.cwd())).href);
+        mod = await import(
+          Bun.pathToFileURL(
+            Bun.resolveSync(file.startsWith(".") || file.startsWith("/") ? file : `./${file}`, process.cwd()),
+          ).href
+        );
       } catch (error) {
-        throw new UsageError(`cannot load ${file}: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
+        throw new UsageError(
+          `cannot load ${file}: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`,
+        );
       }
       const handlers = mod.default;
       if (typeof handlers !== "object" || handlers === null) {
@@ -117,7 +124,11 @@ SIGINT/SIGTERM stop it gracefully (running jobs finish first).
         worker.register(name, handler as JobHandler);
       }
       await worker.start();
-      console.log(`gearbun worker: ${Object.keys(handlers).join(", ")} on ${parseServers(str(values.servers)).map((s) => s.key).join(", ")}`);
+      console.log(
+        `gearbun worker: ${Object.keys(handlers).join(", ")} on ${parseServers(str(values.servers))
+          .map((s) => s.key)
+          .join(", ")}`,
+      );
       const signal = await untilSignal();
       console.log(`${signal}: finishing running jobs`);
       await worker.stop();
@@ -249,7 +260,12 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
-    const { values, positionals } = parseArgs({ args: rest, options: command.options, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({
+      args: rest,
+      options: command.options,
+      allowPositionals: true,
+      strict: true,
+    });
     return await command.run(values, positionals);
   } catch (error) {
     if (error instanceof UsageError) {

@@ -78,7 +78,10 @@ interface Waiting {
 
 function checkName(option: string, value: string, allowEmpty: boolean): void {
   if (typeof value !== "string" || (!allowEmpty && value === "") || value.includes("\0")) {
-    throw new ConfigError(option, `must be a ${allowEmpty ? "" : "non-empty "}string without NUL, got ${JSON.stringify(value)}`);
+    throw new ConfigError(
+      option,
+      `must be a ${allowEmpty ? "" : "non-empty "}string without NUL, got ${JSON.stringify(value)}`,
+    );
   }
 }
 
@@ -140,27 +143,33 @@ export class Client {
   submit(fn: string, payload: Payload, options: SubmitOptions = {}): Task {
     const priority = options.priority ?? "normal";
     let type = FOREGROUND[priority];
-    if (type === undefined) throw new ConfigError("priority", `must be "high", "normal" or "low", got ${String(priority)}`);
+    if (type === undefined)
+      throw new ConfigError("priority", `must be "high", "normal" or "low", got ${String(priority)}`);
     const unique = options.unique ?? "";
     checkName("function", fn, false);
     checkName("unique", unique, true);
     let packet: Uint8Array;
     if (options.reducer !== undefined) {
       checkName("reducer", options.reducer, false);
-      if (priority !== "normal") throw new ConfigError("priority", "a reduce job (option reducer) has normal priority only");
+      if (priority !== "normal")
+        throw new ConfigError("priority", "a reduce job (option reducer) has normal priority only");
       type = PacketType.SUBMIT_REDUCE_JOB;
       packet = encodePacket(type, [fn, unique, options.reducer, "", payload]);
     } else {
       packet = encodePacket(type, [fn, unique, payload]);
     }
-    return this.start(new Task(fn, unique, false, packet, options.retryOnDisconnect ?? this.options.retryOnDisconnect), options.timeout);
+    return this.start(
+      new Task(fn, unique, false, packet, options.retryOnDisconnect ?? this.options.retryOnDisconnect),
+      options.timeout,
+    );
   }
 
   /** Submits a background job; resolves with its handle once the server created it. */
   async submitBackground(fn: string, payload: Payload, options: BackgroundOptions = {}): Promise<string> {
     const priority = options.priority ?? "normal";
-    let type = BACKGROUND[priority];
-    if (type === undefined) throw new ConfigError("priority", `must be "high", "normal" or "low", got ${String(priority)}`);
+    const type = BACKGROUND[priority];
+    if (type === undefined)
+      throw new ConfigError("priority", `must be "high", "normal" or "low", got ${String(priority)}`);
     const unique = options.unique ?? "";
     checkName("function", fn, false);
     checkName("unique", unique, true);
@@ -176,7 +185,8 @@ export class Client {
       packet = encodePacket(PacketType.SUBMIT_JOB_EPOCH, [fn, unique, String(epoch), payload]);
     } else if (options.reducer !== undefined) {
       checkName("reducer", options.reducer, false);
-      if (priority !== "normal") throw new ConfigError("priority", "a reduce job (option reducer) has normal priority only");
+      if (priority !== "normal")
+        throw new ConfigError("priority", "a reduce job (option reducer) has normal priority only");
       packet = encodePacket(PacketType.SUBMIT_REDUCE_JOB_BACKGROUND, [fn, unique, options.reducer, "", payload]);
     } else {
       packet = encodePacket(type, [fn, unique, payload]);
@@ -205,7 +215,8 @@ export class Client {
       // gearmand handles are "H:host:counter": two servers on one host hand out the same ones,
       // so a handle known on several connections is ambiguous and asked of every server.
       const waiting = this.links.filter((l) => l.has(handle));
-      link = waiting.length === 1 ? waiting[0] : waiting.length === 0 ? (this.handles.get(handle) ?? undefined) : undefined;
+      link =
+        waiting.length === 1 ? waiting[0] : waiting.length === 0 ? (this.handles.get(handle) ?? undefined) : undefined;
     }
     if (link !== undefined) {
       // Still on its first dial: wait for it.
@@ -279,7 +290,8 @@ export class Client {
 
   private start(task: Task, timeout: number | undefined): Task {
     const ms = timeout ?? this.options.timeout;
-    if (typeof ms !== "number" || !(ms >= 0)) throw new ConfigError("timeout", `must be a number >= 0, got ${String(ms)}`);
+    if (typeof ms !== "number" || !(ms >= 0))
+      throw new ConfigError("timeout", `must be a number >= 0, got ${String(ms)}`);
     if (ms > 0) {
       task.timer = setTimeout(() => {
         task.timer = null;
@@ -306,7 +318,10 @@ export class Client {
   }
 
   private whenReady(w: Waiting): void {
-    if (this.ready.length > 0) return w.go();
+    if (this.ready.length > 0) {
+      w.go();
+      return;
+    }
     const error = this.unreachable();
     if (error) w.fail(error);
     else this.waiting.push(w);

@@ -238,7 +238,10 @@ export class ServerLink implements TaskOwner {
         const handle = text(args[0]!);
         const entry = this.take(handle);
         if (entry === undefined) return;
-        const event = { type: "exception", error: new JobExceptionError(handle, text(args[1]!), { server: this.key }) } as const;
+        const event = {
+          type: "exception",
+          error: new JobExceptionError(handle, text(args[1]!), { server: this.key }),
+        } as const;
         if (entry instanceof Task) entry.failWith(event);
         else for (const t of entry.tasks) t?.failWith(event);
         return;

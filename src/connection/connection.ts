@@ -19,7 +19,7 @@
  * died silently is noticed. Writes go through a WriteQueue (coalesced, partial-write safe).
  */
 import type { Socket } from "bun";
-import { ConnectionError, GearmanError, ProtocolError } from "../errors.ts";
+import { ConnectionError, type GearmanError, ProtocolError } from "../errors.ts";
 import { PacketDecoder } from "../protocol/decode.ts";
 import { encodePacket, type Arg } from "../protocol/encode.ts";
 import { PacketType, RES_MAGIC, type Packet } from "../protocol/packets.ts";
@@ -321,10 +321,14 @@ export class Connection {
         this.becomeReady();
       } else {
         this.onProtocolError(
-          new ProtocolError("UNEXPECTED_PACKET", `expected ECHO_RES to the connect probe, got packet type ${packet.type}`, {
-            packetType: packet.type,
-            server: this.server.key,
-          }),
+          new ProtocolError(
+            "UNEXPECTED_PACKET",
+            `expected ECHO_RES to the connect probe, got packet type ${packet.type}`,
+            {
+              packetType: packet.type,
+              server: this.server.key,
+            },
+          ),
         );
       }
       return;

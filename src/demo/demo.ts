@@ -60,7 +60,12 @@ async function connected(clients: Client[]): Promise<void> {
 }
 
 /** Runs the rounds against already running workers; returns the tallies. */
-async function runRounds(plan: RoundsPlan, workerIds: string[], servers: string[], options: DemoOptions): Promise<DemoResult> {
+async function runRounds(
+  plan: RoundsPlan,
+  workerIds: string[],
+  servers: string[],
+  options: DemoOptions,
+): Promise<DemoResult> {
   const { kind } = plan;
   const print = options.print ?? ((line: string) => console.log(line));
   const stallMs = options.stallMs ?? 2000;
@@ -216,7 +221,13 @@ async function runWith(spec: RunSpec, options: DemoOptions): Promise<DemoResult>
   const holderId = canForce ? `W${Math.min(3, options.workers)}` : undefined;
   const workers = spawnWorkers(
     options.workers,
-    { script: spec.script, servers: spec.servers, workMs: options.workMs, functionName: spec.functionName, holdFunction },
+    {
+      script: spec.script,
+      servers: spec.servers,
+      workMs: options.workMs,
+      functionName: spec.functionName,
+      holdFunction,
+    },
     holderId,
   );
   try {
@@ -274,12 +285,21 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
     );
     const compare = { names };
     const naive = await runWith(
-      { kind: "naive", script: join(import.meta.dir, "naive-worker-process.ts"), functionName: "demo-naive", servers, compare },
+      {
+        kind: "naive",
+        script: join(import.meta.dir, "naive-worker-process.ts"),
+        functionName: "demo-naive",
+        servers,
+        compare,
+      },
       options,
     );
     for (const line of formatResult(naive)) print(line);
     print("");
-    const gearbun = await runWith({ kind: "gearbun", script: gearbunScript, functionName: "demo", servers, compare }, options);
+    const gearbun = await runWith(
+      { kind: "gearbun", script: gearbunScript, functionName: "demo", servers, compare },
+      options,
+    );
     for (const line of formatResult(gearbun)) print(line);
     print("");
     print("verdicts:");

@@ -83,7 +83,10 @@ export class NaiveWorker {
   constructor(options: NaiveWorkerOptions) {
     this.options = options;
     this.id = options.clientId ?? "naive";
-    const resolved = resolveConnectionOptions({ servers: options.servers, reconnect: options.reconnect ?? noReconnect });
+    const resolved = resolveConnectionOptions({
+      servers: options.servers,
+      reconnect: options.reconnect ?? noReconnect,
+    });
     this.links = resolved.servers.map((address) => {
       const echoes: (() => void)[] = [];
       const link: Link = {

@@ -68,14 +68,16 @@ export interface DemoResult {
 /** Worker/server pairs where the worker got nothing from the server in the last rounds, though the server had work. */
 export function findStalls(workerIds: string[], servers: string[], rounds: RoundTally[]): Stall[] {
   const stalls: Stall[] = [];
-  const busy = (t: RoundTally, server: string): boolean => (t.byServer.get(server) ?? 0) + (t.unfinished.get(server) ?? 0) > 0;
+  const busy = (t: RoundTally, server: string): boolean =>
+    (t.byServer.get(server) ?? 0) + (t.unfinished.get(server) ?? 0) > 0;
   for (const server of servers) {
     for (const worker of workerIds) {
       let last = 0;
       rounds.forEach((t, i) => {
         if ((t.byWorkerServer.get(worker)?.get(server) ?? 0) > 0) last = i + 1;
       });
-      if (last < rounds.length && rounds.slice(last).some((t) => busy(t, server))) stalls.push({ worker, server, after: last });
+      if (last < rounds.length && rounds.slice(last).some((t) => busy(t, server)))
+        stalls.push({ worker, server, after: last });
     }
   }
   return stalls.sort((x, y) => x.after - y.after || x.worker.localeCompare(y.worker, "en", { numeric: true }));
@@ -127,7 +129,9 @@ export function formatResult(result: DemoResult): string[] {
   const wrong = sum(result.rounds.map((t) => t.wrong));
   const failed = sum(result.rounds.map((t) => t.failed));
   const never = unfinished ? `, ${result.unfinished} never done` : "";
-  lines.push(`  ${result.jobsPerSecond.toFixed(0)} jobs/s overall; ${wrong} wrong results, ${failed} failed jobs${never}`);
+  lines.push(
+    `  ${result.jobsPerSecond.toFixed(0)} jobs/s overall; ${wrong} wrong results, ${failed} failed jobs${never}`,
+  );
   lines.push(`  verdict: ${verdict(result)}`);
   return lines;
 }
@@ -152,7 +156,8 @@ export function verdict(result: DemoResult): string {
   });
   // A worker with no job at all in a round, when no stall above explains it.
   for (const s of result.starved) {
-    if (!result.stalls.some((x) => x.worker === s.worker)) parts.push(`${s.worker} received no job in round ${s.round}`);
+    if (!result.stalls.some((x) => x.worker === s.worker))
+      parts.push(`${s.worker} received no job in round ${s.round}`);
   }
   if (result.unfinished > 0) {
     const where = result.servers

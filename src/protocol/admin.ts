@@ -84,7 +84,10 @@ export function replyShape(name: AdminCommandName): ReplyShape {
 /** A word the server will read as one argument: not empty, no whitespace, no line end. */
 function word(option: string, value: string): string {
   if (typeof value !== "string" || value === "" || /\s/.test(value)) {
-    throw new ConfigError(option, `must be a non-empty string without spaces or line ends, got ${JSON.stringify(value)}`);
+    throw new ConfigError(
+      option,
+      `must be a non-empty string without spaces or line ends, got ${JSON.stringify(value)}`,
+    );
   }
   return value;
 }
@@ -217,8 +220,16 @@ export interface AdminReplies {
  * Turns a whole reply (the one line, or the rows without the final ".") into its typed value.
  * Throws ProtocolError("BAD_REPLY") for a line of the wrong shape.
  */
-export function parseAdminReply<N extends AdminCommandName>(name: N, lines: readonly string[], server?: string): AdminReplies[N];
-export function parseAdminReply(name: AdminCommandName, lines: readonly string[], server?: string): AdminReplies[AdminCommandName] {
+export function parseAdminReply<N extends AdminCommandName>(
+  name: N,
+  lines: readonly string[],
+  server?: string,
+): AdminReplies[N];
+export function parseAdminReply(
+  name: AdminCommandName,
+  lines: readonly string[],
+  server?: string,
+): AdminReplies[AdminCommandName] {
   switch (name) {
     case "status":
       return lines.map((l) => parseStatusRow(l, server));
@@ -244,7 +255,9 @@ export function parseAdminReply(name: AdminCommandName, lines: readonly string[]
 }
 
 /** One finished reply: its lines (rows without the "."), or the ERR line as a ServerError. */
-export type AssembledReply = { readonly lines: string[]; readonly error?: undefined } | { readonly lines?: undefined; readonly error: ServerError };
+export type AssembledReply =
+  | { readonly lines: string[]; readonly error?: undefined }
+  | { readonly lines?: undefined; readonly error: ServerError };
 
 /**
  * Groups reply lines into replies, given the shape each pending command expects, in order.

@@ -128,7 +128,11 @@ export class PacketDecoder {
     while (off < len && !this.failed) {
       if (chunk[off] !== NUL) {
         if (!this.allowText) {
-          this.fail("BAD_MAGIC", `expected ${magicName(this.magic)} magic, got byte 0x${chunk[off]!.toString(16)}`, off);
+          this.fail(
+            "BAD_MAGIC",
+            `expected ${magicName(this.magic)} magic, got byte 0x${chunk[off]!.toString(16)}`,
+            off,
+          );
           break;
         }
         const nl = chunk.indexOf(LF, off);
@@ -267,12 +271,7 @@ export class PacketDecoder {
     for (let i = 0; i < count - 1; i++) {
       const nul = body.indexOf(NUL, start);
       if (nul < 0) {
-        this.failAt(
-          "BAD_ARGUMENTS",
-          `${spec.name} needs ${count} arguments, body has ${i + 1}`,
-          streamOffset,
-          type,
-        );
+        this.failAt("BAD_ARGUMENTS", `${spec.name} needs ${count} arguments, body has ${i + 1}`, streamOffset, type);
         return;
       }
       args[i] = body.subarray(start, nul);
@@ -339,8 +338,6 @@ export class PacketDecoder {
     this.lineLength = 0;
     this.inLine = false;
     const where = packetType === undefined ? `at byte ${offset}` : `in ${packetName(packetType)} at byte ${offset}`;
-    this.handlers.error(
-      new ProtocolError(code, `${message} ${where}`, { packetType, offset, server: this.server }),
-    );
+    this.handlers.error(new ProtocolError(code, `${message} ${where}`, { packetType, offset, server: this.server }));
   }
 }

@@ -24,10 +24,7 @@ function checkArity(type: number, args: readonly Arg[]): void {
   const spec = PACKETS[type];
   if (!spec) throw new ConfigError("packet type", `unknown packet type ${type}`);
   if (args.length !== spec.args) {
-    throw new ConfigError(
-      "packet arguments",
-      `${spec.name} takes ${spec.args} argument(s), got ${args.length}`,
-    );
+    throw new ConfigError("packet arguments", `${spec.name} takes ${spec.args} argument(s), got ${args.length}`);
   }
 }
 

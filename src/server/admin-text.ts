@@ -48,7 +48,8 @@ export function runAdminCommand(ctx: AdminContext, line: string): string {
   switch (command) {
     case "status": {
       let out = "";
-      for (const fn of newestFirst(q.functions.values())) out += `${printable(fn.name)}\t${fn.total}\t${fn.running}\t${fn.workers.length}\n`;
+      for (const fn of newestFirst(q.functions.values()))
+        out += `${printable(fn.name)}\t${fn.total}\t${fn.running}\t${fn.workers.length}\n`;
       return `${out}.\n`;
     }
     case "prioritystatus": {

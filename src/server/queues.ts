@@ -185,7 +185,18 @@ export class JobQueues {
   }
 
   private create(handle: string, fn: FunctionRecord, req: SubmitRequest, key: string): Job {
-    const job = new Job(handle, fn, req.unique, key, req.data, req.priority, req.background, req.reducer, req.when, ++this.seq);
+    const job = new Job(
+      handle,
+      fn,
+      req.unique,
+      key,
+      req.data,
+      req.priority,
+      req.background,
+      req.reducer,
+      req.when,
+      ++this.seq,
+    );
     this.jobs.set(handle, job);
     if (key !== "") this.byKey.set(`${fn.name}\0${key}`, job);
     let set = this.byUnique.get(req.unique);
@@ -261,7 +272,7 @@ export class JobQueues {
   private head(fn: FunctionRecord, p: Priority): Job | undefined {
     const q = fn.queues[p];
     let job = q.peek();
-    while (job !== undefined && job.ignored) {
+    while (job?.ignored) {
       q.shift();
       this.forget(job);
       job = q.peek();

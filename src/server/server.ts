@@ -26,7 +26,7 @@ import { PacketDecoder } from "../protocol/decode.ts";
 import { CONSTANT_PACKETS, encodePacket } from "../protocol/encode.ts";
 import { PacketType, REQ_MAGIC, RES_MAGIC, type Packet } from "../protocol/packets.ts";
 import { runAdminCommand, type AdminContext } from "./admin-text.ts";
-import { FunctionRecord, Job, JobQueues, Priority, type QueuePeer, type SubmitRequest } from "./queues.ts";
+import { type FunctionRecord, type Job, JobQueues, Priority, type QueuePeer, type SubmitRequest } from "./queues.ts";
 import { JobStore } from "./store.ts";
 
 export const SERVER_VERSION = "gearbun-0.1.0";
@@ -375,7 +375,15 @@ class ServerImpl implements EmbeddedServer, AdminContext {
         return;
       case PacketType.SUBMIT_JOB_EPOCH: {
         const seconds = Number.parseInt(text(a[2]!), 10);
-        this.submit(peer, packet.type, text(a[0]!), text(a[1]!), a[3]!, null, Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 0);
+        this.submit(
+          peer,
+          packet.type,
+          text(a[0]!),
+          text(a[1]!),
+          a[3]!,
+          null,
+          Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 0,
+        );
         return;
       }
       case PacketType.SUBMIT_REDUCE_JOB:
@@ -437,7 +445,15 @@ class ServerImpl implements EmbeddedServer, AdminContext {
     }
   }
 
-  private submit(peer: Peer, type: number, fn: string, unique: string, data: Uint8Array, reducer: string | null, when: number): void {
+  private submit(
+    peer: Peer,
+    type: number,
+    fn: string,
+    unique: string,
+    data: Uint8Array,
+    reducer: string | null,
+    when: number,
+  ): void {
     const kind = SUBMITS[type]!;
     if (unique.length > MAX_UNIQUE_SIZE) {
       this.error(peer, "ARGUMENT_TOO_LARGE", "Unique value too large");
@@ -548,7 +564,10 @@ class ServerImpl implements EmbeddedServer, AdminContext {
         for (const c of job.clients) {
           if (c.exceptions) c.deliver((exception ??= encodePacket(type, a, RES_MAGIC)));
           // gearmand: WORK_FAIL whose body is the handle and its NUL
-          else c.deliver((fail ??= encodePacket(PacketType.WORK_FAIL, [Buffer.concat([a[0]!, new Uint8Array(1)])], RES_MAGIC)));
+          else
+            c.deliver(
+              (fail ??= encodePacket(PacketType.WORK_FAIL, [Buffer.concat([a[0]!, new Uint8Array(1)])], RES_MAGIC)),
+            );
         }
       } else {
         // One encoding shared by every attached client (one entry per foreground submit).
@@ -567,7 +586,15 @@ class ServerImpl implements EmbeddedServer, AdminContext {
       this.reply(peer, PacketType.STATUS_RES, handle, "0", "0", "0", "0");
       return;
     }
-    this.reply(peer, PacketType.STATUS_RES, handle, "1", job.worker === null ? "0" : "1", job.numerator, job.denominator);
+    this.reply(
+      peer,
+      PacketType.STATUS_RES,
+      handle,
+      "1",
+      job.worker === null ? "0" : "1",
+      job.numerator,
+      job.denominator,
+    );
   }
 
   private getStatusUnique(peer: Peer, unique: Uint8Array): void {
@@ -577,7 +604,16 @@ class ServerImpl implements EmbeddedServer, AdminContext {
       return;
     }
     const running = job.worker === null ? "0" : "1";
-    this.reply(peer, PacketType.STATUS_RES_UNIQUE, unique, "1", running, job.numerator, job.denominator, String(job.clients.length));
+    this.reply(
+      peer,
+      PacketType.STATUS_RES_UNIQUE,
+      unique,
+      "1",
+      running,
+      job.numerator,
+      job.denominator,
+      String(job.clients.length),
+    );
   }
 
   /** Admin `cancel job`: attached clients get WORK_FAIL; the job will not run. */
@@ -613,10 +649,13 @@ class ServerImpl implements EmbeddedServer, AdminContext {
     this.epochTimer = null;
     const next = this.queues.releaseDue();
     if (next === 0 || this.stopped) return;
-    this.epochTimer = setTimeout(() => {
-      this.epochTimer = null;
-      this.armEpochTimer();
-    }, Math.max(0, next - Date.now()));
+    this.epochTimer = setTimeout(
+      () => {
+        this.epochTimer = null;
+        this.armEpochTimer();
+      },
+      Math.max(0, next - Date.now()),
+    );
   }
 
   private restore(store: JobStore): void {

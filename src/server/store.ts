@@ -59,7 +59,9 @@ export class JobStore {
 
   /** Every stored job, oldest first. */
   load(): StoredJob[] {
-    const rows = this.db.query("SELECT handle, fn, uniq, priority, reducer, run_at, data FROM gearbun_jobs ORDER BY seq").all() as Row[];
+    const rows = this.db
+      .query("SELECT handle, fn, uniq, priority, reducer, run_at, data FROM gearbun_jobs ORDER BY seq")
+      .all() as Row[];
     return rows.map((r) => ({
       handle: r.handle,
       fn: r.fn,

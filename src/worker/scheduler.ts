@@ -459,7 +459,18 @@ export class Scheduler implements JobHost {
         new GearmanError("JOB_REASSIGNED", `job ${handle} was handed out again by the server`, { server: link.key }),
       );
     }
-    const job = new Job(this, link, link.session, link.key, handleBytes, handle, name, uniqueBytes, reducerBytes, payload);
+    const job = new Job(
+      this,
+      link,
+      link.session,
+      link.key,
+      handleBytes,
+      handle,
+      name,
+      uniqueBytes,
+      reducerBytes,
+      payload,
+    );
     link.jobs.set(handle, job);
     this.running++;
     link.jobsRunning++;
@@ -592,7 +603,9 @@ export class Scheduler implements JobHost {
         if (data === null) {
           error = threw
             ? value
-            : new TypeError(`handler for "${job.function}" returned ${typeof value}; return a string, Uint8Array or nothing`);
+            : new TypeError(
+                `handler for "${job.function}" returned ${typeof value}; return a string, Uint8Array or nothing`,
+              );
           outcome = "exception";
           stats.exceptions++;
           // WORK_EXCEPTION ends the job in gearmand: never a WORK_FAIL after it.

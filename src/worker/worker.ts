@@ -111,7 +111,10 @@ export class Worker {
    */
   register(name: string, handler: JobHandler, options: RegisterOptions = {}): this {
     if (typeof name !== "string" || name === "" || name.includes("\0") || Buffer.byteLength(name) > MAX_FUNCTION_NAME) {
-      throw new ConfigError("function name", `must be 1-${MAX_FUNCTION_NAME} bytes without NUL, got ${JSON.stringify(name)}`);
+      throw new ConfigError(
+        "function name",
+        `must be 1-${MAX_FUNCTION_NAME} bytes without NUL, got ${JSON.stringify(name)}`,
+      );
     }
     if (typeof handler !== "function") throw new ConfigError("handler", `handler for "${name}" must be a function`);
     const timeout = numberOption("timeout", options.timeout, 0, 0);

@@ -36,7 +36,13 @@ describeTargets("admin", { needs: "libgearman" }, (target) => {
       expect(workers.some((w) => w.clientId === "admin-test-client")).toBe(true);
       for (const w of workers) expect(Number.isInteger(w.fd)).toBe(true);
 
-      expect(await admin.prioritystatus()).toContainEqual({ function: "queued", high: 1, normal: 1, low: 1, workers: 0 });
+      expect(await admin.prioritystatus()).toContainEqual({
+        function: "queued",
+        high: 1,
+        normal: 1,
+        low: 1,
+        workers: 0,
+      });
 
       const jobs = await admin.showJobs();
       expect(jobs).toContainEqual({ handle: h1, retries: 0, ignoreJob: false, jobQueued: true });
@@ -140,7 +146,10 @@ describeTargets("admin", { needs: "libgearman" }, (target) => {
       await admin.cancelJob(handle);
       expect(await waiting.catch((e: unknown) => e)).toBeInstanceOf(JobFailedError);
       expect(waiting.state).toBe("failed");
-      expect((await admin.showJobs()).find((j) => j.handle === handle)).toMatchObject({ ignoreJob: true, jobQueued: false });
+      expect((await admin.showJobs()).find((j) => j.handle === handle)).toMatchObject({
+        ignoreJob: true,
+        jobQueued: false,
+      });
       await using _worker = await startCliWorker(server.address, "never-run", ["cat"]);
       expect(await client.submit("never-run", "after").text()).toBe("after");
       expect(client.servers()[0]!.inFlight).toEqual({ requests: 0, jobs: 0 });

@@ -17,7 +17,11 @@ const row = (peerId: string, label: string, median?: number): Row => ({
 
 describe("bench report", () => {
   test("bench report - the chart has a bar per measured row, a label per row, escaped text", () => {
-    const svg = resultsSvg([row("c", "libgearman C", 1000), row("gearbun-c16", "gearbun & co", 4000), row("gearman-bun", "gearman (Bun)")]);
+    const svg = resultsSvg([
+      row("c", "libgearman C", 1000),
+      row("gearbun-c16", "gearbun & co", 4000),
+      row("gearman-bun", "gearman (Bun)"),
+    ]);
     expect(svg.startsWith("<svg")).toBe(true);
     expect(svg.match(/<rect x=/g)?.length).toBe(2);
     expect(svg).toContain("gearbun &amp; co");

@@ -23,14 +23,26 @@ async function gearbun(args: string[], stdin?: string): Promise<Run> {
     env,
   });
   const timer = setTimeout(() => proc.kill("SIGKILL"), 20_000);
-  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [out, err, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   clearTimeout(timer);
   return { code, out, err };
 }
 
 /** Starts a long-running subcommand and waits for a stdout line matching `ready`. */
-async function daemon(args: string[], ready: RegExp): Promise<{ proc: ReturnType<typeof Bun.spawn>; match: RegExpMatchArray }> {
-  const proc = Bun.spawn([process.execPath, MAIN, ...args], { stdout: "pipe", stderr: "inherit", stdin: "ignore", env });
+async function daemon(
+  args: string[],
+  ready: RegExp,
+): Promise<{ proc: ReturnType<typeof Bun.spawn>; match: RegExpMatchArray }> {
+  const proc = Bun.spawn([process.execPath, MAIN, ...args], {
+    stdout: "pipe",
+    stderr: "inherit",
+    stdin: "ignore",
+    env,
+  });
   started.push(proc);
   const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
   let text = "";
@@ -77,7 +89,10 @@ describe("cli - usage", () => {
       [["submit", "f", "x", "--priority", "urgent"], /^gearbun submit: --priority must be high, normal or low/],
       [["worker", "--concurrency", "0", "x.ts"], /^gearbun worker: --concurrency must be an integer >= 1/],
       [["status", "--nope"], /^gearbun status: .*nope/],
-      [["submit", "f", "x", "--servers", "host:notaport"], /^gearbun submit: servers: bad server address "host:notaport"/],
+      [
+        ["submit", "f", "x", "--servers", "host:notaport"],
+        /^gearbun submit: servers: bad server address "host:notaport"/,
+      ],
     ];
     for (const [args, message] of cases) {
       const r = await gearbun(args);
@@ -94,7 +109,10 @@ describe("cli - on the embedded server", () => {
     const address = server.match[1]!;
     expect(await adminLine(Number(server.match[2]), "version")).toMatch(/^OK/);
 
-    const worker = await daemon(["worker", HANDLERS, "--servers", address, "--concurrency", "2", "--client-id", "cli-test"], /gearbun worker: reverse, shout/);
+    const worker = await daemon(
+      ["worker", HANDLERS, "--servers", address, "--concurrency", "2", "--client-id", "cli-test"],
+      /gearbun worker: reverse, shout/,
+    );
 
     const r1 = await gearbun(["submit", "reverse", "hello", "--servers", address]);
     expect(r1).toEqual({ code: 0, out: "olleh", err: "" });

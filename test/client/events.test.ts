@@ -9,7 +9,6 @@ import { showEvent } from "../support/task-events.ts";
 import { describeTargets, startTarget } from "../support/targets.ts";
 import { startCliWorker, startLibgearmanWorker } from "../support/peers.ts";
 
-
 const show = showEvent;
 
 async function events(task: Task): Promise<string[]> {
@@ -26,7 +25,14 @@ describeTargets("client events - libgearman worker", { needs: "libgearman" }, (t
       await using _w = await startLibgearmanWorker(server.address);
       await using client = new Client({ servers: server.address });
       const task = client.submit("events", "hello");
-      expect(await events(task)).toEqual(["data:d1", "status:1/3", "warning:w1", "data:d2", "status:2/3", "complete:olleh"]);
+      expect(await events(task)).toEqual([
+        "data:d1",
+        "status:1/3",
+        "warning:w1",
+        "data:d2",
+        "status:2/3",
+        "complete:olleh",
+      ]);
       expect(await task.text()).toBe("olleh");
     }),
   );

@@ -34,7 +34,12 @@ interface Run {
  * Submits `total` echo jobs keeping 50 in flight; after `killAfter` results, kills `victim`.
  * Also queues 20 jobs nobody can run (they wait on both servers when the kill comes).
  */
-async function submitAndKill(client: Client, victim: Target, total: number, killAfter: number): Promise<Run & { stuck: Task[] }> {
+async function submitAndKill(
+  client: Client,
+  victim: Target,
+  total: number,
+  killAfter: number,
+): Promise<Run & { stuck: Task[] }> {
   const stuck = Array.from({ length: 20 }, (_, i) => client.submit("stuck", `${i}`));
   await Promise.all(stuck.map((t) => t.handle));
   const tasks: Task[] = [];

@@ -16,7 +16,12 @@ describeTargets("client with gearbun's Worker", (target) => {
     logsOnFailure(async () => {
       await using server = await startTarget(target);
       const seen: { fn: string; payload: string; unique: string; reducer: string }[] = [];
-      const worker = new Worker({ servers: server.address, concurrency: 4, grab: "GRAB_JOB_ALL", idleRegrabInterval: 200 });
+      const worker = new Worker({
+        servers: server.address,
+        concurrency: 4,
+        grab: "GRAB_JOB_ALL",
+        idleRegrabInterval: 200,
+      });
       worker.register("rev", (job) => {
         seen.push({ fn: job.function, payload: job.text(), unique: job.unique, reducer: job.reducer });
         return [...job.text()].reverse().join("");
@@ -36,7 +41,9 @@ describeTargets("client with gearbun's Worker", (target) => {
       try {
         await using client = new Client({ servers: server.address });
         for (const priority of PRIORITIES) {
-          expect(await client.submit("rev", `fg-${priority}`, { priority }).text()).toBe([...`fg-${priority}`].reverse().join(""));
+          expect(await client.submit("rev", `fg-${priority}`, { priority }).text()).toBe(
+            [...`fg-${priority}`].reverse().join(""),
+          );
           await client.submitBackground("rev", `bg-${priority}`, { priority, unique: `bg-${priority}` });
         }
         expect(await client.submit("rev", "reduce", { reducer: "sum" }).text()).toBe("ecuder");
@@ -61,7 +68,12 @@ describeTargets("client with gearbun's Worker", (target) => {
         expect(payloads).toEqual(
           ["fg-high", "fg-normal", "fg-low", "bg-high", "bg-normal", "bg-low", "reduce", "reduce-bg", "epoch"].sort(),
         );
-        expect(seen.filter((s) => s.reducer === "sum").map((s) => s.payload).sort()).toEqual(["reduce", "reduce-bg"]);
+        expect(
+          seen
+            .filter((s) => s.reducer === "sum")
+            .map((s) => s.payload)
+            .sort(),
+        ).toEqual(["reduce", "reduce-bg"]);
         expect(seen.find((s) => s.payload === "bg-low")?.unique).toBe("bg-low");
       } finally {
         await worker.stop({ deadline: 1000 });

@@ -35,10 +35,13 @@ describeTargets("client load", (target) => {
     logsOnFailure(async () => {
       // The server and the worker run in their own processes, so the client's memory is measured alone.
       await using server = await startTarget(target, { process: true });
-      const worker = Bun.spawn(["bun", join(import.meta.dir, "../support/echo-worker.ts"), server.address, "load", "64"], {
-        stdout: "ignore",
-        stderr: "inherit",
-      });
+      const worker = Bun.spawn(
+        ["bun", join(import.meta.dir, "../support/echo-worker.ts"), server.address, "load", "64"],
+        {
+          stdout: "ignore",
+          stderr: "inherit",
+        },
+      );
       try {
         await waitForWorkers(server.address, ["load"]);
         await using client = new Client({ servers: server.address });

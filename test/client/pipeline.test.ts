@@ -28,7 +28,11 @@ async function creatingServer() {
 
 test("client pipeline - OPTION_REQ exceptions goes out before any submit, on every connect", async () => {
   await using server = await creatingServer();
-  await using client = new Client({ servers: server.address, clientId: "pipe-1", reconnect: { initialDelay: 20, maxDelay: 50 } });
+  await using client = new Client({
+    servers: server.address,
+    clientId: "pipe-1",
+    reconnect: { initialDelay: 20, maxDelay: 50 },
+  });
   const first = client.submit("f", "a"); // submitted before the connection is up
   await first.handle;
   server.peers[0]!.close();
@@ -52,7 +56,9 @@ test("client pipeline - OPTION_REQ exceptions goes out before any submit, on eve
 test("client pipeline - JOB_CREATED answers submits first in first out; results find their job by handle", async () => {
   await using server = await creatingServer();
   await using client = new Client({ servers: server.address });
-  const tasks = Array.from({ length: 500 }, (_, i) => client.submit("f", `${i}`, { priority: (["high", "normal", "low"] as const)[i % 3] }));
+  const tasks = Array.from({ length: 500 }, (_, i) =>
+    client.submit("f", `${i}`, { priority: (["high", "normal", "low"] as const)[i % 3] }),
+  );
   const handles = await Promise.all(tasks.map((t) => t.handle));
   expect(handles).toEqual(tasks.map((_, i) => `H:${i + 1}`));
   // Every submit went out in one pipelined stream, in order.

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Admin } from "../../src/admin/admin.ts";
 import { Client, pickByUnique } from "../../src/client/client.ts";
-import { ConnectionError, TimeoutError } from "../../src/errors.ts";
+import { type ConnectionError, TimeoutError } from "../../src/errors.ts";
 import { PacketType } from "../../src/protocol/packets.ts";
 import { startEchoWorker } from "../support/echo-worker.ts";
 import { logsOnFailure } from "../support/gearmand.ts";
@@ -183,7 +183,8 @@ describeTargets("client unique", { needs: "libgearman" }, (target) => {
       // Both servers keep the job, marked to be ignored, once they have seen the client go.
       await using admin = new Admin(server.address);
       const deadline = Date.now() + 2000;
-      const ignored = async (): Promise<boolean> => (await admin.showJobs()).some((j) => j.handle === handle && j.ignoreJob);
+      const ignored = async (): Promise<boolean> =>
+        (await admin.showJobs()).some((j) => j.handle === handle && j.ignoreJob);
       while (!(await ignored()) && Date.now() < deadline) await Bun.sleep(10);
       expect((await admin.showJobs()).find((j) => j.handle === handle)?.ignoreJob).toBe(true);
       await using client = new Client({ servers: server.address });

@@ -61,7 +61,12 @@ describeTargets("client variants - codec worker", (target) => {
     "client variants - every submit packet reaches a worker with its function, unique and payload",
     logsOnFailure(async () => {
       await using server = await startTarget(target);
-      await using worker = await startEchoWorker({ server: server.address, functions: ["echo"], grab: "all", regrab: 100 });
+      await using worker = await startEchoWorker({
+        server: server.address,
+        functions: ["echo"],
+        grab: "all",
+        regrab: 100,
+      });
       await using client = new Client({ servers: server.address });
 
       for (const priority of PRIORITIES) {

@@ -37,7 +37,10 @@ test("connect timeout - a listener that never answers fails the dial with CONNEC
   using silent = silentListener();
   await using rec = recordedConnection(silent.address, testConfig({ connectTimeout: 150, reconnect: () => null }));
   const started = performance.now();
-  const error = await rec.conn.connect().then(() => null, (e: unknown) => e);
+  const error = await rec.conn.connect().then(
+    () => null,
+    (e: unknown) => e,
+  );
   const elapsed = performance.now() - started;
   expect(error).toBeInstanceOf(ConnectionError);
   const e = error as ConnectionError;

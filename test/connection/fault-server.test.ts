@@ -27,7 +27,10 @@ test("fault server - hang makes the connect time out", async () => {
   await using server = await startFaultServer();
   server.faults.hang = true;
   await using rec = recordedConnection(server.address, testConfig({ connectTimeout: 200, reconnect: () => null }));
-  const error = await rec.conn.connect().then(() => null, (e: unknown) => e);
+  const error = await rec.conn.connect().then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(ConnectionError);
   expect((error as ConnectionError).code).toBe("CONNECT_TIMEOUT");
   expect((await server.waitFor(PacketType.ECHO_REQ)).type).toBe(PacketType.ECHO_REQ);

@@ -41,7 +41,10 @@ for (const [name, reply, code] of [
   test(`handshake - a probe answered with ${name} fails the dial with ${code}`, async () => {
     await using server = await startFaultServer({ reply: () => reply });
     await using rec = recordedConnection(server.address, noRetry);
-    const error = await rec.conn.connect().then(() => null, (e: unknown) => e);
+    const error = await rec.conn.connect().then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(ProtocolError);
     expect((error as ProtocolError).code).toBe(code);
     expect((error as ProtocolError).message).toContain(server.address);
@@ -56,7 +59,10 @@ test("handshake - a server that closes during the probe fails the dial with CONN
   await using server = await startFaultServer();
   server.faults.dropOn.add(PacketType.ECHO_REQ);
   await using rec = recordedConnection(server.address, noRetry);
-  const error = await rec.conn.connect().then(() => null, (e: unknown) => e);
+  const error = await rec.conn.connect().then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(ConnectionError);
   expect((error as ConnectionError).code).toBe("CONNECT_FAILED");
 });

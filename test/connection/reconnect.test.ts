@@ -33,7 +33,7 @@ describe("reconnect policy", () => {
     expect(at(0)(2)).toBe(1200);
     // Seeded sweep: every value within bounds.
     let x = 1;
-    const random = () => ((x = (x * 48271) % 2147483647) / 2147483647);
+    const random = () => (x = (x * 48271) % 2147483647) / 2147483647;
     const policy = exponentialBackoff({ initialDelay: 100, maxDelay: 5000, jitter: 0.2, random });
     for (let attempt = 1; attempt <= 30; attempt++) {
       const base = Math.min(5000, 100 * 2 ** (attempt - 1));
@@ -52,7 +52,13 @@ describe("reconnect policy", () => {
   });
 
   test("reconnect - defaults are 100 ms doubling to 5 s with ±20 % jitter, never giving up", () => {
-    expect(BACKOFF_DEFAULTS).toEqual({ initialDelay: 100, maxDelay: 5000, factor: 2, jitter: 0.2, maxAttempts: Infinity });
+    expect(BACKOFF_DEFAULTS).toEqual({
+      initialDelay: 100,
+      maxDelay: 5000,
+      factor: 2,
+      jitter: 0.2,
+      maxAttempts: Infinity,
+    });
     const policy = exponentialBackoff({ random: () => 0.5 });
     expect([1, 2, 7, 100_000].map(policy)).toEqual([100, 200, 5000, 5000]);
     expect(noReconnect(1)).toBeNull();
@@ -106,13 +112,23 @@ describe("reconnect against fault servers", () => {
         },
       }),
     );
-    const error = await rec.conn.connect().then(() => null, (e: unknown) => e);
+    const error = await rec.conn.connect().then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(ConnectionError);
     expect((error as ConnectionError).code).toBe("CONNECT_FAILED");
     expect((error as ConnectionError).message).toContain(`127.0.0.1:${port}`);
     await rec.event("closed");
     expect(seen).toEqual([1, 2]);
-    expect(describeEvents(rec.events)).toEqual(["connecting#1", "disconnected", "reconnecting#1", "connecting#2", "disconnected", "closed"]);
+    expect(describeEvents(rec.events)).toEqual([
+      "connecting#1",
+      "disconnected",
+      "reconnecting#1",
+      "connecting#2",
+      "disconnected",
+      "closed",
+    ]);
   });
 
   test("reconnect - a policy returning null closes the connection with a closed event", async () => {
@@ -200,7 +216,10 @@ describeGearmand("reconnect against gearmand", () => {
       expect(n).toBeGreaterThanOrEqual(2);
 
       const losses = rec.events.filter((e) => e.type === "disconnected");
-      expect(losses.map((e) => e.type === "disconnected" && e.wasReady)).toEqual([true, ...losses.slice(1).map(() => false)]);
+      expect(losses.map((e) => e.type === "disconnected" && e.wasReady)).toEqual([
+        true,
+        ...losses.slice(1).map(() => false),
+      ]);
       expect(losses[0]!.type === "disconnected" && losses[0]!.error.code).toBe("CONNECTION_LOST");
       for (const e of losses.slice(1)) expect(e.type === "disconnected" && e.error.code).toBe("CONNECT_FAILED");
       for (const e of rec.events) expect(e.server).toBe(gearmand.address);

@@ -9,7 +9,11 @@ const keys = (input: Parameters<typeof parseServers>[0], env?: string) => parseS
 describe("servers - parsing", () => {
   test("servers - host:port, host alone (port 4730), IPv4 and names", () => {
     expect(parseAddress("127.0.0.1:4731")).toEqual({ host: "127.0.0.1", port: 4731, key: "127.0.0.1:4731" });
-    expect(parseAddress("gearman.example")).toEqual({ host: "gearman.example", port: 4730, key: "gearman.example:4730" });
+    expect(parseAddress("gearman.example")).toEqual({
+      host: "gearman.example",
+      port: 4730,
+      key: "gearman.example:4730",
+    });
     expect(parseAddress("  localhost:1  ")).toEqual({ host: "localhost", port: 1, key: "localhost:1" });
     expect(parseAddress("h:65535").port).toBe(65535);
   });
@@ -70,7 +74,22 @@ describe("servers - bad addresses", () => {
     throw new Error(`no error for ${JSON.stringify(input)}`);
   };
 
-  for (const address of ["host:", "host:0", "host:65536", "host:12x", "host:-1", ":4730", "[::1", "[::1]x", "[::1]:", "a b:1", "host:99999999", "host:1:2", "1.2.3.4:80:90", "bad:1:2"]) {
+  for (const address of [
+    "host:",
+    "host:0",
+    "host:65536",
+    "host:12x",
+    "host:-1",
+    ":4730",
+    "[::1",
+    "[::1]x",
+    "[::1]:",
+    "a b:1",
+    "host:99999999",
+    "host:1:2",
+    "1.2.3.4:80:90",
+    "bad:1:2",
+  ]) {
     test(`servers - "${address}" is a ConfigError naming the address`, () => {
       const e = bad(`good:1,${address}`);
       expect(e.code).toBe("BAD_OPTION");

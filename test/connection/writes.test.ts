@@ -51,7 +51,12 @@ test("writes - packets sent in one tick are coalesced into few socket writes", a
   let reads = 0;
   const got: string[] = [];
   const decoder = new PacketDecoder(
-    { packet: (p: Packet) => got.push(Buffer.from(p.args[0]!).toString()), error: (e) => { throw e; } },
+    {
+      packet: (p: Packet) => got.push(Buffer.from(p.args[0]!).toString()),
+      error: (e) => {
+        throw e;
+      },
+    },
     { magic: REQ_MAGIC },
   );
   let echoed = false;
@@ -118,7 +123,12 @@ test("writes - partial writes and drain: several MiB to a server that stops read
   expect(echoes.length).toBe(COUNT);
   for (let i = 0; i < COUNT; i++) {
     const got = echoes[i]!.args[0]!;
-    if (got.length !== PACKET || got[0] !== ((i >> 8) & 0xff) || got[1] !== (i & 0xff) || got[PACKET - 1] !== (i & 0xff)) {
+    if (
+      got.length !== PACKET ||
+      got[0] !== ((i >> 8) & 0xff) ||
+      got[1] !== (i & 0xff) ||
+      got[PACKET - 1] !== (i & 0xff)
+    ) {
       throw new Error(`packet ${i} arrived wrong or out of order`);
     }
   }
@@ -136,7 +146,10 @@ test("writes - writable() waiters reject with the loss error when the socket is 
   expect(rec.conn.pendingBytes).toBeGreaterThan(1024);
   const wait = rec.conn.writable();
   await server.stop();
-  const error = await wait.then(() => null, (e: unknown) => e);
+  const error = await wait.then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(ConnectionError);
   expect((error as ConnectionError).code).toBe("CONNECTION_LOST");
   expect(rec.conn.pendingBytes).toBe(0);
@@ -151,7 +164,13 @@ test("writes - keepalive is on the socket when enabled (seen by ss), off when di
     await rec.packetsReach(1);
     if (Bun.which("ss") !== null) {
       // Our side of the connection: its timer column shows keepalive when SO_KEEPALIVE is on.
-      const out = Bun.spawnSync(["ss", "-tnoH", "state", "established", `( dport = :${server.port} )`]).stdout.toString();
+      const out = Bun.spawnSync([
+        "ss",
+        "-tnoH",
+        "state",
+        "established",
+        `( dport = :${server.port} )`,
+      ]).stdout.toString();
       expect(out).not.toBe("");
       if (keepAlive) expect(out).toContain("keepalive");
       else expect(out).not.toContain("keepalive");

@@ -36,7 +36,9 @@ describe("demo", () => {
   test("demo - every worker receives jobs in every round: table and verdict", async () => {
     const { ok, lines } = await demo({});
     expect(ok).toBe(true);
-    expect(lines[0]).toMatch(/^gearbun demo: 4 worker processes on 127\.0\.0\.1:\d+ \+ 127\.0\.0\.1:\d+, 2 clients x 50 foreground jobs x 3 rounds \(embedded job servers\)$/);
+    expect(lines[0]).toMatch(
+      /^gearbun demo: 4 worker processes on 127\.0\.0\.1:\d+ \+ 127\.0\.0\.1:\d+, 2 clients x 50 foreground jobs x 3 rounds \(embedded job servers\)$/,
+    );
     expect(lines.filter((l) => /^gearbun round \d\/3 \[#{30}\] 100\/100 \d+ ms$/.test(l))).toHaveLength(3);
     const rows = table(lines, "gearbun: jobs per worker and per server, by round");
     expect([...rows.keys()].slice(0, 4)).toEqual(["W1", "W2", "W3", "W4"]);
@@ -58,10 +60,15 @@ describe("demo", () => {
   test("demo - naive: the forced lost wake-up starves W3 on B; gearbun's W3 keeps taking B's jobs", async () => {
     const { ok, lines } = await demo({ naive: true });
     expect(ok).toBe(true);
-    expect(lines[0]).toMatch(/^gearbun demo --naive: 4 naive worker processes, then 4 gearbun worker processes, on A = [\d.:]+, B = [\d.:]+/);
+    expect(lines[0]).toMatch(
+      /^gearbun demo --naive: 4 naive worker processes, then 4 gearbun worker processes, on A = [\d.:]+, B = [\d.:]+/,
+    );
     const forced = lines.filter((l) => l.includes("forcing the race"));
     expect(forced).toHaveLength(2);
-    for (const l of forced) expect(l).toMatch(/^ {2}forcing the race: W3 busy with a held job from A while a job on B wakes it; W[124] takes B's job$/);
+    for (const l of forced)
+      expect(l).toMatch(
+        /^ {2}forcing the race: W3 busy with a held job from A while a job on B wakes it; W[124] takes B's job$/,
+      );
     // Forced before round 3: after the two rounds of its progress lines.
     expect(lines.indexOf(forced[0]!)).toBe(lines.findIndex((l) => l.startsWith("naive   round 2/3")) + 1);
 
@@ -87,7 +94,13 @@ describe("demo", () => {
   test("demo - rounds give up on jobs no worker is woken for, and count them per server", async () => {
     await using a = await startServer({ port: 0, host: "127.0.0.1" });
     await using b = await startServer({ port: 0, host: "127.0.0.1", faults: { withholdNoop: true } });
-    const { ok, lines } = await demo({ workers: 2, jobs: 10, rounds: 2, stallMs: 300, servers: `${a.address},${b.address}` });
+    const { ok, lines } = await demo({
+      workers: 2,
+      jobs: 10,
+      rounds: 2,
+      stallMs: 300,
+      servers: `${a.address},${b.address}`,
+    });
     expect(ok).toBe(false);
     const progress = lines.filter((l) => l.startsWith("gearbun round"));
     expect(progress).toHaveLength(2);

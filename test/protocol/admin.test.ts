@@ -71,7 +71,15 @@ describe("admin protocol - commands", () => {
     expect(replyShape("prioritystatus")).toBe("list");
     expect(replyShape("show jobs")).toBe("list");
     expect(replyShape("show unique jobs")).toBe("list");
-    for (const n of ["version", "getpid", "verbose", "cancel job", "maxqueue", "create function", "drop function"] as const) {
+    for (const n of [
+      "version",
+      "getpid",
+      "verbose",
+      "cancel job",
+      "maxqueue",
+      "create function",
+      "drop function",
+    ] as const) {
       expect(replyShape(n)).toBe("line");
     }
   });

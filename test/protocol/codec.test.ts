@@ -54,11 +54,17 @@ function sampleArgs(spec: PacketSpec): Arg[] {
 }
 
 const argBytes = (a: Arg): number[] => (typeof a === "string" ? nums(a) : Array.from(a));
-const packetEvent = (type: number, args: readonly Arg[]): Decoded => ({ kind: "packet", type, args: args.map(argBytes) });
+const packetEvent = (type: number, args: readonly Arg[]): Decoded => ({
+  kind: "packet",
+  type,
+  args: args.map(argBytes),
+});
 
 describe("codec - packet table", () => {
   test("codec - the table holds types 1-42 except 5, each under its own number", () => {
-    expect(SPECS.map((s): number => s.type)).toEqual(Array.from({ length: MAX_PACKET_TYPE }, (_, i) => i + 1).filter((n) => n !== 5));
+    expect(SPECS.map((s): number => s.type)).toEqual(
+      Array.from({ length: MAX_PACKET_TYPE }, (_, i) => i + 1).filter((n) => n !== 5),
+    );
     for (const s of SPECS) expect(PacketType[s.name]).toBe(s.type);
     expect(PACKETS[0]).toBeUndefined();
     expect(PACKETS[5]).toBeUndefined();
@@ -110,7 +116,9 @@ describe("codec - round trip", () => {
     expect(at).toBe(3 + encodedLength(a));
     at = encodeInto(out, at, PacketType.CAN_DO, b, RES_MAGIC);
     expect(at).toBe(out.length);
-    expect(Array.from(out.subarray(3))).toEqual(Array.from(concat(encodeResponse(PacketType.WORK_COMPLETE, ...a), encodeResponse(PacketType.CAN_DO, ...b))));
+    expect(Array.from(out.subarray(3))).toEqual(
+      Array.from(concat(encodeResponse(PacketType.WORK_COMPLETE, ...a), encodeResponse(PacketType.CAN_DO, ...b))),
+    );
   });
 
   test("codec - multi-byte UTF-8 strings are measured and written in bytes", () => {
@@ -125,7 +133,9 @@ describe("codec - round trip", () => {
       const packet = encodeRequest(PacketType.CAN_DO, s);
       expect(packet.length).toBe(encodedLength([s]));
       expect(new DataView(packet.buffer).getUint32(8)).toBe(packet.length - HEADER_SIZE);
-      expect(feedAllWays(packet, REQ)).toEqual([packetEvent(PacketType.CAN_DO, [s.replace(/[\uD800-\uDFFF]/g, "\uFFFD")])]);
+      expect(feedAllWays(packet, REQ)).toEqual([
+        packetEvent(PacketType.CAN_DO, [s.replace(/[\uD800-\uDFFF]/g, "\uFFFD")]),
+      ]);
     }
   });
 
@@ -144,9 +154,15 @@ describe("codec - round trip", () => {
     expect(CONSTANT_PACKETS.RESET_ABILITIES).toEqual(encodeRequest(PacketType.RESET_ABILITIES));
     expect(CONSTANT_PACKETS.NOOP).toEqual(encodeResponse(PacketType.NOOP));
     expect(CONSTANT_PACKETS.NO_JOB).toEqual(encodeResponse(PacketType.NO_JOB));
-    expect(Object.keys(CONSTANT_PACKETS).sort()).toEqual(
-      ["GRAB_JOB", "GRAB_JOB_ALL", "GRAB_JOB_UNIQ", "NOOP", "NO_JOB", "PRE_SLEEP", "RESET_ABILITIES"],
-    );
+    expect(Object.keys(CONSTANT_PACKETS).sort()).toEqual([
+      "GRAB_JOB",
+      "GRAB_JOB_ALL",
+      "GRAB_JOB_UNIQ",
+      "NOOP",
+      "NO_JOB",
+      "PRE_SLEEP",
+      "RESET_ABILITIES",
+    ]);
   });
 });
 
@@ -164,7 +180,9 @@ describe("codec - decoder cases", () => {
   test("codec - NULs in the data tail stay in the last argument", () => {
     const data = new Uint8Array([0, 0, 7, 0, 0]);
     const packet = encodeResponse(PacketType.JOB_ASSIGN_ALL, "H:1", "fn", "uniq", "red", data);
-    expect(feedAllWays(packet, RES)).toEqual([packetEvent(PacketType.JOB_ASSIGN_ALL, ["H:1", "fn", "uniq", "red", data])]);
+    expect(feedAllWays(packet, RES)).toEqual([
+      packetEvent(PacketType.JOB_ASSIGN_ALL, ["H:1", "fn", "uniq", "red", data]),
+    ]);
     const echo = encodeRequest(PacketType.ECHO_REQ, new Uint8Array([0]));
     expect(feedAllWays(echo, REQ)).toEqual([packetEvent(PacketType.ECHO_REQ, [new Uint8Array([0])])]);
   });
@@ -279,7 +297,11 @@ describe("codec - errors", () => {
       { kind: "error", code: "BAD_MAGIC", packetType: PacketType.NOOP, offset: reqPrefix.length },
     ]);
     expectError(bytes("status\n"), RES, { code: "BAD_MAGIC", packetType: undefined, offset: off });
-    expectError(raw(0x00524551 ^ 0x100, PacketType.NOOP), RES, { code: "BAD_MAGIC", packetType: PacketType.NOOP, offset: off });
+    expectError(raw(0x00524551 ^ 0x100, PacketType.NOOP), RES, {
+      code: "BAD_MAGIC",
+      packetType: PacketType.NOOP,
+      offset: off,
+    });
   });
 
   test("codec - UNKNOWN_PACKET for types 0, 5, 43 and 2^32-1", () => {
@@ -299,8 +321,16 @@ describe("codec - errors", () => {
       packetType: PacketType.STATUS_RES_UNIQUE,
       offset: off,
     });
-    expectError(raw(RES_MAGIC, PacketType.SUBMIT_JOB), RES, { code: "BAD_ARGUMENTS", packetType: PacketType.SUBMIT_JOB, offset: off });
-    expectError(raw(RES_MAGIC, PacketType.NOOP, "x"), RES, { code: "BAD_ARGUMENTS", packetType: PacketType.NOOP, offset: off });
+    expectError(raw(RES_MAGIC, PacketType.SUBMIT_JOB), RES, {
+      code: "BAD_ARGUMENTS",
+      packetType: PacketType.SUBMIT_JOB,
+      offset: off,
+    });
+    expectError(raw(RES_MAGIC, PacketType.NOOP, "x"), RES, {
+      code: "BAD_ARGUMENTS",
+      packetType: PacketType.NOOP,
+      offset: off,
+    });
   });
 
   test("codec - PACKET_TOO_LARGE is reported from the header, before the body arrives", () => {
@@ -328,7 +358,10 @@ describe("codec - errors", () => {
     const error: Decoded = { kind: "error", code: "LINE_TOO_LONG", packetType: undefined, offset: at };
     expect(feedAllWays(concat(reqPrefix, bytes("123456789\n"), reqPrefix), options)).toEqual([reqOk, error]);
     expect(feedAllWays(concat(reqPrefix, bytes("123456789")), options)).toEqual([reqOk, error]);
-    expect(feedAllWays(concat(reqPrefix, bytes("12345678\n")), options)).toEqual([reqOk, { kind: "text", line: "12345678" }]);
+    expect(feedAllWays(concat(reqPrefix, bytes("12345678\n")), options)).toEqual([
+      reqOk,
+      { kind: "text", line: "12345678" },
+    ]);
   });
 
   test("codec - errors are ProtocolErrors naming the packet, offset and server", () => {

@@ -9,14 +9,21 @@ import { expect, test } from "bun:test";
 import { ProtocolError } from "../../src/errors.ts";
 import { DEFAULT_MAX_PACKET_SIZE, PacketDecoder, type DecoderOptions } from "../../src/protocol/decode.ts";
 import { encodePacket, type Arg } from "../../src/protocol/encode.ts";
-import { HEADER_SIZE, MAX_PACKET_TYPE, PACKETS, REQ_MAGIC, RES_MAGIC, type PacketSpec } from "../../src/protocol/packets.ts";
+import {
+  HEADER_SIZE,
+  MAX_PACKET_TYPE,
+  PACKETS,
+  REQ_MAGIC,
+  RES_MAGIC,
+  type PacketSpec,
+} from "../../src/protocol/packets.ts";
 import { concat } from "./feed.ts";
 import { prng } from "../support/prng.ts";
 
 const GARBAGE_CASES = 100_000;
 const MUTATION_CASES = 20_000;
 
-const SEED = Number(process.env.GEARBUN_FUZZ_SEED ?? ((Date.now() ^ (Math.random() * 0x100000000)) >>> 0));
+const SEED = Number(process.env.GEARBUN_FUZZ_SEED ?? (Date.now() ^ (Math.random() * 0x100000000)) >>> 0);
 console.log(`fuzz seed ${SEED} (rerun: GEARBUN_FUZZ_SEED=${SEED} bun test test/protocol/fuzz.test.ts)`);
 
 const rand = prng(SEED);
@@ -157,7 +164,10 @@ function run(pieces: readonly Uint8Array[], options: DecoderOptions, what: strin
     },
     options,
   );
-  const bound = Math.max(HEADER_SIZE + (options.maxPacketSize ?? DEFAULT_MAX_PACKET_SIZE), options.maxLineLength ?? 8192);
+  const bound = Math.max(
+    HEADER_SIZE + (options.maxPacketSize ?? DEFAULT_MAX_PACKET_SIZE),
+    options.maxLineLength ?? 8192,
+  );
   for (const piece of pieces) {
     let ok: boolean;
     try {
@@ -183,7 +193,9 @@ test("fuzz - random garbage gives only ProtocolErrors, chunking-independent, bou
     const whole = run([input], options, what);
     const split = run(chunks(input), options, what);
     if (whole.join("|") !== split.join("|")) {
-      throw new Error(`fuzz seed ${SEED}, ${what}: chunked feed differs:\n${whole.join("\n")}\n---\n${split.join("\n")}`);
+      throw new Error(
+        `fuzz seed ${SEED}, ${what}: chunked feed differs:\n${whole.join("\n")}\n---\n${split.join("\n")}`,
+      );
     }
     if (whole.at(-1)?.startsWith("error:")) errors++;
   }
@@ -201,14 +213,17 @@ test("fuzz - valid streams decode to their packets; mutations give only Protocol
     const valid = validStream(options);
     const what = `mutation case ${i}`;
     const clean = run(chunks(valid), options, `${what} (unmutated ${hex(valid)})`);
-    if (clean.some((e) => e.startsWith("error:"))) throw new Error(`fuzz seed ${SEED}, ${what}: valid stream rejected: ${clean.at(-1)}`);
+    if (clean.some((e) => e.startsWith("error:")))
+      throw new Error(`fuzz seed ${SEED}, ${what}: valid stream rejected: ${clean.at(-1)}`);
     expect(clean.join("|")).toBe(run([valid], options, what).join("|"));
     const bad = mutate(valid);
     const badWhat = `${what} (mutated ${hex(bad)}) options ${JSON.stringify(options)}`;
     const whole = run([bad], options, badWhat);
     const split = run(chunks(bad), options, badWhat);
     if (whole.join("|") !== split.join("|")) {
-      throw new Error(`fuzz seed ${SEED}, ${badWhat}: chunked feed differs:\n${whole.join("\n")}\n---\n${split.join("\n")}`);
+      throw new Error(
+        `fuzz seed ${SEED}, ${badWhat}: chunked feed differs:\n${whole.join("\n")}\n---\n${split.join("\n")}`,
+      );
     }
     if (whole.at(-1)?.startsWith("error:")) mutatedErrors++;
   }

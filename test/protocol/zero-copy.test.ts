@@ -15,7 +15,11 @@ const PAYLOAD = 1500;
 
 /** Burst n: PER_BURST ECHO_RES packets, packet i filled with byte (n * PER_BURST + i) & 0xff. */
 const burst = (n: number): Uint8Array =>
-  concat(...Array.from({ length: PER_BURST }, (_, i) => encodeResponse(PacketType.ECHO_RES, new Uint8Array(PAYLOAD).fill((n * PER_BURST + i) & 0xff))));
+  concat(
+    ...Array.from({ length: PER_BURST }, (_, i) =>
+      encodeResponse(PacketType.ECHO_RES, new Uint8Array(PAYLOAD).fill((n * PER_BURST + i) & 0xff)),
+    ),
+  );
 
 test("zero-copy - packet views from early socket reads keep their bytes after later reads", async () => {
   // The server sends burst 0 on connect and burst n when the client writes the byte n.
@@ -45,7 +49,11 @@ test("zero-copy - packet views from early socket reads keep their bytes after la
         const view = p.args[0]!;
         const burstNo = Math.floor(packets / PER_BURST);
         if (burstNo === 0) {
-          kept.push({ view, copy: view.slice(), fromChunk: currentChunk !== null && view.buffer === currentChunk.buffer });
+          kept.push({
+            view,
+            copy: view.slice(),
+            fromChunk: currentChunk !== null && view.buffer === currentChunk.buffer,
+          });
         }
         if (view[0] !== (packets & 0xff)) wrong.push(packets);
         packets++;
@@ -97,7 +105,15 @@ test("zero-copy - a 1 MiB payload arriving in one chunk is a view of that chunk,
   const payload = new Uint8Array(1024 * 1024).map((_, i) => i & 0xff);
   const chunk = concat(encodeResponse(PacketType.WORK_COMPLETE, "H:host:1", payload), encodeResponse(PacketType.NOOP));
   const got: Packet[] = [];
-  const decoder = new PacketDecoder({ packet: (p) => got.push(p), error: (e) => { throw e; } }, { magic: RES_MAGIC });
+  const decoder = new PacketDecoder(
+    {
+      packet: (p) => got.push(p),
+      error: (e) => {
+        throw e;
+      },
+    },
+    { magic: RES_MAGIC },
+  );
   decoder.push(chunk);
   expect(got.length).toBe(2);
   const [handle, data] = got[0]!.args as [Uint8Array, Uint8Array];
@@ -117,7 +133,15 @@ test("zero-copy - a body spanning chunks is assembled once into a buffer of its 
   const chunks: Uint8Array[] = [];
   for (let i = 0; i < packet.length; i += 65_536) chunks.push(packet.slice(i, i + 65_536));
   const got: Packet[] = [];
-  const decoder = new PacketDecoder({ packet: (p) => got.push(p), error: (e) => { throw e; } }, { magic: RES_MAGIC });
+  const decoder = new PacketDecoder(
+    {
+      packet: (p) => got.push(p),
+      error: (e) => {
+        throw e;
+      },
+    },
+    { magic: RES_MAGIC },
+  );
   for (const c of chunks) {
     expect(got.length).toBe(0);
     decoder.push(c);
@@ -137,7 +161,15 @@ test("zero-copy - a split header with its body whole in the next chunk needs no 
   const second = packet.slice(5, HEADER_SIZE);
   const body = packet.slice(HEADER_SIZE);
   const got: Packet[] = [];
-  const decoder = new PacketDecoder({ packet: (p) => got.push(p), error: (e) => { throw e; } }, { magic: RES_MAGIC });
+  const decoder = new PacketDecoder(
+    {
+      packet: (p) => got.push(p),
+      error: (e) => {
+        throw e;
+      },
+    },
+    { magic: RES_MAGIC },
+  );
   decoder.push(first);
   decoder.push(second);
   decoder.push(body);

@@ -64,7 +64,9 @@ testOnTargets("admin", "single-line commands and errors", async (port, target, s
   expect(await admin.admin("verbose")).toEqual([expect.stringMatching(/^OK [A-Z]+$/)]);
   expect(sorted(await admin.admin("STATUS"))).toEqual(["busy\t0\t0\t1", "idle\t0\t0\t0"]);
   expect(await admin.admin("maxqueue busy 10")).toEqual(["OK"]);
-  expect(await admin.admin("drop function busy")).toEqual(["ERR there are still connected workers or executing clients"]);
+  expect(await admin.admin("drop function busy")).toEqual([
+    "ERR there are still connected workers or executing clients",
+  ]);
   expect(await admin.admin("drop function idle")).toEqual(["OK"]);
   expect(await admin.admin("drop function idle")).toEqual(["ERR function not found"]);
   expect(await admin.admin("status")).toEqual(["busy\t0\t0\t1"]);

@@ -50,8 +50,16 @@ describe("bad input - decoder errors", () => {
     ["response magic", Buffer.concat([header("\0RES", T.ECHO_REQ, 2), Buffer.from("hi")]), ["ERROR(INVALID_MAGIC)"]],
     ["unknown type 5", header("\0REQ", 5, 0), ["ERROR(INVALID_COMMAND)"]],
     ["unknown type 1000", header("\0REQ", 1000, 0), ["ERROR(INVALID_COMMAND)"]],
-    ["too few arguments", Buffer.concat([header("\0REQ", T.SUBMIT_JOB, 3), Buffer.from("abc")]), ["ERROR(INVALID_PACKET)"]],
-    ["body on a no-argument packet", Buffer.concat([header("\0REQ", T.GRAB_JOB, 3), Buffer.from("abc")]), ["ERROR(INVALID_PACKET)"]],
+    [
+      "too few arguments",
+      Buffer.concat([header("\0REQ", T.SUBMIT_JOB, 3), Buffer.from("abc")]),
+      ["ERROR(INVALID_PACKET)"],
+    ],
+    [
+      "body on a no-argument packet",
+      Buffer.concat([header("\0REQ", T.GRAB_JOB, 3), Buffer.from("abc")]),
+      ["ERROR(INVALID_PACKET)"],
+    ],
     ["oversized packet", header("\0REQ", T.ECHO_REQ, 0x7fffffff), ["ERROR(ARGUMENT_TOO_LARGE)"]],
     ["admin line longer than 8 KiB", Buffer.from(`${"x".repeat(10_000)}\n`), []],
     [

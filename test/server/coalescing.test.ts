@@ -8,55 +8,63 @@ import { PacketType as T } from "../../src/protocol/packets.ts";
 import { RawPeer } from "./support/raw-peer.ts";
 import { testOnTargets } from "../support/targets.ts";
 
-testOnTargets("coalescing", "foreground submits with one unique share a queued job and all get its results", async (port) => {
-  using c1 = await RawPeer.connect(port);
-  using c2 = await RawPeer.connect(port);
-  using w = await RawPeer.connect(port);
-  c1.send(T.SUBMIT_JOB, "f", "U", "first");
-  expect(await c1.syncRendered()).toEqual(["JOB_CREATED(H:1)"]);
-  c2.send(T.SUBMIT_JOB_HIGH, "f", "U", "second (data and priority ignored)");
-  c2.send(T.SUBMIT_JOB_BG, "f", "U", "third (background: attaches nothing)");
-  expect(await c2.syncRendered()).toEqual(["JOB_CREATED(H:1)", "JOB_CREATED(H:1)"]);
-  w.send(T.CAN_DO, "f");
-  w.send(T.GRAB_JOB_UNIQ);
-  w.send(T.GRAB_JOB_UNIQ);
-  expect(await w.syncRendered()).toEqual(["JOB_ASSIGN_UNIQ(H:1,f,U,first)", "NO_JOB"]);
-  const handle = (w.items[0] as { args: string[] }).args[0]!;
-  w.send(T.WORK_DATA, handle, "part");
-  w.send(T.WORK_COMPLETE, handle, "result");
-  await w.sync();
-  expect(await c1.syncRendered()).toEqual(["WORK_DATA(H:1,part)", "WORK_COMPLETE(H:1,result)"]);
-  expect(await c2.syncRendered()).toEqual(["WORK_DATA(H:1,part)", "WORK_COMPLETE(H:1,result)"]);
-});
+testOnTargets(
+  "coalescing",
+  "foreground submits with one unique share a queued job and all get its results",
+  async (port) => {
+    using c1 = await RawPeer.connect(port);
+    using c2 = await RawPeer.connect(port);
+    using w = await RawPeer.connect(port);
+    c1.send(T.SUBMIT_JOB, "f", "U", "first");
+    expect(await c1.syncRendered()).toEqual(["JOB_CREATED(H:1)"]);
+    c2.send(T.SUBMIT_JOB_HIGH, "f", "U", "second (data and priority ignored)");
+    c2.send(T.SUBMIT_JOB_BG, "f", "U", "third (background: attaches nothing)");
+    expect(await c2.syncRendered()).toEqual(["JOB_CREATED(H:1)", "JOB_CREATED(H:1)"]);
+    w.send(T.CAN_DO, "f");
+    w.send(T.GRAB_JOB_UNIQ);
+    w.send(T.GRAB_JOB_UNIQ);
+    expect(await w.syncRendered()).toEqual(["JOB_ASSIGN_UNIQ(H:1,f,U,first)", "NO_JOB"]);
+    const handle = (w.items[0] as { args: string[] }).args[0]!;
+    w.send(T.WORK_DATA, handle, "part");
+    w.send(T.WORK_COMPLETE, handle, "result");
+    await w.sync();
+    expect(await c1.syncRendered()).toEqual(["WORK_DATA(H:1,part)", "WORK_COMPLETE(H:1,result)"]);
+    expect(await c2.syncRendered()).toEqual(["WORK_DATA(H:1,part)", "WORK_COMPLETE(H:1,result)"]);
+  },
+);
 
-testOnTargets("coalescing", "a submit attaches to a running job; one connection submitting twice gets results twice", async (port) => {
-  using c1 = await RawPeer.connect(port);
-  using c2 = await RawPeer.connect(port);
-  using w = await RawPeer.connect(port);
-  c1.send(T.SUBMIT_JOB, "f", "U", "x");
-  await c1.sync();
-  w.send(T.CAN_DO, "f");
-  w.send(T.GRAB_JOB);
-  await w.sync();
-  c2.send(T.SUBMIT_JOB, "f", "U", "late");
-  c2.send(T.SUBMIT_JOB_LOW, "f", "U", "later");
-  c2.send(T.GET_STATUS_UNIQUE, "U");
-  expect(await c2.syncRendered()).toEqual(["JOB_CREATED(H:1)", "JOB_CREATED(H:1)", "STATUS_RES_UNIQUE(U,1,1,0,0,3)"]);
-  const handle = (w.items[0] as { args: string[] }).args[0]!;
-  w.send(T.WORK_STATUS, handle, "1", "2");
-  w.send(T.WORK_COMPLETE, handle, "r");
-  await w.sync();
-  expect(await c1.syncRendered()).toEqual(["WORK_STATUS(H:1,1,2)", "WORK_COMPLETE(H:1,r)"]);
-  expect(await c2.syncRendered()).toEqual([
-    "WORK_STATUS(H:1,1,2)",
-    "WORK_STATUS(H:1,1,2)",
-    "WORK_COMPLETE(H:1,r)",
-    "WORK_COMPLETE(H:1,r)",
-  ]);
-  // Finished: the same unique is a new job.
-  c1.send(T.SUBMIT_JOB_BG, "f", "U", "again");
-  expect(await c1.syncRendered()).toEqual(["JOB_CREATED(H:2)"]);
-});
+testOnTargets(
+  "coalescing",
+  "a submit attaches to a running job; one connection submitting twice gets results twice",
+  async (port) => {
+    using c1 = await RawPeer.connect(port);
+    using c2 = await RawPeer.connect(port);
+    using w = await RawPeer.connect(port);
+    c1.send(T.SUBMIT_JOB, "f", "U", "x");
+    await c1.sync();
+    w.send(T.CAN_DO, "f");
+    w.send(T.GRAB_JOB);
+    await w.sync();
+    c2.send(T.SUBMIT_JOB, "f", "U", "late");
+    c2.send(T.SUBMIT_JOB_LOW, "f", "U", "later");
+    c2.send(T.GET_STATUS_UNIQUE, "U");
+    expect(await c2.syncRendered()).toEqual(["JOB_CREATED(H:1)", "JOB_CREATED(H:1)", "STATUS_RES_UNIQUE(U,1,1,0,0,3)"]);
+    const handle = (w.items[0] as { args: string[] }).args[0]!;
+    w.send(T.WORK_STATUS, handle, "1", "2");
+    w.send(T.WORK_COMPLETE, handle, "r");
+    await w.sync();
+    expect(await c1.syncRendered()).toEqual(["WORK_STATUS(H:1,1,2)", "WORK_COMPLETE(H:1,r)"]);
+    expect(await c2.syncRendered()).toEqual([
+      "WORK_STATUS(H:1,1,2)",
+      "WORK_STATUS(H:1,1,2)",
+      "WORK_COMPLETE(H:1,r)",
+      "WORK_COMPLETE(H:1,r)",
+    ]);
+    // Finished: the same unique is a new job.
+    c1.send(T.SUBMIT_JOB_BG, "f", "U", "again");
+    expect(await c1.syncRendered()).toEqual(["JOB_CREATED(H:2)"]);
+  },
+);
 
 testOnTargets("coalescing", "a foreground submit attaches to a background job with its unique", async (port) => {
   using c = await RawPeer.connect(port);
@@ -72,28 +80,32 @@ testOnTargets("coalescing", "a foreground submit attaches to a background job wi
   expect(await c.syncRendered()).toEqual(["WORK_COMPLETE(H:1,done)"]);
 });
 
-testOnTargets("coalescing", "no coalescing across functions or without a unique; unique '-' coalesces on the data", async (port) => {
-  using c = await RawPeer.connect(port);
-  c.send(T.SUBMIT_JOB_BG, "f", "U", "1");
-  c.send(T.SUBMIT_JOB_BG, "g", "U", "2");
-  c.send(T.SUBMIT_JOB_BG, "f", "", "3");
-  c.send(T.SUBMIT_JOB_BG, "f", "", "3");
-  c.send(T.SUBMIT_JOB_BG, "f", "-", "same data");
-  c.send(T.SUBMIT_JOB_BG, "f", "-", "same data");
-  c.send(T.SUBMIT_JOB_BG, "f", "-", "other data");
-  c.send(T.SUBMIT_JOB_BG, "f", "same data", "unique equal to the data");
-  expect(await c.syncRendered()).toEqual([
-    "JOB_CREATED(H:1)",
-    "JOB_CREATED(H:2)",
-    "JOB_CREATED(H:3)",
-    "JOB_CREATED(H:4)",
-    "JOB_CREATED(H:5)",
-    "JOB_CREATED(H:5)",
-    "JOB_CREATED(H:6)",
-    "JOB_CREATED(H:7)",
-  ]);
-  expect((await c.admin("show unique jobs")).sort()).toEqual(["", "", "-", "-", "U", "U", "same data"]);
-});
+testOnTargets(
+  "coalescing",
+  "no coalescing across functions or without a unique; unique '-' coalesces on the data",
+  async (port) => {
+    using c = await RawPeer.connect(port);
+    c.send(T.SUBMIT_JOB_BG, "f", "U", "1");
+    c.send(T.SUBMIT_JOB_BG, "g", "U", "2");
+    c.send(T.SUBMIT_JOB_BG, "f", "", "3");
+    c.send(T.SUBMIT_JOB_BG, "f", "", "3");
+    c.send(T.SUBMIT_JOB_BG, "f", "-", "same data");
+    c.send(T.SUBMIT_JOB_BG, "f", "-", "same data");
+    c.send(T.SUBMIT_JOB_BG, "f", "-", "other data");
+    c.send(T.SUBMIT_JOB_BG, "f", "same data", "unique equal to the data");
+    expect(await c.syncRendered()).toEqual([
+      "JOB_CREATED(H:1)",
+      "JOB_CREATED(H:2)",
+      "JOB_CREATED(H:3)",
+      "JOB_CREATED(H:4)",
+      "JOB_CREATED(H:5)",
+      "JOB_CREATED(H:5)",
+      "JOB_CREATED(H:6)",
+      "JOB_CREATED(H:7)",
+    ]);
+    expect((await c.admin("show unique jobs")).sort()).toEqual(["", "", "-", "-", "U", "U", "same data"]);
+  },
+);
 
 testOnTargets("coalescing", "a job whose only client left is not run", async (port, target) => {
   using c1 = await RawPeer.connect(port);

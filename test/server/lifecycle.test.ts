@@ -20,7 +20,7 @@ describe("lifecycle", () => {
   });
 
   test("lifecycle - IPv6 loopback address is bracketed", async () => {
-    let server;
+    let server: Awaited<ReturnType<typeof startServer>>;
     try {
       server = await startServer({ port: 0, host: "::1" });
     } catch {

@@ -12,7 +12,9 @@ import { testOnTargets } from "../support/targets.ts";
 
 async function grabAll(w: RawPeer, count: number): Promise<string[]> {
   for (let i = 0; i < count; i++) w.send(T.GRAB_JOB);
-  return (await w.syncItems()).map((i) => (i.type === T.JOB_ASSIGN ? `${i.args[1]}:${i.args[2]}` : i.type === "text" ? i.line : i.name));
+  return (await w.syncItems()).map((i) =>
+    i.type === T.JOB_ASSIGN ? `${i.args[1]}:${i.args[2]}` : i.type === "text" ? i.line : i.name,
+  );
 }
 
 testOnTargets("priorities", "within a function: HIGH, NORMAL, LOW, each first in first out", async (port) => {

@@ -100,7 +100,9 @@ testOnTargets("requeue", "cancel job: the client gets WORK_FAIL and the job neve
   expect(await admin.admin(`cancel job ${handle}`)).toEqual(["OK"]);
   expect(await admin.admin("cancel job H:nope:99")).toEqual(["ERR UNKNOWN_JOB"]);
   // DIFFERENCE: gearmand sends WORK_FAIL again on every `cancel job`; the embedded server once.
-  expect(await c.syncRendered()).toEqual(target === "gearmand" ? ["WORK_FAIL(H:1)", "WORK_FAIL(H:1)"] : ["WORK_FAIL(H:1)"]);
+  expect(await c.syncRendered()).toEqual(
+    target === "gearmand" ? ["WORK_FAIL(H:1)", "WORK_FAIL(H:1)"] : ["WORK_FAIL(H:1)"],
+  );
   expect((await admin.admin("show jobs")).map(shortHandle)).toEqual(["H:1\t0\t1\t0", "H:2\t0\t0\t1"]);
   w.send(T.CAN_DO, "f");
   w.send(T.GRAB_JOB);

@@ -16,64 +16,72 @@ async function assigned(w: RawPeer): Promise<string> {
   return a.args[0]!;
 }
 
-testOnTargets("work results", "STATUS, DATA, WARNING and COMPLETE reach every attached client byte for byte", async (port) => {
-  using c1 = await RawPeer.connect(port);
-  using c2 = await RawPeer.connect(port);
-  using w = await RawPeer.connect(port);
-  c1.send(T.SUBMIT_JOB, "f", "U", "x");
-  await c1.sync();
-  c2.send(T.SUBMIT_JOB, "f", "U", "x");
-  await c2.sync();
-  w.send(T.CAN_DO, "f");
-  const h = await assigned(w);
-  w.send(T.WORK_STATUS, h, "1", "3");
-  w.send(T.WORK_DATA, h, "d\0a\0t\0a");
-  w.send(T.WORK_WARNING, h, "careful\0");
-  w.send(T.WORK_DATA, h, "");
-  w.send(T.WORK_COMPLETE, h, "\0result\0");
-  expect(await w.syncRendered()).toEqual([]);
-  const expected = [
-    "WORK_STATUS(H:1,1,3)",
-    "WORK_DATA(H:1,d\\0a\\0t\\0a)",
-    "WORK_WARNING(H:1,careful\\0)",
-    "WORK_DATA(H:1,)",
-    "WORK_COMPLETE(H:1,\\0result\\0)",
-  ];
-  expect(await c1.syncRendered()).toEqual(expected);
-  expect(await c2.syncRendered()).toEqual(expected);
-  // The job is over: more results are errors.
-  w.send(T.WORK_DATA, h, "late");
-  w.send(T.WORK_COMPLETE, h, "again");
-  expect(await w.syncRendered()).toEqual([
-    "ERROR(JOB_NOT_FOUND,Job does not exist on server)",
-    "ERROR(JOB_NOT_FOUND,Job given in work result not found)",
-  ]);
-});
+testOnTargets(
+  "work results",
+  "STATUS, DATA, WARNING and COMPLETE reach every attached client byte for byte",
+  async (port) => {
+    using c1 = await RawPeer.connect(port);
+    using c2 = await RawPeer.connect(port);
+    using w = await RawPeer.connect(port);
+    c1.send(T.SUBMIT_JOB, "f", "U", "x");
+    await c1.sync();
+    c2.send(T.SUBMIT_JOB, "f", "U", "x");
+    await c2.sync();
+    w.send(T.CAN_DO, "f");
+    const h = await assigned(w);
+    w.send(T.WORK_STATUS, h, "1", "3");
+    w.send(T.WORK_DATA, h, "d\0a\0t\0a");
+    w.send(T.WORK_WARNING, h, "careful\0");
+    w.send(T.WORK_DATA, h, "");
+    w.send(T.WORK_COMPLETE, h, "\0result\0");
+    expect(await w.syncRendered()).toEqual([]);
+    const expected = [
+      "WORK_STATUS(H:1,1,3)",
+      "WORK_DATA(H:1,d\\0a\\0t\\0a)",
+      "WORK_WARNING(H:1,careful\\0)",
+      "WORK_DATA(H:1,)",
+      "WORK_COMPLETE(H:1,\\0result\\0)",
+    ];
+    expect(await c1.syncRendered()).toEqual(expected);
+    expect(await c2.syncRendered()).toEqual(expected);
+    // The job is over: more results are errors.
+    w.send(T.WORK_DATA, h, "late");
+    w.send(T.WORK_COMPLETE, h, "again");
+    expect(await w.syncRendered()).toEqual([
+      "ERROR(JOB_NOT_FOUND,Job does not exist on server)",
+      "ERROR(JOB_NOT_FOUND,Job given in work result not found)",
+    ]);
+  },
+);
 
-testOnTargets("work results", "WORK_EXCEPTION goes to clients with OPTION_REQ exceptions; others get WORK_FAIL + NUL; it ends the job", async (port) => {
-  using plain = await RawPeer.connect(port);
-  using wants = await RawPeer.connect(port);
-  using w = await RawPeer.connect(port);
-  plain.keepBytes = true;
-  wants.send(T.OPTION_REQ, "exceptions");
-  wants.send(T.SUBMIT_JOB, "f", "U", "x");
-  expect(await wants.syncRendered()).toEqual(["OPTION_RES(exceptions)", "JOB_CREATED(H:1)"]);
-  plain.send(T.SUBMIT_JOB, "f", "U", "x");
-  await plain.sync();
-  w.send(T.CAN_DO, "f");
-  const h = await assigned(w);
-  plain.bytes.length = 0;
-  w.send(T.WORK_EXCEPTION, h, "boom\0details");
-  w.send(T.WORK_FAIL, h); // Perl's worker does this after an exception
-  expect(await w.syncRendered()).toEqual(["ERROR(JOB_NOT_FOUND,Job given in work result not found)"]);
-  expect(await wants.syncRendered()).toEqual(["WORK_EXCEPTION(H:1,boom\\0details)"]);
-  expect(await plain.syncRendered()).toEqual(["WORK_FAIL(H:1)"]);
-  // Byte-exact: the WORK_FAIL body is the handle and one NUL.
-  const bytes = Buffer.concat(plain.bytes);
-  const body = Buffer.concat([Buffer.from(h, "latin1"), Buffer.from([0])]);
-  const header = Buffer.from([0, 0x52, 0x45, 0x53, 0, 0, 0, T.WORK_FAIL, 0, 0, 0, body.length]);
-  expect(bytes.subarray(0, header.length + body.length)).toEqual(Buffer.concat([header, body]));
-});
+testOnTargets(
+  "work results",
+  "WORK_EXCEPTION goes to clients with OPTION_REQ exceptions; others get WORK_FAIL + NUL; it ends the job",
+  async (port) => {
+    using plain = await RawPeer.connect(port);
+    using wants = await RawPeer.connect(port);
+    using w = await RawPeer.connect(port);
+    plain.keepBytes = true;
+    wants.send(T.OPTION_REQ, "exceptions");
+    wants.send(T.SUBMIT_JOB, "f", "U", "x");
+    expect(await wants.syncRendered()).toEqual(["OPTION_RES(exceptions)", "JOB_CREATED(H:1)"]);
+    plain.send(T.SUBMIT_JOB, "f", "U", "x");
+    await plain.sync();
+    w.send(T.CAN_DO, "f");
+    const h = await assigned(w);
+    plain.bytes.length = 0;
+    w.send(T.WORK_EXCEPTION, h, "boom\0details");
+    w.send(T.WORK_FAIL, h); // Perl's worker does this after an exception
+    expect(await w.syncRendered()).toEqual(["ERROR(JOB_NOT_FOUND,Job given in work result not found)"]);
+    expect(await wants.syncRendered()).toEqual(["WORK_EXCEPTION(H:1,boom\\0details)"]);
+    expect(await plain.syncRendered()).toEqual(["WORK_FAIL(H:1)"]);
+    // Byte-exact: the WORK_FAIL body is the handle and one NUL.
+    const bytes = Buffer.concat(plain.bytes);
+    const body = Buffer.concat([Buffer.from(h, "latin1"), Buffer.from([0])]);
+    const header = Buffer.from([0, 0x52, 0x45, 0x53, 0, 0, 0, T.WORK_FAIL, 0, 0, 0, body.length]);
+    expect(bytes.subarray(0, header.length + body.length)).toEqual(Buffer.concat([header, body]));
+  },
+);
 
 testOnTargets("work results", "WORK_FAIL reaches every client and ends the job", async (port) => {
   using c = await RawPeer.connect(port);

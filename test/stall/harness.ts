@@ -105,7 +105,9 @@ export class Peer {
   async expect(type: number, timeoutMs?: number): Promise<Received> {
     const p = await this.next(timeoutMs);
     if (p.type !== type) {
-      throw new Error(`expected ${packetName(type)} from ${this.conn.server.key}, got ${packetName(p.type)} ${p.args.join(" ")}`);
+      throw new Error(
+        `expected ${packetName(type)} from ${this.conn.server.key}, got ${packetName(p.type)} ${p.args.join(" ")}`,
+      );
     }
     return p;
   }
@@ -146,7 +148,8 @@ export class Grabber {
     this.peer.send(PacketType.GRAB_JOB);
     const p = await this.peer.next();
     if (p.type === PacketType.NO_JOB) return null;
-    if (p.type !== PacketType.JOB_ASSIGN) throw new Error(`W2: expected JOB_ASSIGN or NO_JOB, got ${packetName(p.type)}`);
+    if (p.type !== PacketType.JOB_ASSIGN)
+      throw new Error(`W2: expected JOB_ASSIGN or NO_JOB, got ${packetName(p.type)}`);
     const [handle, , data] = p.args;
     this.peer.send(PacketType.WORK_COMPLETE, handle!, data!);
     return data!;
@@ -173,7 +176,10 @@ export interface FunctionStatus {
 export async function adminStatus(port: number, timeoutMs = 2000): Promise<Map<string, FunctionStatus>> {
   const { promise, resolve, reject } = Promise.withResolvers<string>();
   let text = "";
-  const timer = setTimeout(() => reject(new Error(`admin status on port ${port}: no complete answer in ${timeoutMs} ms`)), timeoutMs);
+  const timer = setTimeout(
+    () => reject(new Error(`admin status on port ${port}: no complete answer in ${timeoutMs} ms`)),
+    timeoutMs,
+  );
   const socket = await Bun.connect({
     hostname: "127.0.0.1",
     port,
@@ -212,7 +218,11 @@ export async function functionStatus(port: number, functionName: string): Promis
 }
 
 /** Polls `check` every 20 ms until it returns true; throws naming `what` after `timeoutMs`. */
-export async function eventually(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 3000): Promise<void> {
+export async function eventually(
+  check: () => Promise<boolean> | boolean,
+  what: string,
+  timeoutMs = 3000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);

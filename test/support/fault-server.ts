@@ -399,7 +399,11 @@ export function miniJobServer(): MiniJobServer {
             server.maxAssigned = Math.max(server.maxAssigned, set.size);
             const type =
               server.assignType ??
-              (packet.type === T.GRAB_JOB ? T.JOB_ASSIGN : packet.type === T.GRAB_JOB_UNIQ ? T.JOB_ASSIGN_UNIQ : T.JOB_ASSIGN_ALL);
+              (packet.type === T.GRAB_JOB
+                ? T.JOB_ASSIGN
+                : packet.type === T.GRAB_JOB_UNIQ
+                  ? T.JOB_ASSIGN_UNIQ
+                  : T.JOB_ASSIGN_ALL);
             if (type === T.JOB_ASSIGN) return [[type, job.handle, job.fn, job.payload]];
             if (type === T.JOB_ASSIGN_UNIQ) return [[type, job.handle, job.fn, job.unique, job.payload]];
             return [[type, job.handle, job.fn, job.unique, "reducer", job.payload]];

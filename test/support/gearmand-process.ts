@@ -98,7 +98,9 @@ export async function adminLine(port: number, line: string, timeoutMs = 1000): P
  * Starts gearmand on a free port (or `port`), with extra `args` (and extra environment `env`, e.g.
  * an LD_PRELOAD), and waits until it answers.
  */
-export async function startGearmand(options: { args?: string[]; port?: number; env?: Record<string, string> } = {}): Promise<Gearmand> {
+export async function startGearmand(
+  options: { args?: string[]; port?: number; env?: Record<string, string> } = {},
+): Promise<Gearmand> {
   if (!haveGearmand() || gearmandPath === null) throw new Error("gearmand is not installed");
   const dir = mkdtempSync(join(tmpdir(), "gearbun-gearmand-"));
   const logFile = join(dir, "gearmand.log");
@@ -109,8 +111,24 @@ export async function startGearmand(options: { args?: string[]; port?: number; e
   const launch = async (): Promise<void> => {
     for (let tries = 0; tries < 5; tries++) {
       proc = Bun.spawn(
-        [gearmandPath!, "--listen", "127.0.0.1", "--port", String(port), "--log-file", logFile, "--verbose", "INFO", ...extra],
-        { stdout: "ignore", stderr: "pipe", stdin: "ignore", ...(options.env ? { env: { ...process.env, ...options.env } } : {}) },
+        [
+          gearmandPath!,
+          "--listen",
+          "127.0.0.1",
+          "--port",
+          String(port),
+          "--log-file",
+          logFile,
+          "--verbose",
+          "INFO",
+          ...extra,
+        ],
+        {
+          stdout: "ignore",
+          stderr: "pipe",
+          stdin: "ignore",
+          ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
+        },
       );
       const deadline = Date.now() + 5000;
       while (Date.now() < deadline) {

@@ -54,7 +54,12 @@ interface Link {
   readonly key: string;
   readonly conn: Connection;
   /** Submits waiting for JOB_CREATED, oldest first. */
-  readonly created: { background: boolean; pending: Pending | null; resolve: (handle: string) => void; reject: (e: Error) => void }[];
+  readonly created: {
+    background: boolean;
+    pending: Pending | null;
+    resolve: (handle: string) => void;
+    reject: (e: Error) => void;
+  }[];
   readonly byHandle: Map<string, Pending>;
 }
 
@@ -72,7 +77,8 @@ export class Submitter {
         conn: new Connection(server, connection, {
           packet: (p) => this.onPacket(link, p),
           event: (e) => {
-            if (e.type === "disconnected" || e.type === "closed") this.failAll(link, new Error(`${server.key}: ${e.type}`));
+            if (e.type === "disconnected" || e.type === "closed")
+              this.failAll(link, new Error(`${server.key}: ${e.type}`));
           },
         }),
       };
@@ -102,7 +108,16 @@ export class Submitter {
       pending: background ? null : pending,
       resolve: (handle) => {
         if (background) {
-          resolve({ server: link.key, handle, outcome: "complete", text: "", bytes: new Uint8Array(0), data: [], warnings: [], statuses: [] });
+          resolve({
+            server: link.key,
+            handle,
+            outcome: "complete",
+            text: "",
+            bytes: new Uint8Array(0),
+            data: [],
+            warnings: [],
+            statuses: [],
+          });
         }
       },
       reject,
@@ -159,7 +174,16 @@ export class Submitter {
     if (p === undefined) return;
     link.byHandle.delete(handle);
     const text = utf8.decode(bytes);
-    p.resolve({ server: link.key, handle, outcome, text, bytes: bytes.slice(), data: p.data, warnings: p.warnings, statuses: p.statuses });
+    p.resolve({
+      server: link.key,
+      handle,
+      outcome,
+      text,
+      bytes: bytes.slice(),
+      data: p.data,
+      warnings: p.warnings,
+      statuses: p.statuses,
+    });
   }
 
   private failAll(link: Link, error: Error): void {

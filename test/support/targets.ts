@@ -172,7 +172,11 @@ const SERVE = join(import.meta.dir, "..", "server", "fixtures", "serve.ts");
 
 /** test/server/fixtures/serve.ts in a child process; resolves once it prints "READY <port>". */
 async function spawnServe(port: number): Promise<{ proc: ReturnType<typeof Bun.spawn>; port: number }> {
-  const proc = Bun.spawn([process.execPath, SERVE, String(port)], { stdout: "pipe", stderr: "inherit", stdin: "ignore" });
+  const proc = Bun.spawn([process.execPath, SERVE, String(port)], {
+    stdout: "pipe",
+    stderr: "inherit",
+    stdin: "ignore",
+  });
   const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
   const decoder = new TextDecoder();
   let out = "";

@@ -55,7 +55,9 @@ describeTargets("worker failover", (target) => {
       worker.on("job:end", (e) => {
         if (e.delivered) done.set(e.job.server, done.get(e.job.server)! + 1);
       });
-      worker.on("connect", (e) => events.push(`connect ${e.server === a.address ? "A" : "B"}${e.reconnect ? " again" : ""}`));
+      worker.on("connect", (e) =>
+        events.push(`connect ${e.server === a.address ? "A" : "B"}${e.reconnect ? " again" : ""}`),
+      );
       worker.on("disconnect", (e) => events.push(`disconnect ${e.server === a.address ? "A" : "B"}`));
       worker.register("f", async (job) => {
         await Bun.sleep(1);

@@ -63,7 +63,10 @@ export function spawnLines(cmd: string[]): LineProcess {
     ended,
     waitLine(test, what, timeoutMs = 10_000) {
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}; output: ${lines.join(" | ")}`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`timed out waiting for ${what}; output: ${lines.join(" | ")}`)),
+          timeoutMs,
+        );
         let done = false;
         const check = (): void => {
           const line = lines.find(test);
@@ -72,7 +75,11 @@ export function spawnLines(cmd: string[]): LineProcess {
             resolve(line);
           } else if (proc.exitCode !== null || proc.signalCode !== null || done) {
             clearTimeout(timer);
-            reject(new Error(`process exited (${proc.exitCode ?? proc.signalCode}) before ${what}; output: ${lines.join(" | ")}`));
+            reject(
+              new Error(
+                `process exited (${proc.exitCode ?? proc.signalCode}) before ${what}; output: ${lines.join(" | ")}`,
+              ),
+            );
           } else {
             waiters.push(check);
           }
@@ -96,7 +103,15 @@ const SUPPORT = join(import.meta.dir, "..", "support");
 
 /** A gearbun Worker in its own process (fixtures/worker-process.ts). */
 export function spawnWorkerProcess(servers: readonly string[], id: string, extra: string[] = []): LineProcess {
-  return spawnLines([process.execPath, join(FIXTURES, "worker-process.ts"), "--servers", servers.join(","), "--id", id, ...extra]);
+  return spawnLines([
+    process.execPath,
+    join(FIXTURES, "worker-process.ts"),
+    "--servers",
+    servers.join(","),
+    "--id",
+    id,
+    ...extra,
+  ]);
 }
 
 /** A codec submitter process (support/submitter.ts): `count` foreground jobs, payload = unique. */

@@ -62,7 +62,9 @@ describeTargets("worker interop", { needs: "libgearman" }, (target) => {
         code: 0,
         stdout: "cba",
       });
-      expect(await gearman(server.port, ["-b", "-f", "reverse", "-u", "bg-1", "-s", "background"])).toMatchObject({ code: 0 });
+      expect(await gearman(server.port, ["-b", "-f", "reverse", "-u", "bg-1", "-s", "background"])).toMatchObject({
+        code: 0,
+      });
       await eventually(() => seen.length === 3, "the background job");
       expect(seen[1]).toBe("my-unique=abc");
       expect(seen[2]).toBe("bg-1=background");

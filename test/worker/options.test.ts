@@ -56,6 +56,10 @@ test("register - bad function names, handlers and timeouts are rejected", () => 
 });
 
 test("worker options - Infinity is refused for a time option (as a timer delay it would fire at once)", () => {
-  expect(() => new Worker({ servers: "127.0.0.1:1", stopDeadline: Number.POSITIVE_INFINITY })).toThrow(/stopDeadline: must be a finite number/);
-  expect(() => new Worker({ servers: "127.0.0.1:1", connectTimeout: Number.POSITIVE_INFINITY })).toThrow(/connectTimeout: must be a finite number/);
+  expect(() => new Worker({ servers: "127.0.0.1:1", stopDeadline: Number.POSITIVE_INFINITY })).toThrow(
+    /stopDeadline: must be a finite number/,
+  );
+  expect(() => new Worker({ servers: "127.0.0.1:1", connectTimeout: Number.POSITIVE_INFINITY })).toThrow(
+    /connectTimeout: must be a finite number/,
+  );
 });

@@ -31,7 +31,14 @@ describe("worker handshake", () => {
     await worker.start();
     const peer = await server.nextPeer();
     await server.waitFor(T.PRE_SLEEP);
-    expect(types(peer)).toEqual([T.SET_CLIENT_ID, T.RESET_ABILITIES, T.CAN_DO, T.CAN_DO_TIMEOUT, T.GRAB_JOB_UNIQ, T.PRE_SLEEP]);
+    expect(types(peer)).toEqual([
+      T.SET_CLIENT_ID,
+      T.RESET_ABILITIES,
+      T.CAN_DO,
+      T.CAN_DO_TIMEOUT,
+      T.GRAB_JOB_UNIQ,
+      T.PRE_SLEEP,
+    ]);
     const args = peer.received.filter((p) => p.type !== T.ECHO_REQ).map((p) => p.args.map((_, i) => p.arg(i)));
     expect(args.slice(0, 4)).toEqual([["hs-1"], [], ["plain"], ["slow", "1500"]]);
   });
@@ -223,7 +230,8 @@ describe("worker scheduler", () => {
           held.push(peer);
           return [];
         }
-        if (p.type === T.PRE_SLEEP && outstanding !== 0) violations.push(`PRE_SLEEP with ${outstanding} grab(s) in flight`);
+        if (p.type === T.PRE_SLEEP && outstanding !== 0)
+          violations.push(`PRE_SLEEP with ${outstanding} grab(s) in flight`);
         return p.type === T.ECHO_REQ ? undefined : [];
       },
     });

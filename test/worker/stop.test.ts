@@ -78,7 +78,10 @@ describeTargets("worker stop", (target) => {
       expect(Date.now() - t0).toBeGreaterThanOrEqual(140);
       expect(reason).toBeInstanceOf(GearmanError);
       expect((reason as GearmanError).code).toBe("STOPPED");
-      expect(await r).toMatchObject({ outcome: "exception", text: "worker stopped: the stop deadline (150 ms) passed" });
+      expect(await r).toMatchObject({
+        outcome: "exception",
+        text: "worker stopped: the stop deadline (150 ms) passed",
+      });
     }),
   );
 
@@ -152,7 +155,10 @@ test("stop - once stopping, no GRAB goes out and NOOPs go unanswered; the runnin
   const peer = await server.nextPeer();
   jobs.queue("f", "first");
   await eventually(() => worker.stats().running === 1, "first job running");
-  await eventually(() => worker.stats().grabsInFlight === 0 && worker.stats().servers[0]!.asleep, "the other slot asleep");
+  await eventually(
+    () => worker.stats().grabsInFlight === 0 && worker.stats().servers[0]!.asleep,
+    "the other slot asleep",
+  );
   const stopped = worker.stop();
   expect(worker.state).toBe("stopping");
   const grabs = (): number => peer.received.filter((p) => p.type === T.GRAB_JOB_UNIQ).length;

@@ -21,7 +21,9 @@ export type Item = Received | { readonly type: "text"; readonly line: string };
 let syncCounter = 0;
 
 /** Bytes as a latin1 string (one char per byte; TextDecoder's "latin1" is windows-1252). */
-const latin1 = { decode: (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("latin1") };
+const latin1 = {
+  decode: (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("latin1"),
+};
 
 const HANDLE = /H:[^:\s]+:(\d+)/g;
 
@@ -161,7 +163,8 @@ export class RawPeer {
     const lines: string[] = [];
     for (;;) {
       const item = await this.next(timeoutMs);
-      if (item === null) throw new Error(`port ${this.port}: admin "${command}" unanswered; got ${JSON.stringify(lines)}`);
+      if (item === null)
+        throw new Error(`port ${this.port}: admin "${command}" unanswered; got ${JSON.stringify(lines)}`);
       if (item.type !== "text") throw new Error(`port ${this.port}: admin "${command}" got packet ${item.name}`);
       if (item.line === ".") return lines;
       lines.push(item.line);
