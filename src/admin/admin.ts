@@ -25,7 +25,7 @@ import {
   type StatusRow,
   type WorkerRow,
 } from "../protocol/admin.ts";
-import { Fifo } from "../client/fifo.ts";
+import { Fifo } from "../util/fifo.ts";
 
 interface PendingCommand {
   readonly name: AdminCommandName;

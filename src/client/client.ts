@@ -18,7 +18,7 @@ import { ConfigError, ConnectionError, TimeoutError, type GearmanError } from ".
 import { resolveClientOptions, type ClientOptions, type ResolvedClientOptions } from "../options.ts";
 import { encodePacket } from "../protocol/encode.ts";
 import { PacketType } from "../protocol/packets.ts";
-import { Fifo } from "./fifo.ts";
+import { Fifo } from "../util/fifo.ts";
 import { ServerLink, type JobStatus, type UniqueStatus } from "./link.ts";
 import { Task } from "./task.ts";
 

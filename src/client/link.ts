@@ -10,7 +10,7 @@
 import type { Connection } from "../connection/connection.ts";
 import { ConnectionError, JobExceptionError, JobFailedError, ProtocolError, ServerError } from "../errors.ts";
 import { PacketType, packetName, type Packet } from "../protocol/packets.ts";
-import { Fifo } from "./fifo.ts";
+import { Fifo } from "../util/fifo.ts";
 import { Task, type TaskOwner } from "./task.ts";
 
 /** GET_STATUS answer (STATUS_RES). */

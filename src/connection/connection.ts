@@ -25,7 +25,7 @@ import { encodePacket, type Arg } from "../protocol/encode.ts";
 import { PacketType, RES_MAGIC, type Packet } from "../protocol/packets.ts";
 import type { ReconnectPolicy } from "./reconnect.ts";
 import type { ServerAddress } from "./servers.ts";
-import { WriteQueue } from "./write-queue.ts";
+import { WriteQueue } from "../util/write-queue.ts";
 
 export type ConnectionState = "idle" | "connecting" | "ready" | "reconnecting" | "closed";
 

@@ -15,7 +15,7 @@
  * So a connection gets at most one NOOP between two GRABs, on purpose: existing workers must see
  * the same server behaviour here as against gearmand.
  */
-import { Fifo } from "../client/fifo.ts";
+import { Fifo } from "../util/fifo.ts";
 
 export const Priority = { HIGH: 0, NORMAL: 1, LOW: 2 } as const;
 export type Priority = (typeof Priority)[keyof typeof Priority];

@@ -20,7 +20,7 @@
  */
 import type { Socket, TCPSocketListener } from "bun";
 import { ConfigError, ConnectionError, type ProtocolError } from "../errors.ts";
-import { WriteQueue } from "../connection/write-queue.ts";
+import { WriteQueue } from "../util/write-queue.ts";
 import { resolveServerOptions, type ResolvedServerOptions, type ServerFaults, type ServerOptions } from "../options.ts";
 import { PacketDecoder } from "../protocol/decode.ts";
 import { CONSTANT_PACKETS, encodePacket } from "../protocol/encode.ts";

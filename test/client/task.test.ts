@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { Fifo } from "../../src/client/fifo.ts";
+import { Fifo } from "../../src/util/fifo.ts";
 import { Task, type TaskEvent } from "../../src/client/task.ts";
 import { JobExceptionError, JobFailedError, TimeoutError } from "../../src/errors.ts";
 

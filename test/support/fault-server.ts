@@ -25,7 +25,7 @@ import type { ProtocolError } from "../../src/errors.ts";
 import { PacketDecoder } from "../../src/protocol/decode.ts";
 import { encodePacket, type Arg } from "../../src/protocol/encode.ts";
 import { PacketType, REQ_MAGIC, RES_MAGIC, type Packet } from "../../src/protocol/packets.ts";
-import { WriteQueue } from "../../src/connection/write-queue.ts";
+import { WriteQueue } from "../../src/util/write-queue.ts";
 
 /** A reply: already encoded bytes, or `[type, ...args]` to encode with RES magic. */
 export type Reply = Uint8Array | readonly [type: number, ...args: Arg[]];
