@@ -4,9 +4,10 @@
  */
 import type { ConnectionConfig } from "./connection/connection.ts";
 import { exponentialBackoff, type BackoffOptions, type ReconnectPolicy } from "./connection/reconnect.ts";
-import { parseServers, type ServerAddress, type ServersInput } from "./connection/servers.ts";
+import { DEFAULT_SERVER, parseServers, type ServerAddress, type ServersInput } from "./connection/servers.ts";
 import { ConfigError } from "./errors.ts";
 import { DEFAULT_MAX_PACKET_SIZE } from "./protocol/decode.ts";
+import { DEFAULT_PORT } from "./protocol/packets.ts";
 import { hostname } from "node:os";
 
 /** Settings every connection (worker, client, admin) takes. */
@@ -31,6 +32,8 @@ export interface ConnectionOptions {
 }
 
 export const CONNECTION_DEFAULTS = {
+  /** Used when neither the option nor $GEARMAN_SERVERS names a server. */
+  servers: DEFAULT_SERVER,
   connectTimeout: 5000,
   keepAlive: true,
   keepAliveDelay: 10_000,
@@ -279,7 +282,7 @@ export interface ServerOptions {
 }
 
 export const SERVER_DEFAULTS = {
-  port: 4730,
+  port: DEFAULT_PORT,
   host: "127.0.0.1",
   jobRetries: 0,
   workerWakeup: 0,
@@ -342,3 +345,15 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     faults: { withholdNoop: false, ignoreGrabs: false, dropOnAssign: false, ...options.faults },
   };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Demo (src/demo, `gearbun demo`)
+
+/** The demo's scenario when the command line does not change it (see `DemoOptions`). */
+export const DEMO_DEFAULTS = {
+  workers: 8,
+  clients: 2,
+  jobs: 500,
+  rounds: 6,
+  workMs: 2,
+} as const;

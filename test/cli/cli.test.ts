@@ -111,7 +111,7 @@ describe("cli - on the embedded server", () => {
 
     const worker = await daemon(
       ["worker", HANDLERS, "--servers", address, "--concurrency", "2", "--client-id", "cli-test"],
-      /gearbun worker: reverse, shout/,
+      /gearbun worker: reverse, shout, hold/,
     );
 
     const r1 = await gearbun(["submit", "reverse", "hello", "--servers", address]);
@@ -127,8 +127,19 @@ describe("cli - on the embedded server", () => {
     const st = await gearbun(["status", "--servers", address]);
     expect(st.code).toBe(0);
     expect(st.out).toContain(address);
-    expect(st.out).toMatch(/FUNCTION\s+QUEUED\s+RUNNING\s+WORKERS/);
-    expect(st.out).toMatch(/reverse\s+\d+\s+\d+\s+1/);
+    expect(st.out).toMatch(/FUNCTION\s+TOTAL\s+RUNNING\s+WAITING\s+WORKERS/);
+    expect(st.out).toMatch(/reverse\s+\d+\s+\d+\s+\d+\s+1/);
+
+    // TOTAL counts the running jobs too: three held jobs on a worker of concurrency 2 are
+    // 3 in total, 2 running, 1 waiting. Polled, since the worker takes them a moment later.
+    for (let i = 0; i < 3; i++) await gearbun(["submit", "hold", "3000", "--background", "--servers", address]);
+    let held = "";
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline; ) {
+      held = (await gearbun(["status", "--servers", address])).out;
+      if (/hold\s+3\s+2\s/.test(held)) break;
+      await Bun.sleep(50);
+    }
+    expect(held).toMatch(/hold\s+3\s+2\s+1\s+1\n/);
 
     // SIGTERM: graceful stop, exit 0.
     worker.proc.kill("SIGTERM");
@@ -155,7 +166,7 @@ describeGearmand("cli - on real gearmand", () => {
     const r = await gearbun(["submit", "reverse", "gearmand", "--servers", g.address]);
     expect(r).toEqual({ code: 0, out: "dnamraeg", err: "" });
     const st = await gearbun(["status", "--servers", g.address]);
-    expect(st.out).toMatch(/shout\s+0\s+0\s+1/);
+    expect(st.out).toMatch(/shout\s+0\s+0\s+0\s+1/);
     worker.proc.kill("SIGTERM");
     expect(await worker.proc.exited).toBe(0);
   });

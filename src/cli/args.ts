@@ -1,0 +1,56 @@
+/**
+ * What every subcommand shares: its shape, flag helpers, and the usage error that the
+ * dispatcher prints as one line with exit code 2.
+ */
+import type { ParseArgsConfig } from "node:util";
+import { CONNECTION_DEFAULTS } from "../options.ts";
+
+export type Flags = Record<string, string | boolean | (string | boolean)[] | undefined>;
+
+export interface Command {
+  usage: string;
+  options: NonNullable<ParseArgsConfig["options"]>;
+  /** Runs the command; resolves to the process exit code. */
+  run(values: Flags, positionals: string[]): Promise<number>;
+}
+
+/** A usage error: printed as one line, exit code 2. */
+export class UsageError extends Error {}
+
+/** The integer flag `--name`, at least `min`, or `fallback` when it is absent. */
+export function intFlag(values: Flags, name: string, fallback: number, min = 1): number {
+  const raw = values[name];
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min)
+    throw new UsageError(`--${name} must be an integer >= ${min}, got "${String(raw)}"`);
+  return n;
+}
+
+/** The flag's value when it is a string. */
+export const str = (v: Flags[string]): string | undefined => (typeof v === "string" ? v : undefined);
+
+export async function readStdin(): Promise<Uint8Array> {
+  return new Uint8Array(await Bun.stdin.arrayBuffer());
+}
+
+/** Resolves when SIGINT or SIGTERM arrives. */
+export function untilSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    process.once("SIGINT", () => resolve("SIGINT"));
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+  });
+}
+
+/** One line of a command's usage: flag, meaning, and its default padded to one column. */
+export function flagLine(flag: string, meaning: string, fallback?: string | number): string {
+  const text = `  ${flag.padEnd(17)}  ${meaning}`;
+  return fallback === undefined ? text : `${text.padEnd(64)}default ${fallback}`;
+}
+
+/** The help line of `--servers`, shared by every command that connects. */
+export const SERVERS_FLAG = flagLine(
+  "--servers LIST",
+  "host:port,host:port",
+  `$GEARMAN_SERVERS or ${CONNECTION_DEFAULTS.servers}`,
+);
