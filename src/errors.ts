@@ -10,12 +10,46 @@ export interface GearmanErrorOptions {
   server?: string;
 }
 
+/**
+ * Every code, by the class that carries it. README's error table lists the same codes, and a
+ * test keeps the two in step; the unions below are derived from these lists.
+ */
+export const ERROR_CODES = {
+  ProtocolError: [
+    "BAD_MAGIC",
+    "UNKNOWN_PACKET",
+    "BAD_ARGUMENTS",
+    "PACKET_TOO_LARGE",
+    "LINE_TOO_LONG",
+    "UNEXPECTED_PACKET",
+    "BAD_REPLY",
+  ],
+  ConnectionError: ["CONNECT_FAILED", "CONNECT_TIMEOUT", "CONNECTION_LOST", "NOT_CONNECTED", "CLOSED", "NO_SERVERS"],
+  TimeoutError: ["TIMEOUT"],
+  ServerError: ["SERVER_ERROR"],
+  JobFailedError: ["JOB_FAILED"],
+  JobExceptionError: ["JOB_EXCEPTION"],
+  ConfigError: ["BAD_OPTION"],
+  /** Carried by a plain GearmanError: the worker's reasons for aborting or failing one job. */
+  GearmanError: ["UNKNOWN_FUNCTION", "JOB_REASSIGNED", "STOPPED"],
+} as const;
+
+/** Every code a gearbun error can carry. */
+export type GearmanErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES][number];
+
+/**
+ * Codes of a plain GearmanError, raised by the worker about one job: `UNKNOWN_FUNCTION` (a job
+ * for a function unregistered while its GRAB was in flight, failed and reported as an `error`
+ * event), `JOB_REASSIGNED` and `STOPPED` (the abort reasons of a running job's signal).
+ */
+export type WorkerJobErrorCode = (typeof ERROR_CODES.GearmanError)[number];
+
 export class GearmanError extends Error {
   override name = "GearmanError";
-  readonly code: string;
+  readonly code: GearmanErrorCode;
   readonly server: string | undefined;
 
-  constructor(code: string, message: string, options: GearmanErrorOptions = {}) {
+  constructor(code: GearmanErrorCode, message: string, options: GearmanErrorOptions = {}) {
     super(options.server ? `${message} (server ${options.server})` : message, { cause: options.cause });
     this.code = code;
     this.server = options.server;
@@ -23,15 +57,7 @@ export class GearmanError extends Error {
 }
 
 /** Codes a ProtocolError can carry. */
-export type ProtocolErrorCode =
-  | "BAD_MAGIC"
-  | "UNKNOWN_PACKET"
-  | "BAD_ARGUMENTS"
-  | "PACKET_TOO_LARGE"
-  | "LINE_TOO_LONG"
-  | "DECODER_FAILED"
-  | "UNEXPECTED_PACKET"
-  | "BAD_REPLY";
+export type ProtocolErrorCode = (typeof ERROR_CODES.ProtocolError)[number];
 
 /** Malformed or unexpected bytes on the wire. */
 export class ProtocolError extends GearmanError {
@@ -53,13 +79,8 @@ export class ProtocolError extends GearmanError {
   }
 }
 
-export type ConnectionErrorCode =
-  | "CONNECT_FAILED"
-  | "CONNECT_TIMEOUT"
-  | "CONNECTION_LOST"
-  | "NOT_CONNECTED"
-  | "CLOSED"
-  | "NO_SERVERS";
+/** Codes a ConnectionError can carry. */
+export type ConnectionErrorCode = (typeof ERROR_CODES.ConnectionError)[number];
 
 /** A socket could not be opened, was lost, or was used after close. */
 export class ConnectionError extends GearmanError {
@@ -73,6 +94,7 @@ export class ConnectionError extends GearmanError {
 /** An operation did not finish in the time it was given. */
 export class TimeoutError extends GearmanError {
   override name = "TimeoutError";
+  declare readonly code: "TIMEOUT";
   constructor(message: string, options: GearmanErrorOptions = {}) {
     super("TIMEOUT", message, options);
   }
@@ -81,6 +103,7 @@ export class TimeoutError extends GearmanError {
 /** The job server answered with an ERROR packet or an `ERR` admin line. */
 export class ServerError extends GearmanError {
   override name = "ServerError";
+  declare readonly code: "SERVER_ERROR";
   /** The server's own error code, e.g. `JOB_NOT_FOUND`, `UNKNOWN_JOB`. */
   readonly serverCode: string;
   constructor(serverCode: string, text: string, options: GearmanErrorOptions = {}) {
@@ -92,6 +115,7 @@ export class ServerError extends GearmanError {
 /** The worker reported WORK_FAIL for a job. */
 export class JobFailedError extends GearmanError {
   override name = "JobFailedError";
+  declare readonly code: "JOB_FAILED";
   readonly handle: string;
   constructor(handle: string, options: GearmanErrorOptions = {}) {
     super("JOB_FAILED", `job ${handle} failed`, options);
@@ -102,6 +126,7 @@ export class JobFailedError extends GearmanError {
 /** The worker reported WORK_EXCEPTION for a job; `detail` is the exception data it sent. */
 export class JobExceptionError extends GearmanError {
   override name = "JobExceptionError";
+  declare readonly code: "JOB_EXCEPTION";
   readonly handle: string;
   readonly detail: string;
   constructor(handle: string, detail: string, options: GearmanErrorOptions = {}) {
@@ -114,6 +139,7 @@ export class JobExceptionError extends GearmanError {
 /** An option or address is invalid; the message names the option to change. */
 export class ConfigError extends GearmanError {
   override name = "ConfigError";
+  declare readonly code: "BAD_OPTION";
   readonly option: string;
   constructor(option: string, message: string) {
     super("BAD_OPTION", `${option}: ${message}`);
