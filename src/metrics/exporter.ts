@@ -1,0 +1,56 @@
+/**
+ * An exporter for gearmand clusters: on every scrape it asks each server's admin `status` and
+ * `version` (in parallel, each within `timeout`) and answers the gearman_* families with a
+ * `server` label. A server that does not answer is `gearman_up{server=…} 0`; the scrape itself
+ * always succeeds.
+ */
+import { pollCluster } from "../admin/cluster.ts";
+import { parseServers, type ServersInput } from "../connection/servers.ts";
+import { numberOption } from "../options.ts";
+import { Exposition } from "./exposition.ts";
+import { writeGearmanMetrics } from "./gearman.ts";
+import { serveHttp, type HttpEndpoint } from "./http.ts";
+import { writeProcessMetrics } from "./process.ts";
+
+export interface ExporterOptions {
+  /** Servers to watch. @default $GEARMAN_SERVERS, else 127.0.0.1:4730 */
+  servers?: ServersInput;
+  /** "host:port" to serve /metrics and /healthz on. @default "127.0.0.1:9418" */
+  listen?: string;
+  /** Milliseconds each server has to answer a scrape's admin commands. @default 2000 */
+  timeout?: number;
+}
+
+export const EXPORTER_DEFAULTS = { listen: "127.0.0.1:9418", timeout: 2000 } as const;
+
+/** The exposition for one scrape of `servers`. */
+export async function scrapeCluster(
+  servers: ServersInput,
+  timeout: number = EXPORTER_DEFAULTS.timeout,
+): Promise<string> {
+  const out = new Exposition();
+  writeGearmanMetrics(out, await pollCluster(servers, { timeout }), true);
+  writeProcessMetrics(out);
+  return out.text();
+}
+
+/** Starts the exporter's HTTP endpoint; /healthz is 200 while at least one server answers. */
+export function startExporter(options: ExporterOptions = {}): HttpEndpoint {
+  const servers = parseServers(options.servers).map((s) => s.key);
+  const timeout = numberOption("timeout", options.timeout, EXPORTER_DEFAULTS.timeout, 1);
+  return serveHttp({
+    listen: options.listen ?? EXPORTER_DEFAULTS.listen,
+    option: "listen",
+    metrics: () => scrapeCluster(servers, timeout),
+    health: async () => {
+      const snaps = await pollCluster(servers, { timeout });
+      const down = snaps.filter((s) => !s.up);
+      if (down.length === snaps.length)
+        return { ok: false, reason: `no server answers (${down.map((s) => s.server).join(", ")})` };
+      return {
+        ok: true,
+        reason: down.length === 0 ? `${snaps.length} server(s) up` : `down: ${down.map((s) => s.server).join(", ")}`,
+      };
+    },
+  });
+}
