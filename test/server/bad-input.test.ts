@@ -12,7 +12,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { encodePacket } from "../../src/protocol/encode.ts";
 import { PacketType as T } from "../../src/protocol/packets.ts";
 import { startServer, type EmbeddedServer } from "../../src/server/server.ts";
-import { RawPeer } from "./support/raw-peer.ts";
+import { RawPeer } from "../support/raw-peer.ts";
 
 const servers: EmbeddedServer[] = [];
 afterEach(async () => {

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PacketType as T } from "../../src/protocol/packets.ts";
 import { startServer } from "../../src/server/server.ts";
-import { RawPeer } from "./support/raw-peer.ts";
+import { RawPeer } from "../support/raw-peer.ts";
 
 const SERVE = join(import.meta.dir, "fixtures", "serve.ts");
 

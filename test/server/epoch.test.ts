@@ -6,7 +6,7 @@
  */
 import { expect } from "bun:test";
 import { PacketType as T } from "../../src/protocol/packets.ts";
-import { RawPeer } from "./support/raw-peer.ts";
+import { RawPeer } from "../support/raw-peer.ts";
 import { testOnTargets } from "../support/targets.ts";
 
 testOnTargets("epoch", "a job for a later second is counted now and handed out when due", async (port, target) => {

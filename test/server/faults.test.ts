@@ -6,7 +6,7 @@
 import { expect, test } from "bun:test";
 import { PacketType as T } from "../../src/protocol/packets.ts";
 import { startServer } from "../../src/server/server.ts";
-import { RawPeer } from "./support/raw-peer.ts";
+import { RawPeer } from "../support/raw-peer.ts";
 
 test("faults - ignoreGrabs: GRABs get no answer; switched off, grabs are answered again", async () => {
   await using server = await startServer({ port: 0, faults: { ignoreGrabs: true } });

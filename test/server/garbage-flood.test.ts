@@ -11,7 +11,7 @@ import { PacketDecoder } from "../../src/protocol/decode.ts";
 import { encodePacket } from "../../src/protocol/encode.ts";
 import { MAX_PACKET_TYPE, PACKETS, PacketType as T, RES_MAGIC, type Packet } from "../../src/protocol/packets.ts";
 import { startServer } from "../../src/server/server.ts";
-import { RawPeer } from "./support/raw-peer.ts";
+import { RawPeer } from "../support/raw-peer.ts";
 import { prng } from "../support/prng.ts";
 
 const SEED = Number(process.env.GEARBUN_FUZZ_SEED ?? 0x5eed5);

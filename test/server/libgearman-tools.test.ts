@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startServer, type EmbeddedServer } from "../../src/server/server.ts";
 import { gearadminPath, gearmanCliPath } from "../support/gearmand.ts";
-import { RawPeer } from "./support/raw-peer.ts";
+import { RawPeer } from "../support/raw-peer.ts";
 
 const haveTools = gearmanCliPath !== null && gearadminPath !== null;
 if (!haveTools) console.warn("SKIP: gearman / gearadmin (gearman-tools) not installed");

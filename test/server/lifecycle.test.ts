@@ -7,7 +7,7 @@ import { ConfigError } from "../../src/errors.ts";
 import { resolveServerOptions, SERVER_DEFAULTS } from "../../src/options.ts";
 import { PacketType as T } from "../../src/protocol/packets.ts";
 import { startServer } from "../../src/server/server.ts";
-import { RawPeer } from "./support/raw-peer.ts";
+import { RawPeer } from "../support/raw-peer.ts";
 
 describe("lifecycle", () => {
   test("lifecycle - port 0 picks a free port; address is host:port", async () => {

@@ -7,7 +7,7 @@
  */
 import { expect } from "bun:test";
 import { PacketType as T } from "../../src/protocol/packets.ts";
-import { RawPeer } from "./support/raw-peer.ts";
+import { RawPeer } from "../support/raw-peer.ts";
 import { testOnTargets } from "../support/targets.ts";
 
 async function grabAll(w: RawPeer, count: number): Promise<string[]> {

@@ -5,7 +5,7 @@
  */
 import { expect } from "bun:test";
 import { PacketType as T } from "../../src/protocol/packets.ts";
-import { RawPeer } from "./support/raw-peer.ts";
+import { RawPeer } from "../support/raw-peer.ts";
 import { testOnTargets } from "../support/targets.ts";
 
 const shortHandle = (row: string): string => row.replace(/^H:[^:]+:/, "H:");

@@ -11,7 +11,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { PacketType } from "../../src/protocol/packets.ts";
 import { startServer } from "../../src/server/server.ts";
-import { RawPeer } from "./support/raw-peer.ts";
+import { RawPeer } from "../support/raw-peer.ts";
 import { TARGETS, startTarget, type TargetSettings } from "../support/targets.ts";
 
 type Step = readonly [action: string, expected: string];

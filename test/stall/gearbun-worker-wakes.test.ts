@@ -7,7 +7,8 @@
  */
 import { describe, expect, test } from "bun:test";
 import { Worker, type ServerStats } from "../../src/worker/worker.ts";
-import { Grabber, TARGETS, eventually, functionStatus, submitBackground } from "./harness.ts";
+import { eventually } from "../support/eventually.ts";
+import { Grabber, TARGETS, functionStatus, submitBackground } from "./harness.ts";
 
 /** Far longer than the test: a job taken in time was not taken by the re-grab timer. */
 const IDLE_REGRAB_MS = 600_000;

@@ -6,7 +6,8 @@
  */
 import { describe, expect, test } from "bun:test";
 import { NaiveWorker } from "../support/naive-worker.ts";
-import { Grabber, TARGETS, eventually, functionStatus, submitBackground } from "./harness.ts";
+import { eventually } from "../support/eventually.ts";
+import { Grabber, TARGETS, functionStatus, submitBackground } from "./harness.ts";
 
 /** How long W must hear nothing from B. gearmand wakes within milliseconds or never. */
 const STALL_WINDOW_MS = 2000;

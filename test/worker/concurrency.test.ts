@@ -10,7 +10,7 @@ import { Worker } from "../../src/worker/worker.ts";
 import { logsOnFailure } from "../support/gearmand.ts";
 import { describeTargets, startTarget } from "../support/targets.ts";
 import { Submitter } from "../support/submitter.ts";
-import { eventually } from "./helpers.ts";
+import { eventually } from "../support/eventually.ts";
 
 /** The admin `status` row of one function: [queued+running, running, workers]. */
 async function serverStatus(address: string, fn: string): Promise<[number, number, number]> {

@@ -2,7 +2,7 @@
 import { expect, test } from "bun:test";
 import { Worker } from "../../src/worker/worker.ts";
 import { miniJobServer, startFaultServer } from "../support/fault-server.ts";
-import { eventually } from "./helpers.ts";
+import { eventually } from "../support/eventually.ts";
 
 test("events - the async iterator yields lifecycle events in order and ends after close", async () => {
   const jobs = miniJobServer();

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { logsOnFailure } from "../support/gearmand.ts";
 import { describeTargets, startTarget } from "../support/targets.ts";
 import { Submitter } from "../support/submitter.ts";
-import { spawnLines } from "./helpers.ts";
+import { spawnLines } from "../../src/util/lines.ts";
 
 describeTargets("worker example", (target) => {
   test(

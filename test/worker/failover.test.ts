@@ -8,7 +8,7 @@ import { Worker } from "../../src/worker/worker.ts";
 import { logsOnFailure } from "../support/gearmand.ts";
 import { describeTargets, startTarget } from "../support/targets.ts";
 import { Submitter } from "../support/submitter.ts";
-import { eventually } from "./helpers.ts";
+import { eventually } from "../support/eventually.ts";
 
 /** Submits background jobs to one server in small batches until stopped. */
 function load(s: Submitter, fn: string): { stop(): Promise<void> } {

@@ -18,7 +18,7 @@ import { expect, test } from "bun:test";
 import { PacketType as T } from "../../src/protocol/packets.ts";
 import { logsOnFailure } from "../support/gearmand.ts";
 import { describeTargets, startTarget } from "../support/targets.ts";
-import { RawPeer } from "./helpers.ts";
+import { RawPeer } from "../support/raw-peer.ts";
 
 describeTargets("gearmand facts", (target) => {
   test(

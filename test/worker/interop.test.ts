@@ -5,7 +5,7 @@ import { expect, test } from "bun:test";
 import { Worker } from "../../src/worker/worker.ts";
 import { gearadminPath, gearmanCliPath, logsOnFailure } from "../support/gearmand.ts";
 import { describeTargets, startTarget } from "../support/targets.ts";
-import { eventually } from "./helpers.ts";
+import { eventually } from "../support/eventually.ts";
 
 interface CliRun {
   readonly code: number | null;

@@ -10,7 +10,7 @@ import { miniJobServer, startFaultServer } from "../support/fault-server.ts";
 import { logsOnFailure } from "../support/gearmand.ts";
 import { describeTargets, startTarget } from "../support/targets.ts";
 import { Submitter } from "../support/submitter.ts";
-import { eventually } from "./helpers.ts";
+import { eventually } from "../support/eventually.ts";
 
 describeTargets("worker job", (target) => {
   test(

@@ -11,7 +11,8 @@
 import { describe, expect, test } from "bun:test";
 import { logsOnFailure } from "../support/gearmand.ts";
 import { TARGETS, startTarget, type TargetName, type TargetSettings } from "../support/targets.ts";
-import { reverse, spawnSubmitter, spawnWorkerProcess, type LineProcess } from "./helpers.ts";
+import type { LineProcess } from "../../src/util/lines.ts";
+import { reverse, spawnSubmitter, spawnWorkerProcess } from "./helpers.ts";
 
 const WORKERS = 8;
 const SUBMITTERS = 2;

@@ -10,7 +10,8 @@ import { miniJobServer, startFaultServer } from "../support/fault-server.ts";
 import { freePort, logsOnFailure } from "../support/gearmand.ts";
 import { describeTargets, startTarget } from "../support/targets.ts";
 import { Submitter } from "../support/submitter.ts";
-import { eventually, spawnWorkerProcess } from "./helpers.ts";
+import { eventually } from "../support/eventually.ts";
+import { spawnWorkerProcess } from "./helpers.ts";
 
 describeTargets("worker stop", (target) => {
   test(

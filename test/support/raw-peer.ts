@@ -1,12 +1,18 @@
 /**
- * A raw Gearman peer for server tests: one socket, the library's own codec, and every packet
- * or admin line the server sends collected in order. It knows no worker or client logic, so a
- * test states each byte it sends (the same sequence can run against gearmand and our server).
+ * A raw Gearman peer: one socket, the library's own codec, and every packet or admin line the
+ * server sends collected in order. It knows no worker or client logic, so a test states each
+ * byte it sends (the same sequence can run against gearmand and our server). The server tests
+ * drive servers with it; the worker and stall tests play a second worker or a client with it.
+ *
+ *   using w = await RawPeer.connect(port);        // the bare socket
+ *   await using c = await RawPeer.open(address);  // "host:port", after an ECHO round trip
+ *   c.send(PacketType.SUBMIT_JOB_BG, "f", "", "data");
+ *   const [handle] = await c.expect(PacketType.JOB_CREATED);
  */
 import type { Socket } from "bun";
-import { PacketDecoder } from "../../../src/protocol/decode.ts";
-import { encodePacket, type Arg } from "../../../src/protocol/encode.ts";
-import { PacketType, REQ_MAGIC, RES_MAGIC, packetName } from "../../../src/protocol/packets.ts";
+import { PacketDecoder } from "../../src/protocol/decode.ts";
+import { encodePacket, type Arg } from "../../src/protocol/encode.ts";
+import { PacketType, REQ_MAGIC, RES_MAGIC, packetName } from "../../src/protocol/packets.ts";
 
 /** A received packet with its arguments decoded as text (latin1 keeps bytes 1:1). */
 export interface Received {
@@ -85,6 +91,18 @@ export class RawPeer {
     return peer;
   }
 
+  /**
+   * Connects to "host:port" and waits for an ECHO round trip, as a library connection does
+   * before it counts as ready: once this resolves, the server has registered the connection.
+   */
+  static async open(address: string): Promise<RawPeer> {
+    const colon = address.lastIndexOf(":");
+    const peer = await RawPeer.connect(Number(address.slice(colon + 1)), address.slice(0, colon));
+    const before = await peer.syncItems();
+    if (before.length > 0) throw new Error(`${address}: unexpected ${before.map(render).join(", ")} on connect`);
+    return peer;
+  }
+
   private onClose(): void {
     this.closed = true;
     this.resolveClosed();
@@ -142,6 +160,15 @@ export class RawPeer {
     if (item === null) throw new Error(`port ${this.port}: no packet within ${timeoutMs} ms`);
     if (item.type === "text") throw new Error(`port ${this.port}: expected a packet, got text "${item.line}"`);
     return item;
+  }
+
+  /** The next packet, which must be of `type`; returns its arguments. */
+  async expect(type: number, timeoutMs = 3000): Promise<string[]> {
+    const item = await this.next(timeoutMs);
+    const want = packetName(type);
+    if (item === null) throw new Error(`port ${this.port}: expected ${want}, got nothing within ${timeoutMs} ms`);
+    if (item.type !== type) throw new Error(`port ${this.port}: expected ${want}, got ${render(item)}`);
+    return (item as Received).args;
   }
 
   /** Packets and lines not read yet, after waiting `ms` for stragglers. */
@@ -204,13 +231,18 @@ export class RawPeer {
     return this.packet();
   }
 
-  /** Registers abilities and a client id, as a worker would. */
+  /** Sends CAN_DO for each function, as a worker registers its abilities. */
   canDo(...functions: string[]): void {
     for (const f of functions) this.send(PacketType.CAN_DO, f);
   }
 
-  close(): void {
-    if (!this.closed) this.socket.end();
+  /** Half-closes (FIN) and waits up to a second for the server to close its side. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.socket.end();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([this.closedPromise, new Promise<void>((r) => (timer = setTimeout(r, 1000)))]);
+    clearTimeout(timer);
   }
 
   /** Closes at once (RST-like). */
@@ -218,7 +250,13 @@ export class RawPeer {
     if (!this.closed) this.socket.terminate();
   }
 
+  /** `using`: closes at once. */
   [Symbol.dispose](): void {
     this.terminate();
+  }
+
+  /** `await using`: closes gracefully. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 }
