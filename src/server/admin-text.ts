@@ -6,7 +6,8 @@
  *
  * Strings here are latin1 ("binary") strings: one char per byte, so names round-trip.
  */
-import { Priority, type Job, type JobQueues } from "./queues.ts";
+import type { JobQueues } from "./queues.ts";
+import { type Job, Priority } from "./records.ts";
 
 /** What the admin commands need from the server. */
 export interface AdminContext {

@@ -7,7 +7,7 @@
  * a power cut. A job that was running when the server died runs again after the restart.
  */
 import { Database, type Statement } from "bun:sqlite";
-import type { Priority } from "./queues.ts";
+import type { Priority } from "./records.ts";
 
 export interface StoredJob {
   readonly handle: string;
