@@ -41,7 +41,14 @@ export type { TaskEvent, TaskState } from "./client/task.ts";
 export type { JobStatus, UniqueStatus } from "./client/link.ts";
 export { Admin } from "./admin/admin.ts";
 export type { StatusRow, WorkerRow, PriorityStatusRow, JobRow } from "./protocol/admin.ts";
-export { resolveClientOptions, resolveAdminOptions, CLIENT_DEFAULTS, ADMIN_DEFAULTS } from "./options.ts";
+export {
+  resolveClientOptions,
+  resolveSubmitOptions,
+  resolveAdminOptions,
+  CLIENT_DEFAULTS,
+  SUBMIT_DEFAULTS,
+  ADMIN_DEFAULTS,
+} from "./options.ts";
 export type { ClientOptions, AdminOptions } from "./options.ts";
 export { Worker } from "./worker/worker.ts";
 export type {

@@ -3,7 +3,12 @@
  * functions check values and name the option to change in their errors.
  */
 import type { ConnectionConfig } from "./connection/connection.ts";
-import { exponentialBackoff, type BackoffOptions, type ReconnectPolicy } from "./connection/reconnect.ts";
+import {
+  BACKOFF_DEFAULTS,
+  exponentialBackoff,
+  type BackoffOptions,
+  type ReconnectPolicy,
+} from "./connection/reconnect.ts";
 import { DEFAULT_SERVER, parseServers, type ServerAddress, type ServersInput } from "./connection/servers.ts";
 import { ConfigError } from "./errors.ts";
 import { DEFAULT_MAX_PACKET_SIZE } from "./protocol/decode.ts";
@@ -56,14 +61,85 @@ export function numberOption(name: string, value: number | undefined, fallback: 
   return value;
 }
 
+/** Checks that `value` is a boolean (or undefined); returns it or the default. */
+export function booleanOption(name: string, value: boolean | undefined, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== "boolean") throw new ConfigError(name, `must be true or false, got ${String(value)}`);
+  return value;
+}
+
+/**
+ * Checks a name sent as a packet argument (function, unique key, reducer, handle): a string
+ * without NUL, the argument separator; non-empty unless `allowEmpty`.
+ */
+export function nameOption(name: string, value: string, allowEmpty = false): string {
+  if (typeof value !== "string" || (!allowEmpty && value === "") || value.includes("\0")) {
+    throw new ConfigError(
+      name,
+      `must be a ${allowEmpty ? "" : "non-empty "}string without NUL, got ${JSON.stringify(value)}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Checks a SET_CLIENT_ID value, the same for clients and workers: non-empty, and without NUL or
+ * white space, so the admin `workers` line ("fd ip id : functions") stays readable.
+ */
+export function clientIdOption(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" || value === "" || /[\0\s]/.test(value)) {
+    throw new ConfigError("clientId", `must be a non-empty string without spaces or NUL, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/**
+ * Checks backoff settings (defaults in `BACKOFF_DEFAULTS`, src/connection/reconnect.ts) and
+ * returns them whole. `maxAttempts` may be Infinity: it is a count, never a timer delay.
+ */
+export function resolveBackoffOptions(options: BackoffOptions = {}): Required<BackoffOptions> {
+  if (typeof options !== "object" || options === null) {
+    throw new ConfigError(
+      "reconnect",
+      `must be a function (attempt) => ms | null, or backoff settings, got ${String(options)}`,
+    );
+  }
+  const d = BACKOFF_DEFAULTS;
+  const initialDelay = numberOption("reconnect.initialDelay", options.initialDelay, d.initialDelay, 0);
+  const maxDelay = numberOption("reconnect.maxDelay", options.maxDelay, Math.max(d.maxDelay, initialDelay), 0);
+  if (maxDelay < initialDelay) {
+    throw new ConfigError("reconnect.maxDelay", `must be >= initialDelay (${initialDelay}), got ${maxDelay}`);
+  }
+  const factor = numberOption("reconnect.factor", options.factor, d.factor, 1);
+  const jitter = numberOption("reconnect.jitter", options.jitter, d.jitter, 0);
+  if (jitter > 1) throw new ConfigError("reconnect.jitter", `must be between 0 and 1, got ${jitter}`);
+  const maxAttempts = options.maxAttempts ?? d.maxAttempts;
+  if (
+    typeof maxAttempts !== "number" ||
+    !(maxAttempts >= 0) ||
+    !(Number.isInteger(maxAttempts) || maxAttempts === Infinity)
+  ) {
+    throw new ConfigError(
+      "reconnect.maxAttempts",
+      `must be a whole number >= 0 or Infinity, got ${String(maxAttempts)}`,
+    );
+  }
+  const random = options.random ?? Math.random;
+  if (typeof random !== "function") throw new ConfigError("reconnect.random", "must be a function returning [0, 1)");
+  return { initialDelay, maxDelay, factor, jitter, maxAttempts, random };
+}
+
 export function resolveConnectionOptions(options: ConnectionOptions = {}): ResolvedConnectionOptions {
   const reconnect =
-    typeof options.reconnect === "function" ? options.reconnect : exponentialBackoff(options.reconnect ?? {});
+    typeof options.reconnect === "function"
+      ? options.reconnect
+      : exponentialBackoff(resolveBackoffOptions(options.reconnect ?? {}));
   return {
     servers: parseServers(options.servers),
     connection: {
       connectTimeout: numberOption("connectTimeout", options.connectTimeout, CONNECTION_DEFAULTS.connectTimeout, 1),
-      keepAlive: options.keepAlive ?? CONNECTION_DEFAULTS.keepAlive,
+      keepAlive: booleanOption("keepAlive", options.keepAlive, CONNECTION_DEFAULTS.keepAlive),
       keepAliveDelay: numberOption("keepAliveDelay", options.keepAliveDelay, CONNECTION_DEFAULTS.keepAliveDelay, 1000),
       reconnect,
       maxPacketSize: numberOption("maxPacketSize", options.maxPacketSize, CONNECTION_DEFAULTS.maxPacketSize, 1024),
@@ -116,9 +192,7 @@ export interface ResolvedClientOptions extends ResolvedConnectionOptions {
 }
 
 export function resolveClientOptions(options: ClientOptions = {}): ResolvedClientOptions {
-  if (options.clientId !== undefined && (options.clientId === "" || /[\0\s]/.test(options.clientId))) {
-    throw new ConfigError("clientId", "must be a non-empty string without spaces or NUL");
-  }
+  const clientId = clientIdOption(options.clientId);
   // The handle ring wraps at exactly this count: a fraction would let it grow without bound.
   const rememberHandles = numberOption("rememberHandles", options.rememberHandles, CLIENT_DEFAULTS.rememberHandles, 0);
   if (!Number.isInteger(rememberHandles)) {
@@ -127,9 +201,88 @@ export function resolveClientOptions(options: ClientOptions = {}): ResolvedClien
   return {
     ...resolveConnectionOptions(options),
     timeout: numberOption("timeout", options.timeout, CLIENT_DEFAULTS.timeout, 0),
-    retryOnDisconnect: options.retryOnDisconnect ?? CLIENT_DEFAULTS.retryOnDisconnect,
+    retryOnDisconnect: booleanOption("retryOnDisconnect", options.retryOnDisconnect, CLIENT_DEFAULTS.retryOnDisconnect),
     rememberHandles,
-    clientId: options.clientId,
+    clientId,
+  };
+}
+
+export type Priority = "high" | "normal" | "low";
+
+/** Settings of one `client.submit()`; the client's options give the defaults. */
+export interface SubmitOptions {
+  /** Unique key: jobs with the same key and function are coalesced by the server. @default "" (none) */
+  unique?: string;
+  /** @default "normal" */
+  priority?: Priority;
+  /** Milliseconds until the job rejects with TimeoutError; 0 for none. @default the client's `timeout` */
+  timeout?: number;
+  /** Resubmit elsewhere when the connection is lost. @default the client's `retryOnDisconnect` */
+  retryOnDisconnect?: boolean;
+  /**
+   * Submit as a map/reduce job (SUBMIT_REDUCE_JOB, 37/38) with this reducer function; for
+   * workers that grab with GRAB_JOB_ALL. Normal priority only.
+   */
+  reducer?: string;
+}
+
+/** Settings of one `client.submitBackground()`. */
+export interface BackgroundOptions extends SubmitOptions {
+  /**
+   * Run no earlier than this time (SUBMIT_JOB_EPOCH; gearmand has one-second resolution).
+   * Normal priority only, no reducer.
+   */
+  runAt?: Date | number;
+}
+
+export const SUBMIT_DEFAULTS = {
+  priority: "normal",
+  unique: "",
+} as const;
+
+export interface ResolvedSubmitOptions {
+  readonly priority: Priority;
+  readonly unique: string;
+  readonly reducer: string | undefined;
+  /** Milliseconds, 0 for none. */
+  readonly timeout: number;
+  readonly retryOnDisconnect: boolean;
+  /** `runAt` as gearmand's epoch seconds, rounded up so the job never runs early. */
+  readonly epoch: number | undefined;
+}
+
+/** Resolves one submit's options against the client's; `runAt` is only taken in the background. */
+export function resolveSubmitOptions(
+  options: BackgroundOptions,
+  client: Pick<ResolvedClientOptions, "timeout" | "retryOnDisconnect">,
+): ResolvedSubmitOptions {
+  const priority = options.priority ?? SUBMIT_DEFAULTS.priority;
+  if (priority !== "high" && priority !== "normal" && priority !== "low") {
+    throw new ConfigError("priority", `must be "high", "normal" or "low", got ${String(priority)}`);
+  }
+  const unique = nameOption("unique", options.unique ?? SUBMIT_DEFAULTS.unique, true);
+  const reducer = options.reducer === undefined ? undefined : nameOption("reducer", options.reducer);
+  let epoch: number | undefined;
+  if (options.runAt !== undefined) {
+    const at = options.runAt instanceof Date ? options.runAt.getTime() : options.runAt;
+    if (typeof at !== "number" || !Number.isFinite(at)) {
+      throw new ConfigError("runAt", "must be a valid Date or epoch milliseconds");
+    }
+    if (priority !== "normal" || reducer !== undefined) {
+      throw new ConfigError("runAt", "a scheduled job (SUBMIT_JOB_EPOCH) has normal priority and no reducer");
+    }
+    epoch = Math.max(0, Math.ceil(at / 1000));
+  } else if (reducer !== undefined && priority !== "normal") {
+    throw new ConfigError("priority", "a reduce job (option reducer) has normal priority only");
+  }
+  return {
+    priority,
+    unique,
+    reducer,
+    // Infinity is refused like everywhere else: as a timer delay it would fire at once.
+    timeout: numberOption("timeout", options.timeout, client.timeout, 0),
+    retryOnDisconnect: booleanOption("retryOnDisconnect", options.retryOnDisconnect, client.retryOnDisconnect),
+    epoch,
   };
 }
 
@@ -226,10 +379,7 @@ export function resolveWorkerOptions(options: WorkerOptions = {}): ResolvedWorke
   if (grab !== "GRAB_JOB" && grab !== "GRAB_JOB_UNIQ" && grab !== "GRAB_JOB_ALL") {
     throw new ConfigError("grab", `must be "GRAB_JOB", "GRAB_JOB_UNIQ" or "GRAB_JOB_ALL", got ${String(grab)}`);
   }
-  const clientId = options.clientId;
-  if (clientId !== undefined && (typeof clientId !== "string" || clientId === "" || clientId.includes("\0"))) {
-    throw new ConfigError("clientId", "must be a non-empty string without NUL bytes");
-  }
+  const clientId = clientIdOption(options.clientId);
   return {
     ...resolveConnectionOptions(options),
     concurrency,

@@ -1,6 +1,6 @@
 /** `gearbun submit FUNC [DATA]`: one job, its result (or handle) on stdout. */
 import { Client } from "../client/client.ts";
-import { CLIENT_DEFAULTS } from "../options.ts";
+import { CLIENT_DEFAULTS, SUBMIT_DEFAULTS } from "../options.ts";
 import { type Command, flagLine, intFlag, readStdin, SERVERS_FLAG, str, UsageError } from "./args.ts";
 
 export const submit: Command = {
@@ -8,7 +8,7 @@ export const submit: Command = {
 
 Submits one job and prints its result (reads DATA from stdin when it is absent).
 ${flagLine("--background", "do not wait: print the job handle")}
-${flagLine("--priority P", "high, normal or low", "normal")}
+${flagLine("--priority P", "high, normal or low", SUBMIT_DEFAULTS.priority)}
 ${flagLine("--unique U", "unique key (jobs with the same key are coalesced)")}
 ${flagLine("--timeout MS", "give up after MS milliseconds (0: never)", CLIENT_DEFAULTS.timeout)}
 ${SERVERS_FLAG}`,
@@ -22,7 +22,7 @@ ${SERVERS_FLAG}`,
   async run(values, positionals) {
     const fn = positionals[0];
     if (!fn) throw new UsageError("submit needs a function name");
-    const priority = str(values.priority) ?? "normal";
+    const priority = str(values.priority) ?? SUBMIT_DEFAULTS.priority;
     if (priority !== "high" && priority !== "normal" && priority !== "low") {
       throw new UsageError(`--priority must be high, normal or low, got "${priority}"`);
     }

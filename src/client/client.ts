@@ -15,39 +15,24 @@
  */
 import { Connection, type ConnectionEvent } from "../connection/connection.ts";
 import { ConfigError, ConnectionError, TimeoutError, type GearmanError } from "../errors.ts";
-import { resolveClientOptions, type ClientOptions, type ResolvedClientOptions } from "../options.ts";
+import {
+  nameOption,
+  resolveClientOptions,
+  resolveSubmitOptions,
+  type BackgroundOptions,
+  type ClientOptions,
+  type Priority,
+  type ResolvedClientOptions,
+  type SubmitOptions,
+} from "../options.ts";
 import { encodePacket } from "../protocol/encode.ts";
 import { PacketType } from "../protocol/packets.ts";
 import { Fifo } from "../util/fifo.ts";
 import { ServerLink, type JobStatus, type UniqueStatus } from "./link.ts";
 import { Task } from "./task.ts";
 
-export type Priority = "high" | "normal" | "low";
 export type Payload = string | Uint8Array;
-
-export interface SubmitOptions {
-  /** Unique key: jobs with the same key and function are coalesced by the server. @default "" (none) */
-  unique?: string;
-  /** @default "normal" */
-  priority?: Priority;
-  /** Milliseconds until the job rejects with TimeoutError; 0 for none. @default the client's `timeout` */
-  timeout?: number;
-  /** Resubmit elsewhere when the connection is lost. @default the client's `retryOnDisconnect` */
-  retryOnDisconnect?: boolean;
-  /**
-   * Submit as a map/reduce job (SUBMIT_REDUCE_JOB, 37/38) with this reducer function; for
-   * workers that grab with GRAB_JOB_ALL. Normal priority only.
-   */
-  reducer?: string;
-}
-
-export interface BackgroundOptions extends SubmitOptions {
-  /**
-   * Run no earlier than this time (SUBMIT_JOB_EPOCH; gearmand has one-second resolution).
-   * Normal priority only, no reducer.
-   */
-  runAt?: Date | number;
-}
+export type { BackgroundOptions, Priority, SubmitOptions } from "../options.ts";
 
 /** State of one server as the client sees it. */
 export interface ServerInfo {
@@ -74,15 +59,6 @@ const BACKGROUND: Record<Priority, number> = {
 interface Waiting {
   go(): void;
   fail(error: GearmanError): void;
-}
-
-function checkName(option: string, value: string, allowEmpty: boolean): void {
-  if (typeof value !== "string" || (!allowEmpty && value === "") || value.includes("\0")) {
-    throw new ConfigError(
-      option,
-      `must be a ${allowEmpty ? "" : "non-empty "}string without NUL, got ${JSON.stringify(value)}`,
-    );
-  }
 }
 
 /** The link that scores highest for `unique` (rendezvous hashing): stable while it is up. */
@@ -141,60 +117,29 @@ export class Client {
    *   name, a reducer with a priority, a negative timeout).
    */
   submit(fn: string, payload: Payload, options: SubmitOptions = {}): Task {
-    const priority = options.priority ?? "normal";
-    let type = FOREGROUND[priority];
-    if (type === undefined)
-      throw new ConfigError("priority", `must be "high", "normal" or "low", got ${String(priority)}`);
-    const unique = options.unique ?? "";
-    checkName("function", fn, false);
-    checkName("unique", unique, true);
-    let packet: Uint8Array;
-    if (options.reducer !== undefined) {
-      checkName("reducer", options.reducer, false);
-      if (priority !== "normal")
-        throw new ConfigError("priority", "a reduce job (option reducer) has normal priority only");
-      type = PacketType.SUBMIT_REDUCE_JOB;
-      packet = encodePacket(type, [fn, unique, options.reducer, "", payload]);
-    } else {
-      packet = encodePacket(type, [fn, unique, payload]);
-    }
-    return this.start(
-      new Task(fn, unique, false, packet, options.retryOnDisconnect ?? this.options.retryOnDisconnect),
-      options.timeout,
-    );
+    nameOption("function", fn);
+    const o = resolveSubmitOptions(options, this.options);
+    const packet =
+      o.reducer === undefined
+        ? encodePacket(FOREGROUND[o.priority], [fn, o.unique, payload])
+        : encodePacket(PacketType.SUBMIT_REDUCE_JOB, [fn, o.unique, o.reducer, "", payload]);
+    return this.start(new Task(fn, o.unique, false, packet, o.retryOnDisconnect), o.timeout);
   }
 
   /** Submits a background job; resolves with its handle once the server created it. */
   async submitBackground(fn: string, payload: Payload, options: BackgroundOptions = {}): Promise<string> {
-    const priority = options.priority ?? "normal";
-    const type = BACKGROUND[priority];
-    if (type === undefined)
-      throw new ConfigError("priority", `must be "high", "normal" or "low", got ${String(priority)}`);
-    const unique = options.unique ?? "";
-    checkName("function", fn, false);
-    checkName("unique", unique, true);
+    nameOption("function", fn);
+    const o = resolveSubmitOptions(options, this.options);
     let packet: Uint8Array;
-    if (options.runAt !== undefined) {
-      const at = options.runAt instanceof Date ? options.runAt.getTime() : options.runAt;
-      if (!Number.isFinite(at)) throw new ConfigError("runAt", `must be a valid Date or epoch milliseconds`);
-      if (priority !== "normal" || options.reducer !== undefined) {
-        throw new ConfigError("runAt", "a scheduled job (SUBMIT_JOB_EPOCH) has normal priority and no reducer");
-      }
-      // gearmand runs it once its clock reaches this second: round up so it never runs early.
-      const epoch = Math.max(0, Math.ceil(at / 1000));
-      packet = encodePacket(PacketType.SUBMIT_JOB_EPOCH, [fn, unique, String(epoch), payload]);
-    } else if (options.reducer !== undefined) {
-      checkName("reducer", options.reducer, false);
-      if (priority !== "normal")
-        throw new ConfigError("priority", "a reduce job (option reducer) has normal priority only");
-      packet = encodePacket(PacketType.SUBMIT_REDUCE_JOB_BACKGROUND, [fn, unique, options.reducer, "", payload]);
+    if (o.epoch !== undefined) {
+      // gearmand runs it once its clock reaches this second (rounded up: never early).
+      packet = encodePacket(PacketType.SUBMIT_JOB_EPOCH, [fn, o.unique, String(o.epoch), payload]);
+    } else if (o.reducer !== undefined) {
+      packet = encodePacket(PacketType.SUBMIT_REDUCE_JOB_BACKGROUND, [fn, o.unique, o.reducer, "", payload]);
     } else {
-      packet = encodePacket(type, [fn, unique, payload]);
+      packet = encodePacket(BACKGROUND[o.priority], [fn, o.unique, payload]);
     }
-    const task = this.start(
-      new Task(fn, unique, true, packet, options.retryOnDisconnect ?? this.options.retryOnDisconnect),
-      options.timeout,
-    );
+    const task = this.start(new Task(fn, o.unique, true, packet, o.retryOnDisconnect), o.timeout);
     await task;
     return task.handleNow!;
   }
@@ -206,7 +151,7 @@ export class Client {
    * same handles ("H:host:1"…): pass `server` (a task's `.server`) to be exact.
    */
   async status(handle: string, server?: string): Promise<JobStatus> {
-    checkName("handle", handle, false);
+    nameOption("handle", handle, false);
     let link: ServerLink | undefined;
     if (server !== undefined) {
       link = this.links.find((l) => l.key === server);
@@ -245,7 +190,7 @@ export class Client {
 
   /** GET_STATUS_UNIQUE, asked of the server that jobs with this unique key go to. */
   async statusUnique(unique: string): Promise<UniqueStatus> {
-    checkName("unique", unique, false);
+    nameOption("unique", unique, false);
     await this.connect();
     const link = this.route(unique);
     if (link === null) throw this.unreachable() ?? new ConnectionError("NO_SERVERS", "no job server is connected");
@@ -288,10 +233,8 @@ export class Client {
     await this.close();
   }
 
-  private start(task: Task, timeout: number | undefined): Task {
-    const ms = timeout ?? this.options.timeout;
-    if (typeof ms !== "number" || !(ms >= 0))
-      throw new ConfigError("timeout", `must be a number >= 0, got ${String(ms)}`);
+  /** Arms the task's timeout (resolved milliseconds, 0 for none) and sends it. */
+  private start(task: Task, ms: number): Task {
     if (ms > 0) {
       task.timer = setTimeout(() => {
         task.timer = null;
