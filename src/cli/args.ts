@@ -12,6 +12,8 @@ export interface Command {
   options: NonNullable<ParseArgsConfig["options"]>;
   /** Runs the command; resolves to the process exit code. */
   run(values: Flags, positionals: string[]): Promise<number>;
+  /** Exit code of a usage error (a Nagios plugin answers UNKNOWN, 3). @default 2 */
+  usageExitCode?: number;
 }
 
 /** A usage error: printed as one line, exit code 2. */

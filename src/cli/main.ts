@@ -8,13 +8,16 @@ import { parseArgs } from "node:util";
 import { GearmanError } from "../errors.ts";
 import { CONNECTION_DEFAULTS } from "../options.ts";
 import { type Command, UsageError } from "./args.ts";
+import { check } from "./check.ts";
 import { demo } from "./demo.ts";
+import { exporter } from "./exporter.ts";
 import { server } from "./server.ts";
 import { status } from "./status.ts";
 import { submit } from "./submit.ts";
+import { top } from "./top.ts";
 import { worker } from "./worker.ts";
 
-const commands: Record<string, Command> = { server, worker, submit, status, demo };
+const commands: Record<string, Command> = { server, worker, submit, status, demo, top, check, exporter };
 
 const USAGE = `gearbun — a Bun-native Gearman runtime
 
@@ -26,6 +29,9 @@ Commands:
   submit   submit a job and print its result
   status   show the admin status of every server
   demo     two job servers, 8 workers, 2 clients: the multi-server stall, solved
+  top      live view of queues, workers and servers (--once: one table)
+  check    Nagios/Icinga plugin: queues, workers, a test job
+  exporter Prometheus metrics for gearmand servers
 
 Run "gearbun <command> --help" for a command's options.
 Servers default to $GEARMAN_SERVERS, else ${CONNECTION_DEFAULTS.servers}.
@@ -57,7 +63,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof UsageError) {
       console.error(`gearbun ${name}: ${error.message}`);
-      return 2;
+      return command.usageExitCode ?? 2;
     }
     if (error instanceof GearmanError) {
       console.error(`gearbun ${name}: ${error.message}`);
@@ -65,7 +71,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (error instanceof Error && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS")) {
       console.error(`gearbun ${name}: ${error.message.split("\n")[0]!.split(". ")[0]} (see gearbun ${name} --help)`);
-      return 2;
+      return command.usageExitCode ?? 2;
     }
     throw error;
   }

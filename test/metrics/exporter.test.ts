@@ -13,6 +13,7 @@ import {
   startScene,
 } from "../support/operator-tools.ts";
 import { describeTargets, startTarget } from "../support/targets.ts";
+import { gearbunDaemon } from "../monitor/cli.ts";
 
 async function scrape(url: string): Promise<{ text: string; type: string | null }> {
   const res = await fetch(`${url}/metrics`);
@@ -130,4 +131,19 @@ describeGearmand("exporter over gearmand", () => {
     },
     60_000,
   );
+});
+
+describe("exporter CLI", () => {
+  test("exporter - gearbun exporter serves /metrics for --servers on --listen", async () => {
+    await using server = await startTarget("embedded");
+    await using _scene = await startScene(server.address, "ops_cli", 2);
+    await using daemon = await gearbunDaemon(
+      ["exporter", "--servers", server.address, "--listen", "127.0.0.1:0"],
+      /(http:\/\/127\.0\.0\.1:\d+)\/metrics/,
+    );
+    const { text } = await scrape(daemon.match[1]!);
+    const { samples } = parseExposition(text);
+    expect(sampleValue(samples, "gearman_jobs", { server: server.address, function: "ops_cli" })).toBe(2);
+    expect(await daemon.stop()).toBe(0);
+  });
 });

@@ -1,0 +1,72 @@
+import { describe, expect, test } from "bun:test";
+import { pollCluster } from "../../src/admin/cluster.ts";
+import { TopView } from "../../src/monitor/top.ts";
+import { freePort } from "../support/gearmand.ts";
+import { startScene } from "../support/operator-tools.ts";
+import { describeTargets, startTarget } from "../support/targets.ts";
+import { gearbun, gearbunDaemon } from "./cli.ts";
+
+/** The FUNCTION table's row for `fn`, split on runs of two or more spaces. */
+function row(out: string, fn: string): string[] {
+  const line = out.split("\n").find((l) => l.startsWith(`${fn} `));
+  if (line === undefined) throw new Error(`no row for ${fn} in:\n${out}`);
+  return line.split(/ {2,}/);
+}
+
+describeTargets("top", (target) => {
+  test("top - --once prints servers and per function totals, running, waiting, workers", async () => {
+    await using server = await startTarget(target);
+    await using _scene = await startScene(server.address, "ops_top", 5);
+    const dead = `127.0.0.1:${freePort()}`;
+    const r = await gearbun(["top", "--once", "--servers", `${server.address},${dead}`, "--timeout", "1000"]);
+    expect(r.code).toBe(1); // a server is down
+    expect(r.out).toMatch(/^gearbun top - 2 server\(s\), 1 up, 1 down - \d\d:\d\d:\d\d UTC\n/);
+    const lines = r.out.split("\n");
+    const up = lines.find((l) => l.startsWith(server.address))!;
+    expect(up).toMatch(new RegExp(`^${server.address} +up +\\S+ +1 +\\d+ ms$`));
+    expect(lines.find((l) => l.startsWith(dead))).toMatch(/down since \d\d:\d\d:\d\d/);
+    expect(row(r.out, "ops_top")).toEqual(["ops_top", "5", "1", "4", "1", "-", `${server.address} 5/1/1`]);
+
+    const one = await gearbun(["top", "--once", "--servers", server.address]);
+    expect(one.code).toBe(0);
+  });
+});
+
+describe("top", () => {
+  test("top - the view shows the change per second between refreshes and since when a server is down", async () => {
+    await using server = await startTarget("embedded");
+    await using scene = await startScene(server.address, "ops_rate", 2);
+    const view = new TopView();
+    const first = view.render(await pollCluster(server.address), 1_000_000);
+    expect(row(first, "ops_rate")[5]).toBe("-");
+    await scene.submit(4);
+    const second = view.render(await pollCluster(server.address), 1_002_000);
+    expect(row(second, "ops_rate").slice(1, 6)).toEqual(["6", "1", "5", "1", "2.0"]);
+    await server.stop();
+    const down1 = view.render(await pollCluster(server.address, { timeout: 500 }), 1_004_000);
+    const down2 = view.render(await pollCluster(server.address, { timeout: 500 }), 1_009_000);
+    for (const d of [down1, down2]) expect(d).toContain("down since 00:16:44");
+    expect(down2).toContain("(no functions)");
+  });
+
+  test("top - a bad interval is a usage error", async () => {
+    const r = await gearbun(["top", "--interval", "0"]);
+    expect([r.code, r.err.trim()]).toEqual([2, 'gearbun top: --interval must be a number of seconds >= 0.1, got "0"']);
+  });
+});
+
+describe("top live", () => {
+  test("top - piped, it prints a table per refresh until SIGINT, then exits 0", async () => {
+    await using server = await startTarget("embedded");
+    await using _scene = await startScene(server.address, "ops_live", 3);
+    await using top = await gearbunDaemon(
+      ["top", "--servers", server.address, "--interval", "0.2"],
+      /(gearbun top - [\s\S]*){3}/,
+    );
+    expect(await top.stop()).toBe(0);
+    const tables = top.output().split("gearbun top - ").slice(1);
+    expect(tables.length).toBeGreaterThanOrEqual(3);
+    expect(row(tables[2]!, "ops_live").slice(1, 6)).toEqual(["3", "1", "2", "1", "0.0"]);
+    expect(top.output()).not.toContain("\x1b["); // no terminal control codes into a pipe
+  });
+});
