@@ -11,6 +11,7 @@
  * for iterators that exist: a task nobody iterates stores none.
  */
 import type { GearmanError, JobExceptionError, JobFailedError } from "../errors.ts";
+import { QueuedIterator } from "../util/queued-iterator.ts";
 
 /** What a job reports on its way, then how it ended. */
 export type TaskEvent =
@@ -25,68 +26,6 @@ export type TaskEvent =
 type Terminal = Extract<TaskEvent, { type: "complete" | "fail" | "exception" }>;
 
 const utf8 = new TextDecoder();
-
-/** A queue of events for one iterator. */
-class EventStream implements AsyncIterableIterator<TaskEvent> {
-  private buffer: TaskEvent[] = [];
-  private waiter: PromiseWithResolvers<IteratorResult<TaskEvent>> | null = null;
-  private ended = false;
-  private error: GearmanError | null = null;
-
-  constructor(private readonly detach: (stream: EventStream) => void) {}
-
-  push(event: TaskEvent): void {
-    if (this.ended) return;
-    const waiter = this.waiter;
-    if (waiter) {
-      this.waiter = null;
-      waiter.resolve({ value: event, done: false });
-    } else {
-      this.buffer.push(event);
-    }
-  }
-
-  /** No more events; with an error, the iterator throws it after the buffered events. */
-  end(error: GearmanError | null): void {
-    if (this.ended) return;
-    this.ended = true;
-    this.error = error;
-    const waiter = this.waiter;
-    if (waiter && this.buffer.length === 0) {
-      this.waiter = null;
-      if (error) waiter.reject(error);
-      else waiter.resolve({ value: undefined, done: true });
-    }
-  }
-
-  next(): Promise<IteratorResult<TaskEvent>> {
-    const event = this.buffer.shift();
-    if (event !== undefined) return Promise.resolve({ value: event, done: false });
-    if (this.ended) {
-      const error = this.error;
-      this.error = null;
-      return error ? Promise.reject(error) : Promise.resolve({ value: undefined, done: true });
-    }
-    this.waiter = Promise.withResolvers();
-    return this.waiter.promise;
-  }
-
-  /** `break` out of a for-await: stop keeping events for this iterator. */
-  return(): Promise<IteratorResult<TaskEvent>> {
-    this.buffer = [];
-    this.ended = true;
-    this.error = null;
-    this.detach(this);
-    const waiter = this.waiter;
-    this.waiter = null;
-    waiter?.resolve({ value: undefined, done: true });
-    return Promise.resolve({ value: undefined, done: true });
-  }
-
-  [Symbol.asyncIterator](): AsyncIterableIterator<TaskEvent> {
-    return this;
-  }
-}
 
 /** @internal whoever holds a task by its handle (a client's connection to one server). */
 export interface TaskOwner {
@@ -118,7 +57,7 @@ export class Task implements PromiseLike<Uint8Array> {
   private error: GearmanError | undefined;
   private promise: PromiseWithResolvers<Uint8Array> | null = null;
   private handlePromise: PromiseWithResolvers<string> | null = null;
-  private streams: EventStream[] | null = null;
+  private streams: QueuedIterator<TaskEvent>[] | null = null;
   private terminal: Terminal | null = null;
 
   /** @internal tasks are made by Client.submit. */
@@ -187,13 +126,13 @@ export class Task implements PromiseLike<Uint8Array> {
    * the call on: call it right after submitting. `break` stops keeping them.
    */
   events(): AsyncIterableIterator<TaskEvent> {
-    const stream = new EventStream((s) => {
-      const i = this.streams?.indexOf(s) ?? -1;
+    const stream: QueuedIterator<TaskEvent> = new QueuedIterator(() => {
+      const i = this.streams?.indexOf(stream) ?? -1;
       if (i >= 0) this.streams!.splice(i, 1);
     });
     if (this._state !== "pending") {
       if (this.terminal) stream.push(this.terminal);
-      stream.end(this.terminal ? null : (this.error ?? null));
+      stream.end(this.terminal ? undefined : this.error);
     } else {
       (this.streams ??= []).push(stream);
     }
@@ -264,7 +203,7 @@ export class Task implements PromiseLike<Uint8Array> {
     if (streams === null) return;
     for (const s of streams) {
       if (this.terminal) s.push(this.terminal);
-      s.end(error);
+      s.end(error ?? undefined);
     }
   }
 

@@ -4,6 +4,7 @@
  */
 import type { ConnectionEvent } from "../connection/connection.ts";
 import type { GearmanError } from "../errors.ts";
+import { QueuedIterator } from "../util/queued-iterator.ts";
 import type { Job } from "./job.ts";
 
 /** How a job ended, from the worker's side. */
@@ -89,48 +90,20 @@ export class Emitter {
    * the worker's `close` event, or when the loop breaks.
    */
   iterate(names: readonly WorkerEventName[]): AsyncIterableIterator<WorkerEventEntry> {
-    const queue: WorkerEventEntry[] = [];
-    let waiting: ((r: IteratorResult<WorkerEventEntry>) => void) | null = null;
-    let ended = false;
-    const DONE: IteratorResult<WorkerEventEntry> = { value: undefined, done: true };
-    const offs = names.map((name) =>
-      this.on(name, (event) => {
-        const entry = { name, event } as WorkerEventEntry;
-        const w = waiting;
-        waiting = null;
-        if (w !== null) w({ value: entry, done: false });
-        else queue.push(entry);
+    const offs: (() => void)[] = [];
+    const unsubscribe = (): void => {
+      for (const off of offs) off();
+    };
+    const queue = new QueuedIterator<WorkerEventEntry>(unsubscribe);
+    for (const name of names) offs.push(this.on(name, (event) => queue.push({ name, event } as WorkerEventEntry)));
+    // Registered after the others, so a `close` entry is queued before the iterator ends.
+    offs.push(
+      this.on("close", () => {
+        unsubscribe();
+        queue.end();
       }),
     );
-    const end = (): void => {
-      if (ended) return;
-      ended = true;
-      for (const off of offs) off();
-      const w = waiting;
-      waiting = null;
-      w?.(DONE);
-    };
-    // Registered after the others, so a `close` entry is queued before the iterator ends.
-    offs.push(this.on("close", end));
-    const iterator: AsyncIterableIterator<WorkerEventEntry> = {
-      next() {
-        const entry = queue.shift();
-        if (entry !== undefined) return Promise.resolve({ value: entry, done: false });
-        if (ended) return Promise.resolve(DONE);
-        return new Promise((resolve) => {
-          waiting = resolve;
-        });
-      },
-      return() {
-        end();
-        queue.length = 0;
-        return Promise.resolve(DONE);
-      },
-      [Symbol.asyncIterator]() {
-        return iterator;
-      },
-    };
-    return iterator;
+    return queue;
   }
 
   /**
