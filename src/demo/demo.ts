@@ -1,5 +1,5 @@
 /**
- * The seed scenario, solved, on screen: two job servers, worker processes each connected to
+ * The multi-server stall scenario, solved, on screen: two job servers, worker processes each connected to
  * both, clients submitting foreground jobs in rounds. With workers that drop a wake-up
  * (python-gearman), some stop receiving jobs from a server after a round or two; gearbun's never
  * do. `naive: true` runs the scenario with naive workers first, then with gearbun's, on the same
@@ -169,7 +169,7 @@ async function runRounds(
 }
 
 /**
- * The lost wake-up, forced (issue 7's sequence, with demo workers): `holder` runs a held job
+ * The lost wake-up, forced (the sequence of test/stall/naive-worker-stalls.test.ts, with demo workers): `holder` runs a held job
  * from server A; a job on server B wakes it (and the others) while it is busy; another worker
  * takes B's job; then the hold ends. A naive worker answered B's NOOP with PRE_SLEEP and B never
  * wakes it again; gearbun's remembers the wake and grabs from B once free.

@@ -13,7 +13,7 @@
  *
  * Answering a NOOP with PRE_SLEEP leaves gearmand's `noop_sent` flag set on that connection
  * (only a GRAB clears it), so that server never wakes this worker again: the lost wake-up that
- * gearbun's Worker is built to avoid (see /work/shared/gearman-protocol.md, "Wake-ups").
+ * gearbun's Worker is built to avoid (see docs/protocol.md, "Wake-ups").
  * Never use this worker for real work.
  */
 import { Connection } from "../connection/connection.ts";

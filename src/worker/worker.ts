@@ -13,7 +13,7 @@ import { Emitter, type Listener, type WorkerEventEntry, type WorkerEventName } f
 import type { JobHandler } from "./job.ts";
 import { Scheduler, type FunctionStats } from "./scheduler.ts";
 
-/** Longest function name accepted (gearmand keeps names short; see the protocol notes). */
+/** Longest function name accepted (gearmand keeps names short; see docs/protocol.md). */
 const MAX_FUNCTION_NAME = 511;
 /** After the stop deadline aborts the signals, handlers get this long to answer before the sockets close. */
 const ABORT_GRACE_MS = 1000;

@@ -1,5 +1,6 @@
 /**
- * Issue 7, part 2: gearbun's Worker in the naive worker's place. Busy (concurrency 1) with a
+ * The lost wake-up avoided: gearbun's Worker in the naive worker's place (see
+ * naive-worker-stalls.test.ts and docs/protocol.md, "Wake-ups"). Busy (concurrency 1) with a
  * slow job from A while B's NOOP arrives and another worker takes B's job; then a new job on B.
  * gearbun keeps the wake, grabs B once its slot frees, and sleeps only after NO_JOB (a GRAB
  * clears the server's "NOOP sent" flag), so B wakes it for the new job at once. The idle

@@ -1,7 +1,7 @@
 /**
- * Issue 7, part 1: the lost wake-up, reproduced deterministically. A naive worker W (python-
- * gearman's one-lock logic) on servers A and B answers B's NOOP with PRE_SLEEP while it is busy
- * with A's job; B keeps its "NOOP sent" flag for W, so a later job on B never wakes W.
+ * The lost wake-up (docs/protocol.md, "Wake-ups"), reproduced deterministically. A naive
+ * worker W (python-gearman's one-lock logic) on servers A and B answers B's NOOP with PRE_SLEEP
+ * while it is busy with A's job; B keeps its "NOOP sent" flag for W, so a later job on B never wakes W.
  * This proves the harness sees the bug that gearbun's Worker must not have.
  */
 import { describe, expect, test } from "bun:test";

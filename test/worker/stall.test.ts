@@ -1,5 +1,5 @@
 /**
- * The stall scenario of issue 3: two gearmand servers, 8 worker PROCESSES (concurrency 1, each
+ * The multi-server stall scenario (docs/protocol.md, "Wake-ups"): two gearmand servers, 8 worker PROCESSES (concurrency 1, each
  * connected to both), 2 submitter processes x 500 foreground jobs with distinct uniques spread
  * over both servers, 6 rounds with a pause between them (the workers go to sleep). Every job
  * completes exactly once with the right result, and every worker takes jobs in every round after
