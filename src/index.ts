@@ -61,7 +61,7 @@ export type {
 } from "./worker/worker.ts";
 export { Job, JobFailure } from "./worker/job.ts";
 export type { JobHandler, JobResult } from "./worker/job.ts";
-export type { FunctionStats } from "./worker/scheduler.ts";
+export type { FunctionStats } from "./worker/registry.ts";
 export type { WorkerEvents, WorkerEventName, WorkerEventEntry, JobOutcome } from "./worker/events.ts";
 export { resolveWorkerOptions, WORKER_DEFAULTS } from "./options.ts";
 export type { WorkerOptions, GrabPacket } from "./options.ts";

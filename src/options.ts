@@ -348,6 +348,12 @@ export interface WorkerOptions extends ConnectionOptions {
   grabTimeout?: number;
   /** Milliseconds `stop()` lets running jobs finish before it aborts their signals. @default 30000 */
   stopDeadline?: number;
+  /**
+   * Debug: check the scheduler's invariants (slots, per-connection wake-up state) after every
+   * event and throw the first violation (uncaught, so it cannot go unnoticed). Costs a pass over
+   * the connections per event. @default true when the environment has GEARBUN_CHECK_INVARIANTS=1, else false
+   */
+  checkInvariants?: boolean;
 }
 
 export const WORKER_DEFAULTS = {
@@ -357,6 +363,7 @@ export const WORKER_DEFAULTS = {
   grab: "GRAB_JOB_UNIQ",
   grabTimeout: 10_000,
   stopDeadline: 30_000,
+  checkInvariants: false,
 } as const;
 
 export interface ResolvedWorkerOptions extends ResolvedConnectionOptions {
@@ -367,6 +374,7 @@ export interface ResolvedWorkerOptions extends ResolvedConnectionOptions {
   readonly grab: GrabPacket;
   readonly grabTimeout: number;
   readonly stopDeadline: number;
+  readonly checkInvariants: boolean;
 }
 
 export function resolveWorkerOptions(options: WorkerOptions = {}): ResolvedWorkerOptions {
@@ -394,6 +402,11 @@ export function resolveWorkerOptions(options: WorkerOptions = {}): ResolvedWorke
     grab,
     grabTimeout: numberOption("grabTimeout", options.grabTimeout, WORKER_DEFAULTS.grabTimeout, 10),
     stopDeadline: numberOption("stopDeadline", options.stopDeadline, WORKER_DEFAULTS.stopDeadline, 0),
+    checkInvariants: booleanOption(
+      "checkInvariants",
+      options.checkInvariants,
+      process.env.GEARBUN_CHECK_INVARIANTS === "1" || WORKER_DEFAULTS.checkInvariants,
+    ),
   };
 }
 

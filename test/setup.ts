@@ -3,3 +3,7 @@
 import { setDefaultTimeout } from "bun:test";
 
 setDefaultTimeout(30_000);
+
+// Every Worker in the suite (and in the worker processes tests spawn, which inherit the
+// environment) checks the scheduler's invariants after every event; a violation is thrown.
+process.env.GEARBUN_CHECK_INVARIANTS ??= "1";

@@ -95,8 +95,6 @@ export class Connection {
 
   /** Successful connects so far (1 after the first). */
   connects = 0;
-  /** Time of the last `ready`, ms since epoch (0: never). */
-  lastReadyAt = 0;
   /** Time data was last received, ms since epoch. */
   lastSeenAt = 0;
 
@@ -306,7 +304,6 @@ export class Connection {
     this.attempt = 0;
     this.retries = 0;
     this.connects++;
-    this.lastReadyAt = Date.now();
     this.emit({ type: "ready", server: this.server.key });
     const first = this.firstConnect;
     if (first && this._state === "ready") {

@@ -5,6 +5,7 @@
  */
 import type { Arg } from "../protocol/encode.ts";
 import { PacketType } from "../protocol/packets.ts";
+import type { Link } from "./link.ts";
 
 /** What a handler may return: `string` or bytes become the WORK_COMPLETE data; nothing sends it empty. */
 export type JobResult = string | Uint8Array | void | null | undefined;
@@ -23,7 +24,7 @@ export class JobFailure extends Error {
   }
 }
 
-/** Where a job's packets go: the scheduler, per connection. */
+/** Where a job's packets go: the job runner, per connection. */
 export interface JobHost {
   /** Sends a packet for a running job; resolves false when it cannot be delivered. */
   sendFor(job: Job, type: number, a: Arg, b?: Arg): Promise<boolean>;
@@ -67,8 +68,10 @@ export class Job {
   readonly session: number;
   /** @internal */
   readonly host: JobHost;
-  /** @internal the scheduler's per-connection record. */
-  readonly link: object;
+  /** @internal the scheduler's record of the connection that assigned the job. */
+  readonly link: Link;
+  /** @internal assigned without a counted GRAB (its grabs had been written off): runs over the slot budget. */
+  overBudget = false;
   /** @internal */
   state: JobState = JobState.Running as JobState;
   /** @internal timeout timer, only for functions registered with a timeout. */
@@ -80,7 +83,7 @@ export class Job {
 
   constructor(
     host: JobHost,
-    link: object,
+    link: Link,
     session: number,
     server: string,
     handleBytes: Uint8Array,

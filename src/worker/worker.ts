@@ -6,12 +6,15 @@
  *   await worker.start();
  *   worker.handleSignals(); // SIGINT / SIGTERM → graceful stop, then exit
  */
-import type { ConnectionState } from "../connection/connection.ts";
 import { ConfigError, ConnectionError, GearmanError } from "../errors.ts";
 import { numberOption, resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from "../options.ts";
 import { Emitter, type Listener, type WorkerEventEntry, type WorkerEventName } from "./events.ts";
 import type { JobHandler } from "./job.ts";
-import { Scheduler, type FunctionStats } from "./scheduler.ts";
+import type { FunctionStats } from "./registry.ts";
+import type { ServerStats } from "./inspect.ts";
+import { Scheduler } from "./scheduler.ts";
+
+export type { ServerStats };
 
 /** Longest function name accepted (gearmand keeps names short; see docs/protocol.md). */
 const MAX_FUNCTION_NAME = 511;
@@ -43,29 +46,6 @@ export interface HandleSignalsOptions {
 }
 
 export type WorkerState = "idle" | "starting" | "running" | "stopping" | "stopped";
-
-export interface ServerStats {
-  /** "host:port" */
-  readonly address: string;
-  readonly state: ConnectionState;
-  /** PRE_SLEEP sent, no NOOP since. */
-  readonly asleep: boolean;
-  /** A NOOP waits for a free slot. */
-  readonly wakePending: boolean;
-  readonly grabsInFlight: number;
-  readonly jobsRunning: number;
-  /** Results delivered to this server. */
-  readonly jobsDone: number;
-  /** Jobs whose result could not be delivered (connection lost). */
-  readonly jobsLost: number;
-  readonly noops: number;
-  /** Successful connects (1 after the first; more after reconnects). */
-  readonly connects: number;
-  /** Time bytes were last received, ms since epoch (0: never). */
-  readonly lastSeen: number;
-  /** Why the last dial failed or the connection was lost. */
-  readonly lastError: string | undefined;
-}
 
 export interface WorkerStats {
   readonly state: WorkerState;
@@ -171,7 +151,7 @@ export class Worker {
 
   private async runStop(deadline: number): Promise<void> {
     const scheduler = this.scheduler;
-    scheduler.stopping = true;
+    scheduler.beginStop();
     this.emitter.emit("stopping", { deadline });
     if (this.started !== null) {
       const idle = scheduler.whenIdle().then(() => true);
@@ -213,29 +193,22 @@ export class Worker {
   /** Counters per server and per function, and the slots in use. */
   stats(): WorkerStats {
     const s = this.scheduler;
-    const functions: Record<string, FunctionStats> = {};
-    for (const [name, f] of s.functionStats) functions[name] = { ...f };
     return {
       state: this.state,
       concurrency: s.concurrency,
       running: s.running,
       grabsInFlight: s.inFlight,
-      servers: s.links.map((l) => ({
-        address: l.key,
-        state: l.connection.state,
-        asleep: l.asleep,
-        wakePending: l.wakePending,
-        grabsInFlight: l.grabsInFlight,
-        jobsRunning: l.jobsRunning,
-        jobsDone: l.jobsDone,
-        jobsLost: l.jobsLost,
-        noops: l.noops,
-        connects: l.connection.connects,
-        lastSeen: l.connection.lastSeenAt,
-        lastError: l.lastError?.message,
-      })),
-      functions,
+      servers: s.serverStats(),
+      functions: s.registry.snapshot(),
     };
+  }
+
+  /**
+   * Debug: throws if the scheduler's state is inconsistent (slots over budget, a connection that
+   * could miss a wake-up), or if the run-time check (`checkInvariants`) saw a violation earlier.
+   */
+  assertInvariants(): void {
+    this.scheduler.assertInvariants();
   }
 
   /** Listens to a lifecycle event; returns a function that removes the listener. */

@@ -4,13 +4,47 @@
  * that never sends NOOP, GRAB answers held back and released in a chosen order, a chosen
  * JOB_ASSIGN variant.
  */
-import { describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, test } from "bun:test";
 import { PacketType as T } from "../../src/protocol/packets.ts";
+import type { WorkerOptions } from "../../src/options.ts";
 import { Worker } from "../../src/worker/worker.ts";
 import { miniJobServer, startFaultServer, type FaultPeer, type FaultServer } from "../support/fault-server.ts";
 import { eventually } from "./helpers.ts";
 
 const FAST_RECONNECT = { initialDelay: 10, maxDelay: 50 };
+
+/**
+ * Every worker here checks the scheduler's invariants after every event it handles
+ * (`checkInvariants`), and each test step asserts them again on every poll and at the end of
+ * the test: a transition that breaks the slot budget or can lose a wake-up fails the test.
+ */
+const workers = new Set<Worker>();
+function checkedWorker(options: WorkerOptions): Worker {
+  const worker = new Worker({ ...options, checkInvariants: true });
+  workers.add(worker);
+  return worker;
+}
+function assertAll(): void {
+  for (const w of workers) w.assertInvariants();
+}
+async function step(check: () => boolean, what: string, timeoutMs?: number): Promise<void> {
+  await eventually(
+    () => {
+      assertAll();
+      return check();
+    },
+    what,
+    timeoutMs,
+  );
+  assertAll();
+}
+afterEach(() => {
+  try {
+    assertAll();
+  } finally {
+    workers.clear();
+  }
+});
 
 /** Packet types a peer sent, without the connect probe. */
 const types = (peer: FaultPeer): number[] => peer.received.map((p) => p.type).filter((t) => t !== T.ECHO_REQ);
@@ -25,7 +59,7 @@ describe("worker handshake", () => {
   test("handshake - SET_CLIENT_ID, RESET_ABILITIES, CAN_DO and CAN_DO_TIMEOUT in milliseconds, then GRAB_JOB_UNIQ; PRE_SLEEP after NO_JOB", async () => {
     const { server } = await mini();
     await using _s = server;
-    await using worker = new Worker({ servers: server.address, clientId: "hs-1", reconnect: FAST_RECONNECT });
+    await using worker = checkedWorker({ servers: server.address, clientId: "hs-1", reconnect: FAST_RECONNECT });
     worker.register("plain", () => "x");
     worker.register("slow", () => "y", { timeout: 1500 });
     await worker.start();
@@ -46,7 +80,7 @@ describe("worker handshake", () => {
   test("reconnect - after a lost connection the worker re-sends the whole handshake and grabs", async () => {
     const { server, jobs } = await mini();
     await using _s = server;
-    await using worker = new Worker({ servers: server.address, clientId: "hs-2", reconnect: FAST_RECONNECT });
+    await using worker = checkedWorker({ servers: server.address, clientId: "hs-2", reconnect: FAST_RECONNECT });
     worker.register("f", (job) => `done ${job.text()}`);
     const connects: boolean[] = [];
     worker.on("connect", (e) => connects.push(e.reconnect));
@@ -55,11 +89,11 @@ describe("worker handshake", () => {
     await server.waitFor(T.PRE_SLEEP);
     first.close();
     const second = await server.nextPeer();
-    await eventually(() => types(second).includes(T.PRE_SLEEP), "PRE_SLEEP on the new connection");
+    await step(() => types(second).includes(T.PRE_SLEEP), "PRE_SLEEP on the new connection");
     expect(types(second)).toEqual([T.SET_CLIENT_ID, T.RESET_ABILITIES, T.CAN_DO, T.GRAB_JOB_UNIQ, T.PRE_SLEEP]);
     expect(connects).toEqual([false, true]);
     jobs.queue("f", "again");
-    await eventually(() => jobs.results.length === 1, "the job after the reconnect");
+    await step(() => jobs.results.length === 1, "the job after the reconnect");
     expect(jobs.results[0]!.data).toBe("done again");
   });
 });
@@ -74,11 +108,11 @@ describe("worker scheduler", () => {
       const { server, jobs } = await mini();
       await using _s = server;
       jobs.assignType = assignType;
-      await using worker = new Worker({ servers: server.address });
+      await using worker = checkedWorker({ servers: server.address });
       worker.register("f", (job) => `${job.function}|${job.unique}|${job.reducer}|${job.text()}`);
       await worker.start();
       const job = jobs.queue("f", "payload\0with NUL", "u-1");
-      await eventually(() => jobs.results.length === 1, "the result");
+      await step(() => jobs.results.length === 1, "the result");
       const unique = assignType === T.JOB_ASSIGN ? "" : "u-1";
       const reducer = assignType === T.JOB_ASSIGN_ALL ? "reducer" : "";
       expect(jobs.results[0]).toEqual({
@@ -96,7 +130,7 @@ describe("worker scheduler", () => {
     server.faults.withhold.add(T.NOOP);
     // Control: without the guard (10 minutes) the job stays queued — the server really never wakes anyone.
     {
-      await using lazy = new Worker({ servers: server.address, idleRegrabInterval: 600_000 });
+      await using lazy = checkedWorker({ servers: server.address, idleRegrabInterval: 600_000 });
       lazy.register("f", () => "lazy");
       await lazy.start();
       await server.waitFor(T.PRE_SLEEP);
@@ -105,15 +139,15 @@ describe("worker scheduler", () => {
       expect(jobs.results).toEqual([]);
       expect(jobs.queued.length).toBe(1);
     }
-    await using worker = new Worker({ servers: server.address, idleRegrabInterval: 300, idleRegrabJitter: 0.1 });
+    await using worker = checkedWorker({ servers: server.address, idleRegrabInterval: 300, idleRegrabJitter: 0.1 });
     worker.register("f", () => "guarded");
     await worker.start();
     // The queued job is taken by the first GRAB; sleep, then queue another one.
-    await eventually(() => jobs.results.length === 1, "the first job (first GRAB)");
-    await eventually(() => worker.stats().servers[0]!.asleep, "worker asleep");
+    await step(() => jobs.results.length === 1, "the first job (first GRAB)");
+    await step(() => worker.stats().servers[0]!.asleep, "worker asleep");
     const asleepAt = Date.now();
     jobs.queue("f", "second");
-    await eventually(() => jobs.results.length === 2, "the job taken by the idle re-grab", 3000);
+    await step(() => jobs.results.length === 2, "the job taken by the idle re-grab", 3000);
     // Taken by the guard, not by luck: no NOOP was sent, and it took about the interval.
     expect(server.received.filter((p) => p.type === T.GRAB_JOB_UNIQ).length).toBeGreaterThanOrEqual(3);
     expect(Date.now() - asleepAt).toBeGreaterThanOrEqual(100);
@@ -137,12 +171,12 @@ describe("worker scheduler", () => {
         }),
       );
     }
-    const worker = new Worker({ servers: servers.map((s) => s.address), concurrency: 3 });
+    const worker = checkedWorker({ servers: servers.map((s) => s.address), concurrency: 3 });
     try {
       worker.register("f", () => "x");
       await worker.start();
-      await eventually(() => worker.stats().servers.every((s) => s.state === "ready"), "all four connected");
-      await eventually(() => [...held.values()].flat().length === 3, "three GRABs");
+      await step(() => worker.stats().servers.every((s) => s.state === "ready"), "all four connected");
+      await step(() => [...held.values()].flat().length === 3, "three GRABs");
       await Bun.sleep(100);
       const grabs = (): number => [...held.values()].flat().length;
       expect(grabs()).toBe(3);
@@ -151,7 +185,7 @@ describe("worker scheduler", () => {
       const [first] = [...held.entries()].find(([, peers]) => peers.length > 0)!;
       const waiting = [0, 1, 2, 3].find((i) => !held.has(i))!;
       held.get(first)!.shift()!.send(T.NO_JOB);
-      await eventually(() => held.has(waiting), "a GRAB to the fourth server");
+      await step(() => held.has(waiting), "a GRAB to the fourth server");
       await Bun.sleep(100);
       expect(grabs()).toBe(3); // still three unanswered: two old ones and the fourth server's
       expect(worker.stats().grabsInFlight).toBe(3);
@@ -173,20 +207,20 @@ describe("worker scheduler", () => {
     const b = await mini();
     await using _b = b.server;
     b.jobs.queue("f", "on B");
-    await using worker = new Worker({ servers: [a.address, b.server.address], concurrency: 1, grabTimeout: 300 });
+    await using worker = checkedWorker({ servers: [a.address, b.server.address], concurrency: 1, grabTimeout: 300 });
     const errors: string[] = [];
     worker.on("error", (e) => errors.push(e.error.message));
     worker.register("f", (job) => `done ${job.text()}`);
     await worker.start();
-    await eventually(() => worker.stats().servers.every((s) => s.state === "ready"), "both connected");
-    await eventually(() => b.jobs.results.length === 1, "B's job despite A holding the only slot's GRAB", 3000);
+    await step(() => worker.stats().servers.every((s) => s.state === "ready"), "both connected");
+    await step(() => b.jobs.results.length === 1, "B's job despite A holding the only slot's GRAB", 3000);
     expect(grabsOnA).toBe(1);
     expect(errors.length).toBe(1);
     expect(errors[0]).toContain("grabTimeout");
     expect(errors[0]).toContain(a.address);
     // A speaks again: it is grabbed from again.
     (await a.nextPeer()).send(T.NO_JOB);
-    await eventually(() => grabsOnA === 2, "a fresh GRAB to A");
+    await step(() => grabsOnA === 2, "a fresh GRAB to A");
   });
 
   test("wakes - a NOOP that arrives while every slot is busy is answered with a GRAB once a slot frees, before more work from the busy server", async () => {
@@ -194,7 +228,7 @@ describe("worker scheduler", () => {
     const b = await mini();
     await using _a = a.server;
     await using _b = b.server;
-    await using worker = new Worker({ servers: [a.server.address, b.server.address], concurrency: 1 });
+    await using worker = checkedWorker({ servers: [a.server.address, b.server.address], concurrency: 1 });
     const gate = Promise.withResolvers<void>();
     const order: string[] = [];
     worker.register("f", async (job) => {
@@ -203,18 +237,18 @@ describe("worker scheduler", () => {
       return job.text();
     });
     await worker.start();
-    await eventually(() => worker.stats().servers.every((s) => s.asleep), "asleep on both");
+    await step(() => worker.stats().servers.every((s) => s.asleep), "asleep on both");
     a.jobs.queue("f", "A1");
     a.jobs.queue("f", "A2");
-    await eventually(() => order.length === 1, "A1 running");
+    await step(() => order.length === 1, "A1 running");
     const grabsOnB = (): number => b.server.received.filter((p) => p.type === T.GRAB_JOB_UNIQ).length;
     const before = grabsOnB();
     b.jobs.queue("f", "B1"); // B sends NOOP now; the one slot is busy
-    await eventually(() => worker.stats().servers[1]!.wakePending, "B's wake remembered");
+    await step(() => worker.stats().servers[1]!.wakePending, "B's wake remembered");
     await Bun.sleep(100);
     expect(grabsOnB()).toBe(before); // no GRAB without a free slot
     gate.resolve();
-    await eventually(() => a.jobs.results.length === 2 && b.jobs.results.length === 1, "all three jobs");
+    await step(() => a.jobs.results.length === 2 && b.jobs.results.length === 1, "all three jobs");
     expect(order).toEqual(["A1", "B1", "A2"]);
   });
 
@@ -241,17 +275,17 @@ describe("worker scheduler", () => {
       if (kind === "none") peer.send(T.NO_JOB);
       else peer.send(T.JOB_ASSIGN_UNIQ, `H:p:${next}`, "f", `u${next}`, `job ${next++}`);
     };
-    await using worker = new Worker({ servers: server.address, concurrency: 4 });
+    await using worker = checkedWorker({ servers: server.address, concurrency: 4 });
     worker.register("f", (job) => job.text());
     await worker.start();
-    await eventually(() => held.length === 1, "first GRAB");
+    await step(() => held.length === 1, "first GRAB");
     answer("job"); // known work: the worker pipelines more grabs (depth 2)
-    await eventually(() => held.length === 2, "two pipelined GRABs");
+    await step(() => held.length === 2, "two pipelined GRABs");
     answer("none"); // an early NO_JOB: not the last grab in flight
     await Bun.sleep(50);
     expect(server.received.some((p) => p.type === T.PRE_SLEEP)).toBe(false);
     answer("job"); // a job arrived in between: the connection is awake
-    await eventually(() => held.length >= 1, "grabs after the second job");
+    await step(() => held.length >= 1, "grabs after the second job");
     while (held.length > 0) {
       answer("none");
       await Bun.sleep(20);
@@ -266,7 +300,7 @@ describe("worker scheduler", () => {
   test("concurrency - a worker with concurrency 4 never has more than 4 jobs assigned at once (fault server view)", async () => {
     const { server, jobs } = await mini();
     await using _s = server;
-    await using worker = new Worker({ servers: server.address, concurrency: 4 });
+    await using worker = checkedWorker({ servers: server.address, concurrency: 4 });
     let running = 0;
     let most = 0;
     worker.register("f", async (job) => {
@@ -279,7 +313,7 @@ describe("worker scheduler", () => {
     await worker.start();
     await server.waitFor(T.PRE_SLEEP);
     for (let i = 0; i < 40; i++) jobs.queue("f", `j${i}`);
-    await eventually(() => jobs.results.length === 40, "40 results");
+    await step(() => jobs.results.length === 40, "40 results");
     expect(jobs.maxAssigned).toBe(4);
     expect(most).toBe(4);
   });
@@ -289,14 +323,14 @@ describe("worker scheduler", () => {
     const b = await mini();
     await using _a = a.server;
     await using _b = b.server;
-    await using worker = new Worker({ servers: [a.server.address, b.server.address] });
+    await using worker = checkedWorker({ servers: [a.server.address, b.server.address] });
     worker.register("f", () => "f");
     await worker.start();
-    await eventually(() => worker.stats().servers.every((s) => s.asleep), "asleep on both");
+    await step(() => worker.stats().servers.every((s) => s.asleep), "asleep on both");
     a.jobs.queue("late", "1");
     b.jobs.queue("late", "2"); // queued before anyone could do it: no NOOP will come for it
     worker.register("late", (job) => `late ${job.text()}`, { timeout: 2000 });
-    await eventually(() => a.jobs.results.length === 1 && b.jobs.results.length === 1, "both late jobs");
+    await step(() => a.jobs.results.length === 1 && b.jobs.results.length === 1, "both late jobs");
     for (const s of [a.server, b.server]) {
       const p = await s.waitFor(T.CAN_DO_TIMEOUT);
       expect([p.arg(0), p.arg(1)]).toEqual(["late", "2000"]);
@@ -310,7 +344,7 @@ describe("worker scheduler", () => {
   test("errors - an ERROR packet and a job for an unregistered function become error events; the worker keeps going", async () => {
     const { server, jobs } = await mini();
     await using _s = server;
-    await using worker = new Worker({ servers: server.address });
+    await using worker = checkedWorker({ servers: server.address });
     const errors: string[] = [];
     worker.on("error", (e) => errors.push(e.error.message));
     worker.register("f", (job) => job.text());
@@ -320,13 +354,13 @@ describe("worker scheduler", () => {
     peer.send(T.ERROR, "SOMETHING", "went wrong");
     // A server that assigns a function the worker never registered (a race with unregister).
     peer.send(T.JOB_ASSIGN_UNIQ, "H:x:1", "nobody", "u", "data");
-    await eventually(() => errors.length === 2, "two error events");
+    await step(() => errors.length === 2, "two error events");
     expect(errors[0]).toContain("SOMETHING");
     expect(errors[1]).toContain("nobody");
     const fail = await server.waitFor(T.WORK_FAIL);
     expect(fail.arg(0)).toBe("H:x:1");
     const job = jobs.queue("f", "still works");
-    await eventually(() => jobs.results.some((r) => r.handle === job.handle), "a normal job afterwards");
+    await step(() => jobs.results.some((r) => r.handle === job.handle), "a normal job afterwards");
     expect(jobs.results.find((r) => r.handle === job.handle)!.data).toBe("still works");
   });
 });

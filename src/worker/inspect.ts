@@ -1,0 +1,79 @@
+/**
+ * Read-only views of the worker's scheduler: per-server stats, and the invariant check that the
+ * tests (and the `checkInvariants` debug option) run after every event.
+ */
+import type { ConnectionState } from "../connection/connection.ts";
+import type { Link } from "./link.ts";
+import type { FunctionRegistry } from "./registry.ts";
+import type { JobRunner } from "./runner.ts";
+
+export interface ServerStats {
+  /** "host:port" */
+  readonly address: string;
+  readonly state: ConnectionState;
+  /** PRE_SLEEP sent, no NOOP since. */
+  readonly asleep: boolean;
+  /** A NOOP waits for a free slot. */
+  readonly wakePending: boolean;
+  readonly grabsInFlight: number;
+  readonly jobsRunning: number;
+  /** Results delivered to this server. */
+  readonly jobsDone: number;
+  /** Jobs whose result could not be delivered (connection lost). */
+  readonly jobsLost: number;
+  readonly noops: number;
+  /** Successful connects (1 after the first; more after reconnects). */
+  readonly connects: number;
+  /** Time bytes were last received, ms since epoch (0: never). */
+  readonly lastSeen: number;
+  /** Why the last dial failed or the connection was lost. */
+  readonly lastError: string | undefined;
+}
+
+export function serverStats(l: Link): ServerStats {
+  return {
+    address: l.key,
+    state: l.connection.state,
+    asleep: l.asleep,
+    wakePending: l.wakePending,
+    grabsInFlight: l.grabsInFlight,
+    jobsRunning: l.jobsRunning,
+    jobsDone: l.jobsDone,
+    jobsLost: l.jobsLost,
+    noops: l.noops,
+    connects: l.connection.connects,
+    lastSeen: l.connection.lastSeenAt,
+    lastError: l.lastError?.message,
+  };
+}
+
+/**
+ * What is wrong with the scheduler's state, or null: a link that could miss a wake-up
+ * (Link.violation), counts that disagree, or slots over budget —
+ * `running + grabs in flight <= concurrency`, plus the jobs a stalled server assigned after its
+ * grabs were written off (run rather than dropped).
+ */
+export function schedulerViolation(
+  links: readonly Link[],
+  inFlight: number,
+  runner: JobRunner,
+  registry: FunctionRegistry,
+  concurrency: number,
+  stopping: boolean,
+): string | null {
+  let grabs = 0;
+  let running = 0;
+  for (const link of links) {
+    const problem = link.violation(stopping);
+    if (problem !== null) return problem;
+    grabs += link.grabsInFlight;
+    running += link.jobsRunning;
+  }
+  if (grabs !== inFlight) return `inFlight ${inFlight} but the links have ${grabs} grabs in flight`;
+  if (running !== runner.running) return `running ${runner.running} but the links run ${running}`;
+  if (registry.runningTotal() !== runner.running) return `running ${runner.running} but the functions count otherwise`;
+  if (runner.running + inFlight > concurrency + runner.overBudget) {
+    return `running ${runner.running} + grabs in flight ${inFlight} exceed concurrency ${concurrency} (+${runner.overBudget} over budget)`;
+  }
+  return null;
+}

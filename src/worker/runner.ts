@@ -1,0 +1,269 @@
+/**
+ * Running and settling jobs: calls the handler, turns what it returns or throws into
+ * WORK_COMPLETE / WORK_FAIL / WORK_EXCEPTION, enforces the function's timeout, and delivers only
+ * on the connection session the job came from. It owns the `running` count; the scheduler is
+ * told through `onSettled` when a slot frees.
+ */
+import { type GearmanError, TimeoutError } from "../errors.ts";
+import { type Arg, encodePacket } from "../protocol/encode.ts";
+import { PacketType } from "../protocol/packets.ts";
+import type { Emitter, JobOutcome } from "./events.ts";
+import { Job, JobFailure, type JobHandler, type JobHost, JobState } from "./job.ts";
+import type { Link } from "./link.ts";
+import type { FunctionEntry, FunctionRegistry } from "./registry.ts";
+
+const EMPTY = new Uint8Array(0);
+const TRUE = (): boolean => true;
+const FALSE = (): boolean => false;
+
+/** The one timeout timer callback: no closure per job. */
+function onJobTimeout(job: Job): void {
+  (job.host as JobRunner).timedOut(job);
+}
+
+function errorText(value: unknown): string {
+  if (value instanceof Error) return value.message || value.name;
+  if (typeof value === "string") return value;
+  try {
+    return String(value);
+  } catch {
+    return "non-printable exception";
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
+}
+
+/** The handler's value as WORK_COMPLETE data, or null for an unsupported type. */
+function resultData(value: unknown): Arg | null {
+  if (value === undefined || value === null) return EMPTY;
+  if (typeof value === "string" || value instanceof Uint8Array) return value;
+  if (value instanceof ArrayBuffer) return new Uint8Array(value);
+  return null;
+}
+
+export class JobRunner implements JobHost {
+  /** Handlers running now. */
+  running = 0;
+  /** Of those, jobs assigned without a counted GRAB (see Job.overBudget). */
+  overBudget = 0;
+
+  private readonly registry: FunctionRegistry;
+  private readonly events: Emitter;
+  private readonly onSettled: () => void;
+  /** Scratch argument lists for encoding, reused for every result packet. */
+  private readonly args1: Arg[] = [EMPTY];
+  private readonly args2: Arg[] = [EMPTY, EMPTY];
+  private readonly args3: Arg[] = [EMPTY, EMPTY, EMPTY];
+
+  constructor(registry: FunctionRegistry, events: Emitter, onSettled: () => void) {
+    this.registry = registry;
+    this.events = events;
+    this.onSettled = onSettled;
+  }
+
+  /** Starts a job the server assigned on `link` and runs its handler. */
+  start(
+    link: Link,
+    fn: FunctionEntry,
+    name: string,
+    handleBytes: Uint8Array,
+    handle: string,
+    uniqueBytes: Uint8Array,
+    reducerBytes: Uint8Array,
+    payload: Uint8Array,
+    overBudget: boolean,
+  ): void {
+    const job = new Job(
+      this,
+      link,
+      link.session,
+      link.key,
+      handleBytes,
+      handle,
+      name,
+      uniqueBytes,
+      reducerBytes,
+      payload,
+    );
+    job.overBudget = overBudget;
+    if (overBudget) this.overBudget++;
+    link.jobs.set(handle, job);
+    this.running++;
+    link.jobsRunning++;
+    this.registry.stats(name).running++;
+    if (fn.timeout > 0) job.timer = setTimeout(onJobTimeout, fn.timeout, job);
+    if (this.events.has("job:start")) this.events.emit("job:start", { job });
+    this.execute(job, fn.handler);
+  }
+
+  /** A job for a function no longer registered: WORK_FAIL at once (there is no way to hand it back). */
+  refuse(link: Link, handleBytes: Uint8Array, name: string): void {
+    this.args1[0] = handleBytes;
+    link.connection.write(encodePacket(PacketType.WORK_FAIL, this.args1));
+    this.registry.stats(name).failed++;
+  }
+
+  /** The job's result can no longer be delivered (connection lost, or handed out again). */
+  lose(job: Job, error: GearmanError): void {
+    if (job.state === JobState.Running) {
+      job.state = JobState.Lost;
+      this.registry.stats(job.function).lost++;
+      job.link.jobsLost++;
+      if (this.events.has("job:end")) this.events.emit("job:end", { job, outcome: "lost", error, delivered: false });
+    }
+    if (job.timer !== null) {
+      clearTimeout(job.timer);
+      job.timer = null;
+    }
+    job.abort(error);
+  }
+
+  /** Aborts every running job's signal on these links (stop deadline passed). */
+  abortAll(links: readonly Link[], reason: unknown): void {
+    for (const link of links) for (const job of link.jobs.values()) job.abort(reason);
+  }
+
+  private execute(job: Job, handler: JobHandler): void {
+    let result: unknown;
+    try {
+      result = handler(job);
+    } catch (error) {
+      this.settle(job, error, true);
+      return;
+    }
+    if (result instanceof Promise) this.settleAsync(job, result);
+    else if (isThenable(result)) this.settleAsync(job, Promise.resolve(result));
+    else this.settle(job, result, false);
+  }
+
+  private async settleAsync(job: Job, pending: Promise<unknown>): Promise<void> {
+    let value: unknown;
+    let threw = false;
+    try {
+      value = await pending;
+    } catch (error) {
+      value = error;
+      threw = true;
+    }
+    this.settle(job, value, threw);
+  }
+
+  /** The handler returned or threw: send its outcome (if still deliverable) and free the slot. */
+  private settle(job: Job, value: unknown, threw: boolean): void {
+    if (job.timer !== null) {
+      clearTimeout(job.timer);
+      job.timer = null;
+    }
+    const link = job.link;
+    this.running--;
+    if (job.overBudget) this.overBudget--;
+    link.jobsRunning--;
+    const stats = this.registry.stats(job.function);
+    stats.running--;
+    if (link.jobs.get(job.handle) === job) link.jobs.delete(job.handle);
+    if (job.state === JobState.Running) {
+      job.state = JobState.Ended;
+      let outcome: JobOutcome;
+      let delivered: boolean;
+      let error: unknown;
+      if (threw && value instanceof JobFailure) {
+        outcome = "fail";
+        error = value;
+        stats.failed++;
+        delivered = this.deliver(job, PacketType.WORK_FAIL);
+      } else {
+        const data = threw ? null : resultData(value);
+        if (data === null) {
+          error = threw
+            ? value
+            : new TypeError(
+                `handler for "${job.function}" returned ${typeof value}; return a string, Uint8Array or nothing`,
+              );
+          outcome = "exception";
+          stats.exceptions++;
+          // WORK_EXCEPTION ends the job in gearmand: never a WORK_FAIL after it.
+          delivered = this.deliver(job, PacketType.WORK_EXCEPTION, errorText(error));
+        } else {
+          outcome = "complete";
+          stats.done++;
+          delivered = this.deliver(job, PacketType.WORK_COMPLETE, data);
+        }
+      }
+      if (this.events.has("job:end")) this.events.emit("job:end", { job, outcome, error, delivered });
+    }
+    this.onSettled();
+  }
+
+  /** Writes a result packet for `job` if its connection session is still the one it came from. */
+  private deliver(job: Job, type: number, data?: Arg): boolean {
+    const link = job.link;
+    if (job.session !== link.session || !link.ready) return false;
+    let bytes: Uint8Array;
+    if (data === undefined) {
+      this.args1[0] = job.handleBytes;
+      bytes = encodePacket(type, this.args1);
+    } else {
+      this.args2[0] = job.handleBytes;
+      this.args2[1] = data;
+      bytes = encodePacket(type, this.args2);
+      this.args2[1] = EMPTY;
+    }
+    link.connection.write(bytes);
+    link.jobsDone++;
+    return true;
+  }
+
+  /** JobHost: WORK_DATA / WORK_WARNING / WORK_STATUS from a running handler. */
+  sendFor(job: Job, type: number, a: Arg, b?: Arg): Promise<boolean> {
+    const link = job.link;
+    if (job.state !== JobState.Running || job.session !== link.session || !link.ready) return Promise.resolve(false);
+    let bytes: Uint8Array;
+    if (b === undefined) {
+      this.args2[0] = job.handleBytes;
+      this.args2[1] = a;
+      bytes = encodePacket(type, this.args2);
+      this.args2[1] = EMPTY;
+    } else {
+      this.args3[0] = job.handleBytes;
+      this.args3[1] = a;
+      this.args3[2] = b;
+      bytes = encodePacket(type, this.args3);
+    }
+    link.connection.write(bytes);
+    return link.connection.writable().then(TRUE, FALSE);
+  }
+
+  /** JobHost: `job.fail()`. */
+  failNow(job: Job): void {
+    if (job.state !== JobState.Running) return;
+    job.state = JobState.Ended;
+    this.registry.stats(job.function).failed++;
+    const delivered = this.deliver(job, PacketType.WORK_FAIL);
+    if (this.events.has("job:end")) this.events.emit("job:end", { job, outcome: "fail", delivered });
+  }
+
+  /**
+   * The function's timeout passed. gearmand 1.1.20 keeps one CAN_DO_TIMEOUT timer per worker
+   * connection, for the first job on it, and a PRE_SLEEP cancels it; so its re-queue cannot be
+   * relied on once a connection runs several jobs or sleeps while one runs: the worker ends the
+   * job itself with WORK_FAIL. If gearmand re-queued the job first, that WORK_FAIL gets ERROR
+   * JOB_NOT_FOUND, or — had the job come back to this connection — the older run is marked lost
+   * on re-assignment and sends nothing (test/worker/gearmand-facts.test.ts).
+   */
+  timedOut(job: Job): void {
+    job.timer = null;
+    if (job.state !== JobState.Running) return;
+    job.state = JobState.TimedOut;
+    const stats = this.registry.stats(job.function);
+    stats.timedOut++;
+    const error = new TimeoutError(
+      `job ${job.handle} (${job.function}) timed out after ${this.registry.get(job.function)?.timeout ?? stats.timeout} ms`,
+      { server: job.server },
+    );
+    const delivered = this.deliver(job, PacketType.WORK_FAIL);
+    job.abort(error);
+    if (this.events.has("job:end")) this.events.emit("job:end", { job, outcome: "timeout", error, delivered });
+  }
+}
