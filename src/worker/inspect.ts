@@ -77,3 +77,36 @@ export function schedulerViolation(
   }
   return null;
 }
+
+/**
+ * The scheduler's invariant check: `after()` runs after every event when enabled and keeps the
+ * first violation; `assert()` throws it, or any violation now.
+ */
+export class InvariantCheck {
+  private violation: Error | null = null;
+  private readonly enabled: boolean;
+  private readonly find: () => string | null;
+
+  constructor(enabled: boolean, find: () => string | null) {
+    this.enabled = enabled;
+    this.find = find;
+  }
+
+  after(): void {
+    if (!this.enabled || this.violation !== null) return;
+    const problem = this.find();
+    if (problem === null) return;
+    const error = new Error(`worker invariant: ${problem}`);
+    this.violation = error;
+    // Loud on purpose: a debug check that only logs would let a broken build pass its tests.
+    queueMicrotask(() => {
+      throw error;
+    });
+  }
+
+  assert(): void {
+    if (this.violation !== null) throw this.violation;
+    const problem = this.find();
+    if (problem !== null) throw new Error(`worker invariant: ${problem}`);
+  }
+}

@@ -18,7 +18,7 @@ import { CONSTANT_PACKETS } from "../protocol/encode.ts";
 import { type Packet, PacketType, packetName } from "../protocol/packets.ts";
 import type { Emitter } from "./events.ts";
 import type { JobHandler } from "./job.ts";
-import { schedulerViolation, type ServerStats, serverStats } from "./inspect.ts";
+import { InvariantCheck, schedulerViolation, type ServerStats, serverStats } from "./inspect.ts";
 import { Link, NoJobAnswer } from "./link.ts";
 import { FunctionRegistry, Registration } from "./registry.ts";
 import { JobRunner } from "./runner.ts";
@@ -44,29 +44,31 @@ export class Scheduler {
   private guardTimer: ReturnType<typeof setInterval> | null = null;
   private idleWaiters: (() => void)[] = [];
   private firstReady: PromiseWithResolvers<void> | null = null;
-  /** The first invariant violation seen by the run-time check (`checkInvariants`). */
-  private violation: Error | null = null;
+  private readonly invariants: InvariantCheck;
 
   constructor(config: ResolvedWorkerOptions, events: Emitter) {
     this.config = config;
     this.events = events;
     this.concurrency = config.concurrency;
     this.grabPacket = CONSTANT_PACKETS[config.grab];
+    this.invariants = new InvariantCheck(config.checkInvariants, () =>
+      schedulerViolation(this.links, this.inFlight, this.runner, this.registry, this.concurrency, this.stopping),
+    );
     this.runner = new JobRunner(this.registry, events, () => {
       this.fill();
       this.checkIdle();
-      this.checked();
+      this.invariants.after();
     });
     this.links = config.servers.map((server, i) => {
       const link = new Link(i, server.key);
       link.connection = new Connection(server, config.connection, {
         packet: (p) => {
           this.onPacket(link, p);
-          this.checked();
+          this.invariants.after();
         },
         event: (e) => {
           this.onConnectionEvent(link, e);
-          this.checked();
+          this.invariants.after();
         },
       });
       return link;
@@ -158,7 +160,7 @@ export class Scheduler {
       if (change === Registration.New && !this.stopping) link.woken();
     }
     this.fill();
-    this.checked();
+    this.invariants.after();
   }
 
   unregister(name: string): boolean {
@@ -377,7 +379,7 @@ export class Scheduler {
       this.fill();
       this.checkIdle(); // stop() need not wait for GRABs that will not be answered
     }
-    this.checked();
+    this.invariants.after();
   }
 
   /** Per-server counters and state, for `worker.stats()`. */
@@ -385,34 +387,8 @@ export class Scheduler {
     return this.links.map(serverStats);
   }
 
-  // ---------------------------------------------------------------------------------------
-  // Invariants
-
-  /**
-   * Throws if the scheduler's state is inconsistent: slots over budget, counts that disagree,
-   * or a link that could miss a wake-up (Link.violation). Also throws the first violation the
-   * run-time check (`checkInvariants`) saw since start.
-   */
+  /** Throws if the scheduler's state is inconsistent now, or was after any event (`checkInvariants`). */
   assertInvariants(): void {
-    if (this.violation !== null) throw this.violation;
-    const problem = this.findViolation();
-    if (problem !== null) throw new Error(`worker invariant: ${problem}`);
-  }
-
-  private findViolation(): string | null {
-    return schedulerViolation(this.links, this.inFlight, this.runner, this.registry, this.concurrency, this.stopping);
-  }
-
-  /** With `checkInvariants` on: check after every event; the first violation is kept and thrown. */
-  private checked(): void {
-    if (!this.config.checkInvariants || this.violation !== null) return;
-    const problem = this.findViolation();
-    if (problem === null) return;
-    const error = new Error(`worker invariant: ${problem}`);
-    this.violation = error;
-    // Loud on purpose: a debug check that only logs would let a broken build pass its tests.
-    queueMicrotask(() => {
-      throw error;
-    });
+    this.invariants.assert();
   }
 }
