@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { Admin } from "../src/admin/admin.ts";
+import { spawnLines, type LineProcess } from "../src/util/lines.ts";
 import { gearmandPath, startGearmand, type Gearmand } from "../test/support/gearmand-process.ts";
 
 export const BENCH_DIR = import.meta.dir;
@@ -16,15 +17,12 @@ export const BUILD_DIR = join(import.meta.dir, ".build");
 // ---------------------------------------------------------------------------------------------
 // Child processes
 
-type Child = ReturnType<typeof Bun.spawn<"ignore", "pipe", "pipe">>;
-
-/** A child process with its output collected as text. */
+/** A child process with its stdout read as lines and its stderr kept for error messages. */
 export interface Peer {
   readonly pid: number;
   readonly name: string;
-  readonly proc: Child;
-  /** Output so far (complete once the process has exited). */
-  stdout(): string;
+  readonly proc: LineProcess["proc"];
+  /** The last lines of stderr, for error messages. */
   stderr(): string;
   /** Resolves with the first stdout line that parses as JSON, or null if the process exits first. */
   firstJson(timeoutMs: number): Promise<Record<string, unknown> | null>;
@@ -35,86 +33,49 @@ export interface Peer {
 const live = new Set<Peer>();
 const liveServers = new Set<{ stop(): Promise<void> }>();
 
-async function collect(stream: ReadableStream<Uint8Array>, sink: { text: string }, onData?: () => void): Promise<void> {
-  const decoder = new TextDecoder();
-  for await (const chunk of stream) {
-    sink.text += decoder.decode(chunk, { stream: true });
-    // Keep memory bounded if a peer is chatty: the reports are short lines at the end.
-    if (sink.text.length > 1 << 20) sink.text = sink.text.slice(-(1 << 19));
-    onData?.();
+/** Keeps memory bounded if a peer is chatty: the reports are single lines. */
+const KEEP_LINES = 10_000;
+
+function isJsonObjectLine(line: string): boolean {
+  const t = line.trim();
+  if (!t.startsWith("{") || !t.endsWith("}")) return false;
+  try {
+    JSON.parse(t);
+    return true;
+  } catch {
+    return false; // not a report line
   }
 }
 
 /** Spawns `cmd` (stdin closed, output collected); the process is stopped by `stopAll` at the latest. */
 export function spawnPeer(name: string, cmd: string[], env: Record<string, string> = {}): Peer {
-  const proc = Bun.spawn(cmd, {
-    cwd: ROOT,
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-    env: { ...process.env, ...env },
-  });
-  const out = { text: "" };
-  const err = { text: "" };
-  const waiters = new Set<() => void>();
-  const outDone = collect(proc.stdout, out, () => {
-    for (const w of waiters) w();
-  });
-  const errDone = collect(proc.stderr, err);
-  const findJson = (): Record<string, unknown> | null => {
-    for (const line of out.text.split("\n")) {
-      const t = line.trim();
-      if (!t.startsWith("{") || !t.endsWith("}")) continue;
-      try {
-        return JSON.parse(t) as Record<string, unknown>;
-      } catch {
-        // not a report line
-      }
-    }
-    return null;
-  };
-  const peer: Peer = {
-    pid: proc.pid,
+  const child = spawnLines(cmd, {
     name,
-    proc,
-    stdout: () => out.text,
-    stderr: () => err.text,
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stderr: "pipe",
+    keepLines: KEEP_LINES,
+  });
+  const peer: Peer = {
+    pid: child.pid,
+    name,
+    proc: child.proc,
+    stderr: () => child.errorLines.join("\n"),
     firstJson: async (timeoutMs) => {
-      const found = findJson();
-      if (found !== null) return found;
-      const { promise, resolve } = Promise.withResolvers<Record<string, unknown> | null>();
-      const check = (): void => {
-        const json = findJson();
-        if (json !== null) resolve(json);
-      };
-      waiters.add(check);
-      const timer = setTimeout(() => resolve(null), timeoutMs);
-      void proc.exited.then(async () => {
-        await outDone;
-        resolve(findJson());
-      });
       try {
-        return await promise;
-      } finally {
-        waiters.delete(check);
-        clearTimeout(timer);
+        return JSON.parse(await child.waitLine(isJsonObjectLine, "a JSON line", timeoutMs)) as Record<string, unknown>;
+      } catch {
+        return null;
       }
     },
     stop: async (graceMs = 3000) => {
-      if (proc.exitCode === null && proc.signalCode === null) {
-        proc.kill("SIGTERM");
-        proc.kill("SIGCONT"); // a worker paused by a drain run would hold the SIGTERM otherwise
-        const killer = setTimeout(() => proc.kill("SIGKILL"), graceMs);
-        await proc.exited;
-        clearTimeout(killer);
-      }
-      await Promise.all([outDone, errDone]);
+      const code = await child.stop(graceMs);
       live.delete(peer);
-      return proc.exitCode;
+      return code;
     },
   };
   live.add(peer);
-  void proc.exited.then(() => live.delete(peer));
+  void child.proc.exited.then(() => live.delete(peer));
   return peer;
 }
 

@@ -3,6 +3,7 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { spawnLines, type LineProcess } from "../../src/util/lines.ts";
 import { adminLine, describeGearmand, startGearmand } from "../support/gearmand.ts";
 
 const MAIN = join(import.meta.dir, "../../src/cli/main.ts");
@@ -33,38 +34,16 @@ async function gearbun(args: string[], stdin?: string): Promise<Run> {
 }
 
 /** Starts a long-running subcommand and waits for a stdout line matching `ready`. */
-async function daemon(
-  args: string[],
-  ready: RegExp,
-): Promise<{ proc: ReturnType<typeof Bun.spawn>; match: RegExpMatchArray }> {
-  const proc = Bun.spawn([process.execPath, MAIN, ...args], {
-    stdout: "pipe",
-    stderr: "inherit",
-    stdin: "ignore",
-    env,
-  });
-  started.push(proc);
-  const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
-  let text = "";
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    const chunk = await Promise.race([reader.read(), Bun.sleep(deadline - Date.now()).then(() => null)]);
-    if (chunk === null || chunk.done) break;
-    text += new TextDecoder().decode(chunk.value);
-    const match = text.match(ready);
-    if (match) {
-      reader.releaseLock();
-      return { proc, match };
-    }
-  }
-  proc.kill("SIGKILL");
-  throw new Error(`gearbun ${args.join(" ")} did not print ${ready} (got: ${text})`);
+async function daemon(args: string[], ready: RegExp): Promise<{ proc: LineProcess["proc"]; match: RegExpMatchArray }> {
+  const child = spawnLines([process.execPath, MAIN, ...args], { env, name: `gearbun ${args.join(" ")}` });
+  started.push(child);
+  const line = await child.waitLine((l) => ready.test(l), `a line matching ${ready}`, 15_000);
+  return { proc: child.proc, match: line.match(ready)! };
 }
 
-const started: ReturnType<typeof Bun.spawn>[] = [];
+const started: LineProcess[] = [];
 afterAll(async () => {
-  for (const p of started) if (p.exitCode === null) p.kill("SIGKILL");
-  await Promise.all(started.map((p) => p.exited));
+  await Promise.all(started.map((p) => p.stop(0)));
 });
 
 describe("cli - usage", () => {

@@ -5,16 +5,13 @@ import type { Task } from "../../src/client/task.ts";
 import { ConnectionError } from "../../src/errors.ts";
 import { startEchoWorker } from "../support/echo-worker.ts";
 import { logsOnFailure } from "../support/gearmand.ts";
+import { eventually } from "../support/eventually.ts";
 import { describeTargets, startTarget, type Target } from "../support/targets.ts";
 
 const FAST_RECONNECT = { initialDelay: 50, maxDelay: 200 };
 
 async function allReady(client: Client): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (client.servers().some((s) => s.state !== "ready")) {
-    if (Date.now() > deadline) throw new Error("servers did not all connect");
-    await Bun.sleep(10);
-  }
+  await eventually(() => client.servers().every((s) => s.state === "ready"), "every server to connect");
 }
 
 /** Settles every task or fails the test: nothing may hang. */

@@ -8,16 +8,13 @@ import { type ConnectionError, TimeoutError } from "../../src/errors.ts";
 import { PacketType } from "../../src/protocol/packets.ts";
 import { startEchoWorker } from "../support/echo-worker.ts";
 import { logsOnFailure } from "../support/gearmand.ts";
+import { eventually } from "../support/eventually.ts";
 import { describeTargets, startTarget } from "../support/targets.ts";
 import { startCliWorker } from "../support/peers.ts";
 
 /** Waits until every server of the client is connected (so routing sees them all). */
 async function allReady(client: Client): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (client.servers().some((s) => s.state !== "ready")) {
-    if (Date.now() > deadline) throw new Error("servers did not all connect");
-    await Bun.sleep(10);
-  }
+  await eventually(() => client.servers().every((s) => s.state === "ready"), "every server to connect");
 }
 
 test("client routing - a unique key maps to the same server, and only keys of a lost server move", () => {

@@ -7,18 +7,11 @@ import { ConfigError } from "../../src/errors.ts";
 import { PacketType } from "../../src/protocol/packets.ts";
 import { startEchoWorker } from "../support/echo-worker.ts";
 import { logsOnFailure } from "../support/gearmand.ts";
+import { eventually } from "../support/eventually.ts";
 import { describeTargets, startTarget } from "../support/targets.ts";
 import { startCliWorker } from "../support/peers.ts";
 
 const PRIORITIES = ["high", "normal", "low"] as const;
-
-async function waitFor(check: () => boolean, what: string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(20);
-  }
-}
 
 describeTargets("client variants - libgearman worker", { needs: "libgearman" }, (target) => {
   test(
@@ -49,7 +42,7 @@ describeTargets("client variants - libgearman worker", { needs: "libgearman" }, 
       expect(new Set(handles).size).toBe(3);
       for (const h of handles) expect(h).toMatch(/^H:/);
       const read = (): string => (existsSync(file) ? readFileSync(file, "utf8") : "");
-      await waitFor(() => PRIORITIES.every((p) => read().includes(`bg-${p}\n`)), "background jobs to run");
+      await eventually(() => PRIORITIES.every((p) => read().includes(`bg-${p}\n`)), "background jobs to run");
       // Done jobs are unknown to the server.
       for (const h of handles) expect((await client.status(h)).known).toBe(false);
     }),
@@ -81,7 +74,7 @@ describeTargets("client variants - codec worker", (target) => {
       // An epoch job due now runs at the next grab once its second has come.
       await client.submitBackground("echo", "epoch-now", { runAt: new Date(), unique: "ep" });
 
-      await waitFor(() => worker.jobs.length === 9, "9 jobs at the worker");
+      await eventually(() => worker.jobs.length === 9, "9 jobs at the worker");
       const seen = worker.jobs.map((j) => [new TextDecoder().decode(j.payload), j.unique, j.reducer]);
       for (const p of PRIORITIES) {
         expect(seen).toContainEqual([`fg-${p}`, `fg-${p}`, ""]);

@@ -2,8 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { Admin } from "../../src/admin/admin.ts";
 import { scrapeCluster, startExporter } from "../../src/metrics/exporter.ts";
 import { describeGearmand, freePort, startGearmand } from "../support/gearmand.ts";
+import { eventually } from "../support/eventually.ts";
 import {
-  eventually,
   parseExposition,
   prometheusPath,
   promtoolCheck,
@@ -47,10 +47,12 @@ describeTargets("exporter", (target) => {
 
     // more jobs: the next scrape follows
     await scene.submit(3);
-    await eventually("7 jobs scraped", async () => {
-      const s = parseExposition((await scrape(exporter.url)).text).samples;
-      return sampleValue(s, "gearman_jobs", at) === 7 ? true : undefined;
-    });
+    await eventually(
+      async () => sampleValue(parseExposition((await scrape(exporter.url)).text).samples, "gearman_jobs", at) === 7,
+      "7 jobs scraped",
+      15_000,
+      100,
+    );
     expect((await fetch(`${exporter.url}/healthz`)).status).toBe(200);
   });
 });
@@ -114,12 +116,13 @@ describeGearmand("exporter over gearmand", () => {
       await using exporter = startExporter({ servers: g.address, listen: "127.0.0.1:0" });
       await using prom = await startPrometheus([exporter.address]);
       const result = await eventually(
-        "gearman_jobs in Prometheus",
         async () => {
           const r = await prom.query(`gearman_jobs{function="ops_prom"}`);
           return r.length > 0 ? r : undefined;
         },
+        "gearman_jobs in Prometheus",
         30_000,
+        100,
       );
       expect(result).toHaveLength(1);
       expect(result[0]!.metric.server).toBe(g.address);

@@ -10,38 +10,17 @@ import { join } from "node:path";
 import { PacketType as T } from "../../src/protocol/packets.ts";
 import { startServer } from "../../src/server/server.ts";
 import { RawPeer } from "../support/raw-peer.ts";
+import { spawnServe, type ServeProcess } from "../support/targets.ts";
 
-const SERVE = join(import.meta.dir, "fixtures", "serve.ts");
+const children = new Set<ServeProcess>();
 
-interface Child {
-  port: number;
-  proc: ReturnType<typeof Bun.spawn>;
-}
-
-const children = new Set<Child>();
-
-async function serve(store: string): Promise<Child> {
-  const proc = Bun.spawn([process.execPath, SERVE, "0", store], { stdout: "pipe", stderr: "inherit", stdin: "ignore" });
-  const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
-  let out = "";
-  const deadline = Date.now() + 5000;
-  while (!out.includes("\n") && Date.now() < deadline) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    out += new TextDecoder().decode(value);
-  }
-  reader.releaseLock();
-  const m = /READY (\d+)/.exec(out);
-  if (m === null) {
-    proc.kill("SIGKILL");
-    throw new Error(`serve.ts did not start: ${out}`);
-  }
-  const child = { port: Number(m[1]), proc };
+async function serve(store: string): Promise<ServeProcess> {
+  const child = await spawnServe(0, store);
   children.add(child);
   return child;
 }
 
-async function kill(child: Child): Promise<void> {
+async function kill(child: ServeProcess): Promise<void> {
   child.proc.kill("SIGKILL");
   await child.proc.exited;
   children.delete(child);

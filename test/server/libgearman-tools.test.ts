@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startServer, type EmbeddedServer } from "../../src/server/server.ts";
 import { gearadminPath, gearmanCliPath } from "../support/gearmand.ts";
+import { type PeerProcess, startCliWorker } from "../support/peers.ts";
 import { RawPeer } from "../support/raw-peer.ts";
 
 const haveTools = gearmanCliPath !== null && gearadminPath !== null;
@@ -19,38 +20,20 @@ async function run(cmd: string[], timeoutMs = 5000): Promise<{ code: number | nu
   return { code: proc.exitCode, out, err };
 }
 
-/** Polls the admin `status` until FUNC shows `workers` available workers. */
-async function waitForWorkers(port: number, fn: string, workers: number): Promise<void> {
-  using admin = await RawPeer.connect(port);
-  const deadline = Date.now() + 5000;
-  while (Date.now() < deadline) {
-    const rows = await admin.admin("status");
-    if (rows.some((r) => r.split("\t")[0] === fn && Number(r.split("\t")[3]) >= workers)) return;
-    await Bun.sleep(20);
-  }
-  throw new Error(`no ${workers} worker(s) for ${fn} on port ${port}`);
-}
-
 describe.skipIf(!haveTools)("libgearman tools - against the embedded server", () => {
   let server: EmbeddedServer;
-  let worker: ReturnType<typeof Bun.spawn>;
+  let worker: PeerProcess;
   let h: string[];
 
   beforeAll(async () => {
     server = await startServer({ port: 0 });
     h = ["-h", "127.0.0.1", "-p", String(server.port)];
     // `rev` reverses each line of the job's data.
-    worker = Bun.spawn([gearmanCliPath!, "-w", ...h, "-f", "rev", "--", "rev"], {
-      stdout: "ignore",
-      stderr: "pipe",
-      stdin: "ignore",
-    });
-    await waitForWorkers(server.port, "rev", 1);
+    worker = await startCliWorker(`127.0.0.1:${server.port}`, "rev", ["rev"]);
   });
 
   afterAll(async () => {
-    worker?.kill("SIGKILL");
-    await worker?.exited;
+    await worker?.stop();
     await server?.stop();
   });
 

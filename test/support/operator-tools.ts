@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { Admin } from "../../src/admin/admin.ts";
 import { Client } from "../../src/client/client.ts";
 import { Worker } from "../../src/worker/worker.ts";
+import { eventually } from "./eventually.ts";
 import { freePort } from "./gearmand-process.ts";
 
 const required = process.env.GEARBUN_REQUIRE_GEARMAND === "1";
@@ -82,23 +83,6 @@ export function sampleValue(
   return hits[0]?.value;
 }
 
-/** Polls `probe` until it returns a value that is not undefined, or throws after `ms`. */
-export async function eventually<T>(what: string, probe: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
-  const until = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > until)
-      throw new Error(`${what}: not within ${ms} ms${last ? ` (last error: ${String(last)})` : ""}`);
-    await Bun.sleep(100);
-  }
-}
-
 export interface Prometheus extends AsyncDisposable {
   readonly url: string;
   /** An instant query's vector result: labels and value of each series. */
@@ -143,7 +127,7 @@ export async function startPrometheus(targets: readonly string[]): Promise<Prome
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await eventually("prometheus ready", async () => ((await fetch(`${url}/-/ready`)).ok ? true : undefined), 20_000);
+    await eventually(async () => (await fetch(`${url}/-/ready`)).ok, "prometheus ready", 20_000, 100);
   } catch (error) {
     await stop();
     throw error;
@@ -196,10 +180,15 @@ export async function startScene(address: string, fn: string, queued: number, ho
   };
   await submit(queued);
   await using admin = new Admin(address);
-  await eventually("scene in admin status", async () => {
-    const row = (await admin.status()).find((r) => r.function === fn);
-    return row && row.total === queued && row.running === Math.min(hold, queued) && row.workers === 1 ? row : undefined;
-  });
+  await eventually(
+    async () => {
+      const row = (await admin.status()).find((r) => r.function === fn);
+      return row && row.total === queued && row.running === Math.min(hold, queued) && row.workers === 1;
+    },
+    "scene in admin status",
+    15_000,
+    100,
+  );
   return {
     get held() {
       return gates.length;

@@ -8,6 +8,8 @@ import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Admin } from "../../src/admin/admin.ts";
+import { spawnLines } from "../../src/util/lines.ts";
+import { eventually } from "./eventually.ts";
 import { gearmanCliPath } from "./gearmand.ts";
 
 export interface PeerProcess {
@@ -35,25 +37,23 @@ export async function libgearmanWorkerPath(): Promise<string | null> {
 /** Waits until the server lists at least `count` workers for every function (up to 5 s). */
 export async function waitForWorkers(address: string, functions: readonly string[], count = 1): Promise<void> {
   await using admin = new Admin(address);
-  const deadline = Date.now() + 5000;
-  while (Date.now() < deadline) {
-    const rows = await admin.status();
-    if (functions.every((f) => (rows.find((r) => r.function === f)?.workers ?? 0) >= count)) return;
-    await Bun.sleep(20);
-  }
-  throw new Error(`workers for ${functions.join(", ")} did not register on ${address}`);
+  await eventually(
+    async () => {
+      const rows = await admin.status();
+      return functions.every((f) => (rows.find((r) => r.function === f)?.workers ?? 0) >= count);
+    },
+    `workers for ${functions.join(", ")} to register on ${address}`,
+    5000,
+    20,
+  );
 }
 
 function peer(cmd: string[]): PeerProcess {
-  const proc = Bun.spawn(cmd, { stdout: "ignore", stderr: "inherit", stdin: "ignore" });
+  const child = spawnLines(cmd);
   const stop = async (): Promise<void> => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return;
-    proc.kill("SIGTERM");
-    const timer = setTimeout(() => proc.kill("SIGKILL"), 2000);
-    await proc.exited;
-    clearTimeout(timer);
+    await child.stop(2000);
   };
-  return { pid: proc.pid, stop, [Symbol.asyncDispose]: stop };
+  return { pid: child.pid, stop, [Symbol.asyncDispose]: stop };
 }
 
 function hostPort(address: string): [string, string] {

@@ -25,6 +25,7 @@ import { describe, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { startServer, type EmbeddedServer } from "../../src/server/server.ts";
+import { spawnLines, type LineProcess } from "../../src/util/lines.ts";
 import { gearadminPath, gearmanCliPath, haveGearmand, startGearmand } from "./gearmand.ts";
 
 export type TargetName = "gearmand" | "embedded";
@@ -170,34 +171,28 @@ async function listenAgain<T>(start: () => Promise<T>): Promise<T> {
 
 const SERVE = join(import.meta.dir, "..", "server", "fixtures", "serve.ts");
 
-/** test/server/fixtures/serve.ts in a child process; resolves once it prints "READY <port>". */
-async function spawnServe(port: number): Promise<{ proc: ReturnType<typeof Bun.spawn>; port: number }> {
-  const proc = Bun.spawn([process.execPath, SERVE, String(port)], {
-    stdout: "pipe",
-    stderr: "inherit",
-    stdin: "ignore",
-  });
-  const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
-  const decoder = new TextDecoder();
-  let out = "";
-  const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
+/** An embedded server in a child process (test/server/fixtures/serve.ts). */
+export interface ServeProcess {
+  readonly proc: LineProcess["proc"];
+  readonly port: number;
+  /** SIGTERM (a clean stop), SIGKILL after `graceMs`. */
+  stop(graceMs?: number): Promise<number | null>;
+}
+
+/**
+ * test/server/fixtures/serve.ts in a child process on `port` (0: any), with the durable `store`
+ * if given; resolves once it prints "READY <port>".
+ */
+export async function spawnServe(port: number, store?: string): Promise<ServeProcess> {
+  const args = store === undefined ? [String(port)] : [String(port), store];
+  const child = spawnLines([process.execPath, SERVE, ...args], { name: `the embedded server (serve.ts ${port})` });
   try {
-    while (!out.includes("\n")) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      out += decoder.decode(value, { stream: true });
-    }
-  } finally {
-    clearTimeout(timer);
-    reader.releaseLock();
+    const line = await child.waitLine((l) => /^READY \d+$/.test(l), "READY <port>", 10_000);
+    return { proc: child.proc, port: Number(line.slice("READY ".length)), stop: child.stop };
+  } catch (error) {
+    await child.stop(0);
+    throw error;
   }
-  const m = /READY (\d+)/.exec(out);
-  if (m === null) {
-    proc.kill("SIGKILL");
-    await proc.exited;
-    throw new Error(`the embedded server (serve.ts ${port}) did not start: ${JSON.stringify(out)}`);
-  }
-  return { proc, port: Number(m[1]) };
 }
 
 async function startEmbeddedProcess(options: TargetOptions): Promise<Target> {
@@ -208,12 +203,8 @@ async function startEmbeddedProcess(options: TargetOptions): Promise<Target> {
   let child = await spawnServe(options.port ?? 0);
   const port = child.port;
   const exit = async (signal: "SIGTERM" | "SIGKILL"): Promise<void> => {
-    const p = child.proc;
-    if (p.exitCode !== null || p.signalCode !== null) return;
-    p.kill(signal);
-    const timer = setTimeout(() => p.kill("SIGKILL"), 2000);
-    await p.exited;
-    clearTimeout(timer);
+    if (signal === "SIGKILL") child.proc.kill("SIGKILL");
+    await child.stop(2000);
   };
   return {
     name: "embedded",
