@@ -1,53 +1,162 @@
-/** `gearbun worker FILE.ts`: runs the handlers a module exports until SIGINT/SIGTERM. */
-import { parseServers } from "../connection/servers.ts";
+/**
+ * `gearbun worker FILE.ts…`: a supervised pool of worker processes running the handlers the
+ * files export, until SIGINT/SIGTERM (graceful; a second signal stops at once). SIGHUP reloads.
+ */
+import { ConfigError } from "../errors.ts";
 import { WORKER_DEFAULTS } from "../options.ts";
-import type { JobHandler } from "../worker/job.ts";
-import { Worker } from "../worker/worker.ts";
-import { type Command, flagLine, intFlag, SERVERS_FLAG, str, UsageError, untilSignal } from "./args.ts";
+import { loadConfig } from "../pool/config.ts";
+import { POOL_DEFAULTS, type PoolLogMode, type PoolOptions } from "../pool/options.ts";
+import { Pool } from "../pool/supervisor.ts";
+import { type Command, type Flags, flagLine, SERVERS_FLAG, str, UsageError } from "./args.ts";
+
+const s = (ms: number): string => `${ms / 1000}`;
 
 export const worker: Command = {
-  usage: `Usage: gearbun worker FILE.ts [--servers LIST] [--concurrency N] [--client-id ID]
+  usage: `Usage: gearbun worker FILE.ts [MORE.ts…] [options]
 
-Runs the handlers FILE exports by default: { functionName: async (job) => result, ... }.
-SIGINT/SIGTERM stop it gracefully (running jobs finish first).
+Runs the handlers the files export by default ({ functionName: async (job) => result, ... })
+in a supervised pool of worker processes: a child that dies is respawned (with backoff), a child
+is recycled after --max-jobs or --max-lifetime (its replacement registers first), and SIGHUP
+(or --watch) replaces the children one at a time with the code as it is now.
+SIGINT/SIGTERM stop gracefully (running jobs finish first); a second signal stops at once.
+Exit codes: 0 stopped gracefully, 1 a child had to be killed or an error, 2 bad flags or config.
+${flagLine("--config FILE", "TOML file with these settings and [functions.NAME] pools")}
 ${SERVERS_FLAG}
-${flagLine("--concurrency N", "jobs running at once", WORKER_DEFAULTS.concurrency)}
-${flagLine("--client-id ID", 'SET_CLIENT_ID shown by "gearadmin --workers"')}`,
-  options: { servers: { type: "string" }, concurrency: { type: "string" }, "client-id": { type: "string" } },
+${flagLine("--processes N|auto", "worker processes (auto: one per CPU core)", POOL_DEFAULTS.processes)}
+${flagLine("--concurrency N", "jobs running at once in each process", WORKER_DEFAULTS.concurrency)}
+${flagLine("--max-jobs N", "recycle a process after N jobs (0: never)", POOL_DEFAULTS.maxJobs)}
+${flagLine("--max-lifetime S", "recycle a process after S seconds (0: never)", s(POOL_DEFAULTS.maxLifetime))}
+${flagLine("--restart-splay S", "up to S random seconds more before a recycle", s(POOL_DEFAULTS.restartSplay))}
+${flagLine("--stop-deadline S", "seconds a stopping process gets for its jobs", s(POOL_DEFAULTS.stopDeadline))}
+${flagLine("--watch", "rolling reload when a file under the handlers' folders changes")}
+${flagLine("--log MODE", "per-job and lifecycle lines: pretty, json, off", "pretty on a terminal, else json")}
+${flagLine("--client-id ID", 'prefix of each process\'s client id ("gearadmin --workers")', POOL_DEFAULTS.clientId)}`,
+  options: {
+    config: { type: "string" },
+    servers: { type: "string" },
+    processes: { type: "string" },
+    concurrency: { type: "string" },
+    "max-jobs": { type: "string" },
+    "max-lifetime": { type: "string" },
+    "restart-splay": { type: "string" },
+    "stop-deadline": { type: "string" },
+    watch: { type: "boolean" },
+    log: { type: "string" },
+    "client-id": { type: "string" },
+  },
   async run(values, positionals) {
-    const file = positionals[0];
-    if (!file) throw new UsageError("worker needs a FILE.ts whose default export maps function names to handlers");
-    const concurrency = intFlag(values, "concurrency", WORKER_DEFAULTS.concurrency);
-    const handlers = await loadHandlers(file);
-    const worker = new Worker({ servers: str(values.servers), concurrency, clientId: str(values["client-id"]) });
-    for (const [name, handler] of Object.entries(handlers)) {
-      if (typeof handler !== "function") throw new UsageError(`${file}: export "${name}" is not a function`);
-      worker.register(name, handler as JobHandler);
+    const file = str(values.config);
+    let fromFile: Partial<PoolOptions> = {};
+    if (file !== undefined) fromFile = loadConfigOrUsage(file);
+    const options: PoolOptions = { ...fromFile, ...fromFlags(values), handlers: positionals };
+    if (positionals.length === 0) {
+      if (fromFile.handlers === undefined) {
+        throw new UsageError("worker needs a FILE.ts whose default export maps function names to handlers");
+      }
+      options.handlers = fromFile.handlers;
     }
-    await worker.start();
-    const servers = parseServers(str(values.servers)).map((s) => s.key);
-    console.log(`gearbun worker: ${Object.keys(handlers).join(", ")} on ${servers.join(", ")}`);
-    const signal = await untilSignal();
-    console.log(`${signal}: finishing running jobs`);
-    await worker.stop();
-    return 0;
+    if (options.log === undefined) options.log = process.stdout.isTTY ? "pretty" : "json";
+    let pool: Pool;
+    try {
+      pool = new Pool(options);
+    } catch (error) {
+      if (error instanceof ConfigError) throw new UsageError(error.message);
+      throw error;
+    }
+    return await supervise(pool, options.log);
   },
 };
 
-/** The default export of `file` (a path relative to the working directory), as an object. */
-async function loadHandlers(file: string): Promise<object> {
-  let mod: { default?: unknown };
+function loadConfigOrUsage(file: string): Partial<PoolOptions> {
   try {
-    const path = Bun.resolveSync(file.startsWith(".") || file.startsWith("/") ? file : `./${file}`, process.cwd());
-    mod = await import(Bun.pathToFileURL(path).href);
+    return loadConfig(file);
   } catch (error) {
-    throw new UsageError(
-      `cannot load ${file}: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`,
-    );
+    if (error instanceof ConfigError) throw new UsageError(error.message);
+    throw error;
   }
-  const handlers = mod.default;
-  if (typeof handlers !== "object" || handlers === null) {
-    throw new UsageError(`${file} must export default an object of function name → handler`);
+}
+
+/** A whole number flag (at least `min`), or undefined when absent. */
+function count(values: Flags, name: string, min: number): number | undefined {
+  const raw = str(values[name]);
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (raw.trim() === "" || !Number.isInteger(n) || n < min) {
+    throw new UsageError(`--${name} must be an integer >= ${min}, got "${raw}"`);
   }
-  return handlers;
+  return n;
+}
+
+/** A seconds flag as milliseconds, or undefined when absent. */
+function seconds(values: Flags, name: string): number | undefined {
+  const raw = str(values[name]);
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (raw.trim() === "" || !Number.isFinite(n) || n < 0) {
+    throw new UsageError(`--${name} must be a number of seconds >= 0, got "${raw}"`);
+  }
+  return Math.round(n * 1000);
+}
+
+/** The flags that were given, as pool options (absent flags leave the file's value). */
+function fromFlags(values: Flags): Partial<PoolOptions> {
+  const out: Partial<PoolOptions> = {};
+  const set = <K extends keyof PoolOptions>(key: K, value: PoolOptions[K] | undefined): void => {
+    if (value !== undefined) out[key] = value;
+  };
+  const processes = str(values.processes);
+  set("processes", processes === "auto" ? "auto" : count(values, "processes", 0));
+  set("servers", str(values.servers));
+  set("concurrency", count(values, "concurrency", 1));
+  set("maxJobs", count(values, "max-jobs", 0));
+  set("maxLifetime", seconds(values, "max-lifetime"));
+  set("restartSplay", seconds(values, "restart-splay"));
+  set("stopDeadline", seconds(values, "stop-deadline"));
+  if (values.watch === true) out.watch = true;
+  const log = str(values.log);
+  if (log !== undefined && log !== "pretty" && log !== "json" && log !== "off") {
+    throw new UsageError(`--log must be pretty, json or off, got "${log}"`);
+  }
+  set("log", log as PoolLogMode | undefined);
+  set("clientId", str(values["client-id"]));
+  return out;
+}
+
+/** Runs the pool until a signal stops it; resolves to the exit code. */
+async function supervise(pool: Pool, log: PoolLogMode): Promise<number> {
+  const functions = new Set<string>();
+  const servers = new Set<string>();
+  const offReady = pool.on("child:ready", (e) => {
+    for (const f of e.functions) functions.add(f);
+    for (const server of e.servers) servers.add(server);
+  });
+  const { promise: signalled, resolve: onStop } = Promise.withResolvers<void>();
+  let signals = 0;
+  const onSignal = (): void => {
+    signals++;
+    if (signals === 1) onStop();
+    else void pool.stop({ deadline: 0 });
+  };
+  const onHup = (): void => void pool.reload();
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  process.on("SIGHUP", onHup);
+
+  const started = await Promise.race([pool.start().then(() => true), signalled.then(() => false)]);
+  offReady();
+  if (started) {
+    const n = pool.children().length;
+    const banner =
+      `gearbun worker: ${[...functions].join(", ")} on ${[...servers].join(", ")} ` +
+      `(${n} process${n === 1 ? "" : "es"}, supervisor pid ${process.pid})`;
+    if (log === "json")
+      console.log(JSON.stringify({ time: new Date().toISOString(), event: "started", message: banner }));
+    else console.log(banner);
+    await signalled;
+  }
+  const graceful = await pool.stop();
+  process.off("SIGHUP", onHup);
+  process.off("SIGINT", onSignal);
+  process.off("SIGTERM", onSignal);
+  return graceful ? 0 : 1;
 }

@@ -1,0 +1,157 @@
+/**
+ * The supervisor's handle on one child process: spawn with IPC, its state (starting → ready →
+ * stopping → exited, each set by one transition), its output cut into whole lines, the last
+ * stderr lines kept to explain a crash, and a stop that ends in SIGKILL if the deadline passes.
+ */
+import { join } from "node:path";
+import { CHILD_SPEC_ENV, type ChildMessage, type ChildSpec, isChildMessage, type SupervisorMessage } from "./ipc.ts";
+
+const CHILD_ENTRY = join(import.meta.dir, "child.ts");
+/** Lines of stderr kept per child to explain why it died. */
+const STDERR_TAIL = 12;
+/** After the stop deadline a child gets this long (its own abort grace and flush) before SIGKILL. */
+const KILL_GRACE_MS = 3000;
+
+export type ChildState = "starting" | "ready" | "stopping" | "exited";
+
+export interface ChildExitInfo {
+  readonly code: number | null;
+  readonly signal: string | null;
+  /** The child was asked to stop (or killed by the supervisor). */
+  readonly expected: boolean;
+  /** SIGKILL was needed after the stop deadline. */
+  readonly killed: boolean;
+  /** What the child said when it could not load its handlers, if it did. */
+  readonly fatal: string | null;
+  readonly stderr: readonly string[];
+}
+
+export interface ChildCallbacks {
+  message(child: PoolChild, message: ChildMessage): void;
+  line(child: PoolChild, stream: "stdout" | "stderr", line: string): void;
+  exit(child: PoolChild, info: ChildExitInfo): void;
+}
+
+export class PoolChild {
+  readonly spec: ChildSpec;
+  readonly pid: number;
+  readonly spawnedAt = Date.now();
+  readyAt = 0;
+  jobs = 0;
+  private currentState: ChildState = "starting";
+  private readonly proc: ReturnType<typeof Bun.spawn>;
+  private readonly stderrTail: string[] = [];
+  private fatal: string | null = null;
+  private killTimer: ReturnType<typeof setTimeout> | null = null;
+  private killed = false;
+  private readonly readyWaiters = Promise.withResolvers<boolean>();
+  /** Resolves once the process has exited and its output is read. */
+  readonly exited: Promise<ChildExitInfo>;
+
+  constructor(spec: ChildSpec, callbacks: ChildCallbacks) {
+    this.spec = spec;
+    this.proc = Bun.spawn([process.execPath, CHILD_ENTRY], {
+      env: { ...process.env, [CHILD_SPEC_ENV]: JSON.stringify(spec) },
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+      serialization: "json",
+      ipc: (message) => {
+        if (!isChildMessage(message)) return;
+        if (message.type === "ready") this.toReady();
+        else if (message.type === "fatal") this.fatal = message.error;
+        callbacks.message(this, message);
+      },
+    });
+    this.pid = this.proc.pid;
+    const out = readLines(this.proc.stdout as ReadableStream<Uint8Array>, (line) =>
+      callbacks.line(this, "stdout", line),
+    );
+    const err = readLines(this.proc.stderr as ReadableStream<Uint8Array>, (line) => {
+      this.stderrTail.push(line);
+      if (this.stderrTail.length > STDERR_TAIL) this.stderrTail.shift();
+      callbacks.line(this, "stderr", line);
+    });
+    this.exited = Promise.all([this.proc.exited, out, err]).then(() => {
+      const info: ChildExitInfo = {
+        code: this.proc.exitCode,
+        signal: this.proc.signalCode === null ? null : String(this.proc.signalCode),
+        expected: this.currentState === "stopping",
+        killed: this.killed,
+        fatal: this.fatal,
+        stderr: [...this.stderrTail],
+      };
+      this.toExited();
+      callbacks.exit(this, info);
+      return info;
+    });
+  }
+
+  get state(): ChildState {
+    return this.currentState;
+  }
+
+  /** Resolves true when the child reports ready, false if it exits (or is stopped) first. */
+  get ready(): Promise<boolean> {
+    return this.readyWaiters.promise;
+  }
+
+  private toReady(): void {
+    if (this.currentState !== "starting") return;
+    this.currentState = "ready";
+    this.readyAt = Date.now();
+    this.readyWaiters.resolve(true);
+  }
+
+  private toExited(): void {
+    this.currentState = "exited";
+    if (this.killTimer !== null) clearTimeout(this.killTimer);
+    this.killTimer = null;
+    this.readyWaiters.resolve(false);
+  }
+
+  /** Graceful stop: the child stops grabbing and gets `deadline` ms for its running jobs. */
+  stop(deadline: number): void {
+    if (this.currentState === "exited") return;
+    this.currentState = "stopping";
+    this.readyWaiters.resolve(false);
+    this.send({ type: "stop", deadline });
+    const at = deadline + KILL_GRACE_MS;
+    if (this.killTimer !== null) clearTimeout(this.killTimer);
+    this.killTimer = setTimeout(() => this.kill(), at);
+  }
+
+  /** SIGKILL now. */
+  kill(): void {
+    if (this.currentState === "exited") return;
+    this.currentState = "stopping";
+    this.readyWaiters.resolve(false);
+    this.killed = true;
+    this.proc.kill("SIGKILL");
+  }
+
+  private send(message: SupervisorMessage): void {
+    try {
+      this.proc.send(message);
+    } catch {
+      // The channel is closed: the child is on its way out; the kill timer covers a hang.
+    }
+  }
+}
+
+/** Calls `onLine` for every whole line of `stream` (and a last unterminated one). */
+async function readLines(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void): Promise<void> {
+  const decoder = new TextDecoder();
+  let rest = "";
+  for await (const chunk of stream) {
+    rest += decoder.decode(chunk, { stream: true });
+    let nl = rest.indexOf("\n");
+    while (nl >= 0) {
+      onLine(rest.slice(0, nl));
+      rest = rest.slice(nl + 1);
+      nl = rest.indexOf("\n");
+    }
+  }
+  rest += decoder.decode();
+  if (rest !== "") onLine(rest);
+}

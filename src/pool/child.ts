@@ -1,0 +1,158 @@
+/**
+ * A pool child: loads the handlers modules, runs one Worker with them, reports to the
+ * supervisor over IPC, and stops gracefully when told to (or on SIGTERM/SIGINT, or when the
+ * supervisor goes away). Started by the supervisor with its spec in the environment.
+ */
+import { ConnectionError } from "../errors.ts";
+import type { JobHandler } from "../worker/job.ts";
+import { Worker } from "../worker/worker.ts";
+import { CHILD_SPEC_ENV, ChildExit, type ChildMessage, type ChildSpec, type SupervisorMessage } from "./ipc.ts";
+import { hostname } from "node:os";
+
+/** How long a started child waits for its other servers before it reports ready anyway. */
+const READY_WAIT_MS = 2000;
+
+function send(message: ChildMessage): void {
+  process.send?.(message);
+}
+
+const firstLine = (error: unknown): string =>
+  (error instanceof Error ? `${error.name}: ${error.message}` : String(error)).split("\n")[0]!;
+
+/** Imports every handlers module and returns the handlers this child registers. */
+export async function loadHandlers(spec: ChildSpec): Promise<Map<string, JobHandler>> {
+  const all = new Map<string, JobHandler>();
+  const from = new Map<string, string>();
+  for (const file of spec.handlers) {
+    let mod: { default?: unknown };
+    try {
+      mod = await import(Bun.pathToFileURL(file).href);
+    } catch (error) {
+      throw new Error(`cannot load ${file}: ${firstLine(error)}`);
+    }
+    const exported = mod.default;
+    if (typeof exported !== "object" || exported === null) {
+      throw new Error(`${file} must export default an object of function name → handler`);
+    }
+    for (const [name, handler] of Object.entries(exported)) {
+      if (typeof handler !== "function") throw new Error(`${file}: export "${name}" is not a function`);
+      const other = from.get(name);
+      if (other !== undefined) throw new Error(`function "${name}" is exported by both ${other} and ${file}`);
+      from.set(name, file);
+      all.set(name, handler as JobHandler);
+    }
+  }
+  const chosen = new Map<string, JobHandler>();
+  if (spec.only !== null) {
+    for (const name of spec.only) {
+      const handler = all.get(name);
+      if (handler === undefined) throw new Error(`no handlers module exports "${name}" (it has a dedicated pool)`);
+      chosen.set(name, handler);
+    }
+  } else {
+    for (const [name, handler] of all) if (!spec.exclude.includes(name)) chosen.set(name, handler);
+  }
+  if (chosen.size === 0)
+    throw new Error(`${spec.handlers.join(", ")}: no function left for the ${spec.group} children`);
+  return chosen;
+}
+
+async function main(): Promise<void> {
+  const raw = process.env[CHILD_SPEC_ENV];
+  if (raw === undefined) {
+    console.error(`gearbun pool child: ${CHILD_SPEC_ENV} is not set (this module is started by the pool)`);
+    process.exit(2);
+  }
+  const spec = JSON.parse(raw) as ChildSpec;
+
+  let handlers: Map<string, JobHandler>;
+  try {
+    handlers = await loadHandlers(spec);
+  } catch (error) {
+    const message = firstLine(error);
+    console.error(message);
+    send({ type: "fatal", error: message });
+    process.exit(ChildExit.LoadFailed);
+  }
+
+  const worker = new Worker({
+    servers: spec.servers === "" ? undefined : spec.servers,
+    concurrency: spec.concurrency,
+    clientId: `${spec.clientId}:${hostname()}:${process.pid}:${spec.index}`,
+    stopDeadline: spec.stopDeadline,
+  });
+  for (const [name, handler] of handlers) {
+    worker.register(name, handler, { timeout: spec.functions[name]?.timeout || undefined });
+  }
+
+  const connected = new Set<string>();
+  let allConnected: (() => void) | null = null;
+  const serverCount = worker.stats().servers.length;
+  worker.on("connect", ({ server, reconnect }) => {
+    connected.add(server);
+    if (connected.size >= serverCount) allConnected?.();
+    if (reconnect && spec.jobEvents) send({ type: "link", server, up: true, error: null });
+  });
+  if (spec.jobEvents) {
+    worker.on("disconnect", ({ server, error }) => send({ type: "link", server, up: false, error: error.message }));
+  }
+  if (spec.jobEvents || spec.maxJobs > 0) {
+    let jobs = 0;
+    worker.on("job:end", ({ job, outcome, error }) => {
+      if (spec.jobEvents) {
+        send({
+          type: "job",
+          function: job.function,
+          handle: job.handle,
+          unique: job.unique,
+          server: job.server,
+          outcome,
+          durationMs: Date.now() - job.startedAt,
+          attempts: 1,
+          error: error === undefined ? null : firstLine(error),
+        });
+      }
+      if (++jobs === spec.maxJobs) send({ type: "retire", jobs });
+    });
+  }
+
+  let stopping = false;
+  const stop = (deadline: number): void => {
+    if (stopping) {
+      void worker.stop({ deadline });
+      return;
+    }
+    stopping = true;
+    worker.stop({ deadline }).then(
+      () => process.exit(ChildExit.Stopped),
+      () => process.exit(1),
+    );
+  };
+  process.on("message", (message: SupervisorMessage) => {
+    if (message.type === "stop") stop(message.deadline);
+  });
+  // The supervisor is gone: nobody would restart or stop this child.
+  process.on("disconnect", () => stop(spec.stopDeadline));
+  let signals = 0;
+  const onSignal = (): void => stop(++signals > 1 ? 0 : spec.stopDeadline);
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+
+  try {
+    await worker.start();
+  } catch (error) {
+    console.error(firstLine(error));
+    process.exit(error instanceof ConnectionError && error.code === "NO_SERVERS" ? ChildExit.NoServers : 1);
+  }
+  if (connected.size < serverCount) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await new Promise<void>((resolve) => {
+      allConnected = resolve;
+      timer = setTimeout(resolve, READY_WAIT_MS);
+    });
+    clearTimeout(timer);
+  }
+  if (!stopping) send({ type: "ready", functions: [...handlers.keys()], servers: [...connected] });
+}
+
+if (import.meta.main) await main();

@@ -1,0 +1,59 @@
+/**
+ * The pool's typed events. The logger is one listener among others; an application can watch
+ * the same events (`pool.on("child:exit", …)`).
+ */
+import type { JobRecord } from "./ipc.ts";
+
+/** Why a child was started. */
+export type StartReason = "start" | "respawn" | "max-jobs" | "max-lifetime" | "reload";
+/** Why a running child is being replaced. */
+export type RecycleReason = "max-jobs" | "max-lifetime" | "reload";
+
+interface ChildRef {
+  /** 1-based slot, stable across respawns and recycles. */
+  readonly index: number;
+  readonly pid: number;
+  /** "general", or the function of a dedicated pool. */
+  readonly group: string;
+}
+
+export interface PoolEvents {
+  /** A child process was spawned. */
+  "child:start": ChildRef & { readonly reason: StartReason };
+  /** A child registered its functions on the servers. */
+  "child:ready": ChildRef & {
+    readonly functions: readonly string[];
+    readonly servers: readonly string[];
+    readonly startupMs: number;
+  };
+  /** A child exited. `expected`: the supervisor had asked it to stop. */
+  "child:exit": ChildRef & {
+    readonly code: number | null;
+    readonly signal: string | null;
+    readonly expected: boolean;
+    /** Why, in words (exit code explained, load error). */
+    readonly reason: string;
+    /** Its last stderr lines, for an unexpected exit. */
+    readonly stderr: readonly string[];
+  };
+  /** A dead child's replacement is scheduled after `delay` ms (`attempt` failures in a row). */
+  "child:respawn": { readonly index: number; readonly group: string; readonly attempt: number; readonly delay: number };
+  /** A replacement is registered and the old child was told to stop. */
+  "child:recycle": ChildRef & { readonly reason: RecycleReason; readonly replacement: number };
+  /** A replacement could not start: the old child keeps running. */
+  "child:recycle-failed": ChildRef & { readonly reason: RecycleReason; readonly error: string };
+  /** A rolling reload finished: every child replaced (`ok`), or stopped at the first that failed. */
+  reload: { readonly ok: boolean; readonly replaced: number; readonly error: string | null; readonly ms: number };
+  /** A job ended in a child (only when `log` is on or `jobEvents` is set). */
+  job: ChildRef & JobRecord;
+  /** A child lost or regained a server connection (only when `log` is on or `jobEvents` is set). */
+  link: ChildRef & { readonly server: string; readonly up: boolean; readonly error: string | null };
+  /** A line a child wrote to stdout or stderr. */
+  output: ChildRef & { readonly stream: "stdout" | "stderr"; readonly line: string };
+  /** `stop()` began. `deadline` 0: at once. */
+  stopping: { readonly deadline: number };
+  /** Every child has exited. `graceful`: none had to be killed. */
+  stopped: { readonly graceful: boolean };
+}
+
+export type PoolEventName = keyof PoolEvents;

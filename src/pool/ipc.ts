@@ -1,0 +1,70 @@
+/**
+ * What supervisor and children say to each other over Bun's IPC channel (JSON serialization).
+ * Each direction is one small tagged union, so a new kind of message (stats, say) is one more
+ * member here and one more case where it is handled.
+ */
+import type { ResolvedFunctionOptions } from "./options.ts";
+
+/** Environment variable that carries a child's spec (JSON) to the child entry. */
+export const CHILD_SPEC_ENV = "GEARBUN_POOL_CHILD";
+
+/** Everything a child needs to know, decided by the supervisor. */
+export interface ChildSpec {
+  /** 1-based, stable for the slot across respawns. */
+  readonly index: number;
+  readonly group: string;
+  readonly handlers: readonly string[];
+  readonly only: readonly string[] | null;
+  readonly exclude: readonly string[];
+  readonly servers: string;
+  readonly concurrency: number;
+  readonly functions: Readonly<Record<string, ResolvedFunctionOptions>>;
+  /** Prefix; the child appends `:host:pid:index`. */
+  readonly clientId: string;
+  readonly maxJobs: number;
+  readonly stopDeadline: number;
+  /** Send a `job` message per job end. */
+  readonly jobEvents: boolean;
+}
+
+/** One job's end, as the per-job log line reports it. */
+export interface JobRecord {
+  readonly function: string;
+  readonly handle: string;
+  readonly unique: string;
+  readonly server: string;
+  readonly outcome: string;
+  readonly durationMs: number;
+  readonly attempts: number;
+  readonly error: string | null;
+}
+
+/** Child → supervisor. */
+export type ChildMessage =
+  /** Registered on the servers (all of them, or those reachable within the ready wait). */
+  | { readonly type: "ready"; readonly functions: readonly string[]; readonly servers: readonly string[] }
+  /** The handlers could not be loaded or registered; the child exits with EXIT_LOAD_FAILED next. */
+  | { readonly type: "fatal"; readonly error: string }
+  /** `maxJobs` reached: the child keeps serving until the supervisor has its replacement ready. */
+  | { readonly type: "retire"; readonly jobs: number }
+  | ({ readonly type: "job" } & JobRecord)
+  /** A server connection was lost or came back. */
+  | { readonly type: "link"; readonly server: string; readonly up: boolean; readonly error: string | null };
+
+/** Supervisor → child. */
+export type SupervisorMessage =
+  /** Stop gracefully: no more grabs, running jobs get `deadline` ms, then exit 0. */
+  { readonly type: "stop"; readonly deadline: number };
+
+/** A child's exit codes (the supervisor explains them in its log). */
+export const ChildExit = {
+  Stopped: 0,
+  /** A handlers module failed to import, or exports no usable handler. */
+  LoadFailed: 3,
+  /** No server could be reached at start. */
+  NoServers: 4,
+} as const;
+
+export function isChildMessage(value: unknown): value is ChildMessage {
+  return typeof value === "object" && value !== null && typeof (value as { type?: unknown }).type === "string";
+}

@@ -1,0 +1,205 @@
+/**
+ * The pool's options resolved in one place: the defaults table, the checks (errors name the
+ * option to change), and the split of children into groups — the general children and one
+ * dedicated group per function that asks for its own processes.
+ */
+import { availableParallelism, hostname } from "node:os";
+import { isAbsolute, resolve } from "node:path";
+import type { ServersInput } from "../connection/servers.ts";
+import { ConfigError } from "../errors.ts";
+import { numberOption } from "../options.ts";
+
+/** How the supervisor writes per-job and lifecycle lines on stdout. */
+export type PoolLogMode = "pretty" | "json" | "off";
+
+/** Settings of one function, in every child that registers it. */
+export interface FunctionPoolOptions {
+  /** Dedicated children that register only this function; 0: the general children serve it. @default 0 */
+  processes?: number;
+  /** Jobs at once in each dedicated child. @default the pool's `concurrency` */
+  concurrency?: number;
+  /** Milliseconds a job may run (CAN_DO_TIMEOUT). @default none */
+  timeout?: number;
+}
+
+export interface PoolOptions {
+  /** Module(s) whose default export maps function names to handlers. Relative paths are from `cwd`. */
+  handlers: string | string[];
+  /** Job servers, as for a Worker. @default process.env.GEARMAN_SERVERS, else "127.0.0.1:4730" */
+  servers?: ServersInput;
+  /** General children; "auto": one per CPU core. @default 1 */
+  processes?: number | "auto";
+  /** Jobs at once in each child. @default 1 */
+  concurrency?: number;
+  /** A child that has ended this many jobs is recycled (replacement first); 0: never. @default 0 */
+  maxJobs?: number;
+  /** Milliseconds after which a child is recycled; 0: never. @default 0 */
+  maxLifetime?: number;
+  /** Up to this many milliseconds, drawn at random, are added before each recycle so children do not restart together. @default 0 */
+  restartSplay?: number;
+  /** Milliseconds a stopping child gets to finish its running jobs. @default 30000 */
+  stopDeadline?: number;
+  /** Rolling reload when a file under the handlers' folders changes. @default false */
+  watch?: boolean;
+  /** Per-job and lifecycle lines on stdout. @default "off" */
+  log?: PoolLogMode;
+  /** Children report every job end as a `job` event even when `log` is "off". @default false */
+  jobEvents?: boolean;
+  /** Per-function settings and dedicated pools. @default none */
+  functions?: Record<string, FunctionPoolOptions>;
+  /** Prefix of each child's SET_CLIENT_ID, followed by `:host:pid:index`. @default "gearbun" */
+  clientId?: string;
+  /** Milliseconds before the first respawn of a child that died; doubles per failure in a row. @default 100 */
+  respawnDelay?: number;
+  /** Longest wait before a respawn. @default 30000 */
+  respawnMaxDelay?: number;
+  /** A child that ran this many milliseconds resets the respawn backoff when it dies. @default 10000 */
+  respawnReset?: number;
+  /** Folder relative handler paths start from. @default process.cwd() */
+  cwd?: string;
+}
+
+export const POOL_DEFAULTS = {
+  processes: 1,
+  concurrency: 1,
+  maxJobs: 0,
+  maxLifetime: 0,
+  restartSplay: 0,
+  stopDeadline: 30_000,
+  watch: false,
+  log: "off",
+  jobEvents: false,
+  clientId: "gearbun",
+  respawnDelay: 100,
+  respawnMaxDelay: 30_000,
+  respawnReset: 10_000,
+} as const;
+
+/** One kind of child: what it registers and how many of it run. */
+export interface PoolGroup {
+  /** "general", or the function name of a dedicated group. */
+  readonly name: string;
+  readonly processes: number;
+  readonly concurrency: number;
+  /** Register only these functions (a dedicated group), or null: every export not in `exclude`. */
+  readonly only: readonly string[] | null;
+  /** Functions the general children leave to dedicated groups. */
+  readonly exclude: readonly string[];
+}
+
+export interface ResolvedFunctionOptions {
+  readonly timeout: number;
+}
+
+export interface ResolvedPoolOptions {
+  readonly handlers: readonly string[];
+  /** As given (a child parses it again with the Worker's own rules), "" for the default. */
+  readonly servers: string;
+  readonly groups: readonly PoolGroup[];
+  readonly functions: Readonly<Record<string, ResolvedFunctionOptions>>;
+  readonly maxJobs: number;
+  readonly maxLifetime: number;
+  readonly restartSplay: number;
+  readonly stopDeadline: number;
+  readonly watch: boolean;
+  readonly log: PoolLogMode;
+  readonly jobEvents: boolean;
+  readonly clientId: string;
+  readonly host: string;
+  readonly respawnDelay: number;
+  readonly respawnMaxDelay: number;
+  readonly respawnReset: number;
+}
+
+function whole(name: string, value: number | undefined, fallback: number, min: number): number {
+  const n = numberOption(name, value, fallback, min);
+  if (!Number.isInteger(n)) throw new ConfigError(name, `must be a whole number, got ${n}`);
+  return n;
+}
+
+const LOG_MODES: readonly string[] = ["pretty", "json", "off"];
+
+export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
+  const cwd = options.cwd ?? process.cwd();
+  const list = typeof options.handlers === "string" ? [options.handlers] : options.handlers;
+  if (!Array.isArray(list) || list.length === 0 || list.some((h) => typeof h !== "string" || h === "")) {
+    throw new ConfigError("handlers", "must name at least one handlers module");
+  }
+  const handlers = list.map((h) => (isAbsolute(h) ? h : resolve(cwd, h)));
+
+  const raw = options.servers;
+  if (
+    raw !== undefined &&
+    typeof raw !== "string" &&
+    !(Array.isArray(raw) && raw.every((s) => typeof s === "string"))
+  ) {
+    throw new ConfigError("servers", "must be a string or a list of strings");
+  }
+  const servers = raw === undefined ? "" : typeof raw === "string" ? raw : raw.join(",");
+
+  const processes =
+    options.processes === "auto"
+      ? availableParallelism()
+      : whole("processes", options.processes, POOL_DEFAULTS.processes, 0);
+  const concurrency = whole("concurrency", options.concurrency, POOL_DEFAULTS.concurrency, 1);
+
+  const functions: Record<string, ResolvedFunctionOptions> = {};
+  const groups: PoolGroup[] = [];
+  const dedicated: string[] = [];
+  for (const [fn, f] of Object.entries(options.functions ?? {})) {
+    if (typeof f !== "object" || f === null) throw new ConfigError(`functions.${fn}`, "must be a table of settings");
+    const count = whole(`functions.${fn}.processes`, f.processes, 0, 0);
+    functions[fn] = { timeout: whole(`functions.${fn}.timeout`, f.timeout, 0, 0) };
+    if (count > 0) {
+      dedicated.push(fn);
+      groups.push({
+        name: fn,
+        processes: count,
+        concurrency: whole(`functions.${fn}.concurrency`, f.concurrency, concurrency, 1),
+        only: [fn],
+        exclude: [],
+      });
+    } else if (f.concurrency !== undefined) {
+      throw new ConfigError(`functions.${fn}.concurrency`, "applies only to a dedicated pool (set processes)");
+    }
+  }
+  if (processes === 0 && dedicated.length === 0) {
+    throw new ConfigError("processes", "must be at least 1 unless functions have dedicated processes");
+  }
+  if (processes > 0) {
+    groups.unshift({ name: "general", processes, concurrency, only: null, exclude: dedicated });
+  }
+
+  const log = options.log ?? POOL_DEFAULTS.log;
+  if (!LOG_MODES.includes(log)) throw new ConfigError("log", `must be "pretty", "json" or "off", got ${String(log)}`);
+  const clientId = options.clientId ?? POOL_DEFAULTS.clientId;
+  if (typeof clientId !== "string" || clientId === "" || /[\0\s]/.test(clientId)) {
+    throw new ConfigError("clientId", "must be a non-empty string without spaces or NUL");
+  }
+  const watch = options.watch ?? POOL_DEFAULTS.watch;
+  if (typeof watch !== "boolean") throw new ConfigError("watch", `must be true or false, got ${String(watch)}`);
+  const respawnDelay = numberOption("respawnDelay", options.respawnDelay, POOL_DEFAULTS.respawnDelay, 1);
+  return {
+    handlers,
+    servers,
+    groups,
+    functions,
+    maxJobs: whole("maxJobs", options.maxJobs, POOL_DEFAULTS.maxJobs, 0),
+    maxLifetime: numberOption("maxLifetime", options.maxLifetime, POOL_DEFAULTS.maxLifetime, 0),
+    restartSplay: numberOption("restartSplay", options.restartSplay, POOL_DEFAULTS.restartSplay, 0),
+    stopDeadline: numberOption("stopDeadline", options.stopDeadline, POOL_DEFAULTS.stopDeadline, 0),
+    watch,
+    log,
+    jobEvents: (options.jobEvents ?? POOL_DEFAULTS.jobEvents) || log !== "off",
+    clientId,
+    host: hostname(),
+    respawnDelay,
+    respawnMaxDelay: numberOption(
+      "respawnMaxDelay",
+      options.respawnMaxDelay,
+      POOL_DEFAULTS.respawnMaxDelay,
+      respawnDelay,
+    ),
+    respawnReset: numberOption("respawnReset", options.respawnReset, POOL_DEFAULTS.respawnReset, 0),
+  };
+}
