@@ -1,0 +1,152 @@
+/**
+ * Shared by the pool tests: a steady foreground load that checks every result, the admin view
+ * of which children are registered, handler files in a temporary folder, and the CLI as a process.
+ */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Admin } from "../../src/admin/admin.ts";
+import type { LogSink } from "../../src/pool/log.ts";
+import { Submitter } from "../support/submitter.ts";
+
+export const FIXTURES = join(import.meta.dir, "fixtures");
+export const HANDLERS = join(FIXTURES, "handlers.ts");
+export const MAIN = join(import.meta.dir, "../../src/cli/main.ts");
+
+/** A sink that keeps the lines (tests read them; nothing reaches the terminal). */
+export function memorySink(): LogSink & { lines: string[] } {
+  const lines: string[] = [];
+  return { lines, out: (l) => lines.push(l), err: (l) => lines.push(l) };
+}
+
+export interface LoadResult {
+  done: number;
+  failed: number;
+  wrong: number;
+  /** Results in the order they arrived (for `version`-style functions). */
+  texts: string[];
+  errors: string[];
+}
+
+/**
+ * `lanes` loops that each submit one foreground job at a time until `stop()`; `check(payload,
+ * text)` says whether a result is right.
+ */
+export async function startLoad(
+  servers: string[],
+  fn: string,
+  check: (payload: string, text: string) => boolean,
+  lanes = 4,
+): Promise<{ stop(): Promise<LoadResult>; result: LoadResult }> {
+  const submitter = await Submitter.open(servers);
+  const result: LoadResult = { done: 0, failed: 0, wrong: 0, texts: [], errors: [] };
+  let running = true;
+  let n = 0;
+  const lane = async (): Promise<void> => {
+    while (running) {
+      const payload = `job-${n++}`;
+      try {
+        const r = await submitter.submit(fn, payload);
+        if (r.outcome !== "complete") {
+          result.failed++;
+          result.errors.push(`${r.outcome}: ${r.text}`);
+        } else if (!check(payload, r.text)) {
+          result.wrong++;
+        }
+        result.texts.push(r.text);
+        result.done++;
+      } catch (error) {
+        result.failed++;
+        result.errors.push(String(error));
+      }
+    }
+  };
+  const lanesDone = Promise.all(Array.from({ length: lanes }, lane));
+  return {
+    result,
+    async stop() {
+      running = false;
+      await lanesDone;
+      await submitter.close();
+      return result;
+    },
+  };
+}
+
+export const reversed = (payload: string, text: string): boolean => text === payload.split("").reverse().join("");
+
+/** Client ids of the workers registered on a server that start with `prefix`, with their functions. */
+export async function poolWorkers(
+  address: string,
+  prefix = "gearbun:",
+): Promise<{ id: string; functions: string[] }[]> {
+  const admin = new Admin(address);
+  try {
+    const rows = await admin.workers();
+    return rows.filter((r) => r.clientId.startsWith(prefix)).map((r) => ({ id: r.clientId, functions: r.functions }));
+  } finally {
+    await admin.close();
+  }
+}
+
+/** Writes `files` into a new temporary folder; returns the folder. */
+export function tempDir(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), "gearbun-pool-"));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return dir;
+}
+
+/** A handlers module whose `version` function answers `version`. */
+export const versionHandlers = (version: string): string =>
+  `export default { version: async () => { await Bun.sleep(2); return ${JSON.stringify(version)}; } };\n`;
+
+/** Resolves with the first event `subscribe` hands over, or rejects after `ms`. */
+export function waitFor<T>(subscribe: (done: (value: T) => void) => () => void, ms: number, what: string): Promise<T> {
+  const { promise, resolve, reject } = Promise.withResolvers<T>();
+  const off = subscribe(resolve);
+  const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  return promise.finally(() => {
+    clearTimeout(timer);
+    off();
+  });
+}
+
+/** `gearbun ARGS` as a process, its stdout collected line by line. */
+export function spawnCli(args: string[], cwd?: string) {
+  const proc = Bun.spawn([process.execPath, MAIN, ...args], {
+    stdout: "pipe",
+    stderr: "pipe",
+    stdin: "ignore",
+    cwd,
+    env: { ...process.env, GEARMAN_SERVERS: "" },
+  });
+  const lines: string[] = [];
+  let waiters: (() => void)[] = [];
+  const pump = (async () => {
+    const decoder = new TextDecoder();
+    let rest = "";
+    for await (const chunk of proc.stdout as ReadableStream<Uint8Array>) {
+      rest += decoder.decode(chunk, { stream: true });
+      const parts = rest.split("\n");
+      rest = parts.pop()!;
+      lines.push(...parts);
+      for (const w of waiters) w();
+      waiters = [];
+    }
+    if (rest !== "") lines.push(rest);
+  })();
+  const stderr = new Response(proc.stderr as ReadableStream<Uint8Array>).text();
+  /** Waits for a stdout line matching `re` (from line `from` on); returns its index. */
+  const waitLine = async (re: RegExp, ms = 15_000, from = 0): Promise<number> => {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const i = lines.findIndex((l, k) => k >= from && re.test(l));
+      if (i >= 0) return i;
+      if (Date.now() > deadline || proc.exitCode !== null) {
+        throw new Error(`no stdout line matching ${re} (exit ${proc.exitCode}); got:\n${lines.join("\n")}`);
+      }
+      await Promise.race([new Promise<void>((r) => waiters.push(r)), Bun.sleep(100)]);
+    }
+  };
+  return { proc, lines, stderr, pump, waitLine };
+}
