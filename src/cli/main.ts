@@ -25,7 +25,7 @@ Usage: gearbun <command> [options]
 
 Commands:
   server   run an embedded gearmand-compatible job server
-  worker   run the handlers a TypeScript file exports
+  worker   run a supervised pool of worker processes for the handlers files export
   submit   submit a job and print its result
   status   show the admin status of every server
   demo     two job servers, 8 workers, 2 clients: the multi-server stall, solved

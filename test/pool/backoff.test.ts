@@ -37,4 +37,4 @@ test("pool - a handlers file that throws at import: spawns back off, the reason 
     if (cli.proc.exitCode === null) cli.proc.kill("SIGKILL");
     await cli.proc.exited;
   }
-});
+}, 20_000);
