@@ -9,6 +9,7 @@ import { GearmanError } from "../errors.ts";
 import { CONNECTION_DEFAULTS } from "../options.ts";
 import { type Command, UsageError } from "./args.ts";
 import { check } from "./check.ts";
+import { dashboard } from "./dashboard.ts";
 import { demo } from "./demo.ts";
 import { exporter } from "./exporter.ts";
 import { server } from "./server.ts";
@@ -17,7 +18,7 @@ import { submit } from "./submit.ts";
 import { top } from "./top.ts";
 import { worker } from "./worker.ts";
 
-const commands: Record<string, Command> = { server, worker, submit, status, demo, top, check, exporter };
+const commands: Record<string, Command> = { server, worker, submit, status, demo, top, check, exporter, dashboard };
 
 const USAGE = `gearbun — a Bun-native Gearman runtime
 
@@ -32,6 +33,7 @@ Commands:
   top      live view of queues, workers and servers (--once: one table)
   check    Nagios/Icinga plugin: queues, workers, a test job
   exporter Prometheus metrics for gearmand servers
+  dashboard a live web page over the servers
 
 Run "gearbun <command> --help" for a command's options.
 Servers default to $GEARMAN_SERVERS, else ${CONNECTION_DEFAULTS.servers}.

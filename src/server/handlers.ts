@@ -10,6 +10,7 @@ import type { ServerFaults } from "../options.ts";
 import { CONSTANT_PACKETS, encodePacket } from "../protocol/encode.ts";
 import { type Packet, PacketType, RES_MAGIC } from "../protocol/packets.ts";
 import { type AdminContext, runAdminCommand } from "./admin-text.ts";
+import type { ServerCounters } from "./counters.ts";
 import type { Peer, PeerInput } from "./peer.ts";
 import { type Job, Priority, type SubmitRequest } from "./records.ts";
 
@@ -21,6 +22,8 @@ const MIN_JOB_TIMEOUT = 1000;
 /** What the handlers need from the server: the queues, and a job's life beyond them. */
 export interface HandlerContext extends AdminContext {
   readonly faults: ServerFaults;
+  /** Monitoring counters, bumped here and in the server. */
+  readonly counters: ServerCounters;
   /** Writes a new background job to the durable store, when there is one; throws if the store fails. */
   persist(job: Job): void;
   /** A job ends for good: out of the store, out of the queues. */
@@ -214,6 +217,7 @@ export class PacketHandlers implements PeerInput {
         return;
       }
       queues.enqueue(job);
+      this.ctx.counters.submitted(fn);
       if (job.when > 0) this.ctx.armEpochTimer();
     }
     peer.reply(PacketType.JOB_CREATED, binary(job.handle));
@@ -334,6 +338,7 @@ export class PacketHandlers implements PeerInput {
     const job = this.heldJob(peer, a[0]!, "Job given in work result not found");
     if (job === null) return;
     this.forward(job, type, a);
+    this.ctx.counters.ended(job.fn.name, type === PacketType.WORK_COMPLETE ? "complete" : "fail");
     this.ctx.end(job);
   }
 
@@ -349,6 +354,7 @@ export class PacketHandlers implements PeerInput {
       else
         c.send((fail ??= encodePacket(PacketType.WORK_FAIL, [Buffer.concat([a[0]!, new Uint8Array(1)])], RES_MAGIC)));
     }
+    this.ctx.counters.ended(job.fn.name, "exception");
     this.ctx.end(job);
   }
 

@@ -19,6 +19,7 @@ import { ConfigError } from "../errors.ts";
 import { type ResolvedServerOptions, resolveServerOptions, type ServerFaults, type ServerOptions } from "../options.ts";
 import { encodePacket } from "../protocol/encode.ts";
 import { PacketType, RES_MAGIC } from "../protocol/packets.ts";
+import { type FunctionCounters, ServerCounters } from "./counters.ts";
 import { type HandlerContext, PacketHandlers } from "./handlers.ts";
 import { Peer, type PeerHost } from "./peer.ts";
 import { JobQueues } from "./queues.ts";
@@ -36,6 +37,17 @@ export interface EmbeddedServerStats {
   readonly pendingOutput: number;
 }
 
+/** What a metrics endpoint reads: the admin `status` numbers and the counters, per function. */
+export interface EmbeddedServerMetrics extends EmbeddedServerStats {
+  readonly version: string;
+  /** Connections accepted since the start. */
+  readonly connectionsTotal: number;
+  /** Live functions as admin `status` shows them: jobs total (queued + running), running, workers. */
+  readonly status: readonly { function: string; total: number; running: number; workers: number }[];
+  /** Per function name, counters since the start. */
+  readonly counters: ReadonlyMap<string, Readonly<FunctionCounters>>;
+}
+
 /** A running embedded job server. */
 export interface EmbeddedServer extends AsyncDisposable {
   readonly host: string;
@@ -45,6 +57,8 @@ export interface EmbeddedServer extends AsyncDisposable {
   /** Test switches; change them at any time. */
   readonly faults: ServerFaults;
   stats(): EmbeddedServerStats;
+  /** Status rows and counters for monitoring (a copy; cheap enough for every scrape). */
+  metrics(): EmbeddedServerMetrics;
   /** Closes the listener and every connection; the durable store is closed last. */
   stop(): Promise<void>;
 }
@@ -64,6 +78,7 @@ class ServerImpl implements EmbeddedServer, HandlerContext, PeerHost {
   readonly input: PacketHandlers;
   readonly version = SERVER_VERSION;
   readonly verbose = "ERROR";
+  readonly counters = new ServerCounters();
   private listener: TCPSocketListener<Peer> | null = null;
   private readonly peers = new Map<number, Peer>();
   private nextPeerId = 1;
@@ -112,6 +127,7 @@ class ServerImpl implements EmbeddedServer, HandlerContext, PeerHost {
           open(socket) {
             socket.setNoDelay(true);
             const peer = new Peer(self.nextPeerId++, socket, self);
+            self.counters.connections++;
             socket.data = peer;
             self.peers.set(peer.id, peer);
           },
@@ -141,6 +157,17 @@ class ServerImpl implements EmbeddedServer, HandlerContext, PeerHost {
     let pending = 0;
     for (const p of this.peers.values()) pending += p.pendingOutput;
     return { connections: this.peers.size, jobs: this.queues.jobs.size, pendingOutput: pending };
+  }
+
+  metrics(): EmbeddedServerMetrics {
+    const status = [...this.queues.functions.values()].map((f) => ({
+      function: f.name,
+      total: f.total,
+      running: f.running,
+      workers: f.workers.length,
+    }));
+    const counters = new Map([...this.counters.functions].map(([name, c]) => [name, { ...c }]));
+    return { ...this.stats(), version: this.version, connectionsTotal: this.counters.connections, status, counters };
   }
 
   stop(): Promise<void> {
@@ -200,6 +227,7 @@ class ServerImpl implements EmbeddedServer, HandlerContext, PeerHost {
 
   takeBack(job: Job): void {
     if (this.queues.requeue(job, this.options.jobRetries) === "failed") {
+      this.counters.ended(job.fn.name, "fail");
       this.failClients(job);
       this.end(job);
     }

@@ -43,14 +43,18 @@ export function parsePerfdata(output: string): Map<string, { value: string; rest
 export async function gearbunDaemon(
   args: string[],
   ready: RegExp,
-): Promise<{ match: RegExpMatchArray; output(): string; stop(): Promise<number> } & AsyncDisposable> {
+): Promise<{ match: RegExpMatchArray; output(): string; errors(): string; stop(): Promise<number> } & AsyncDisposable> {
   const proc = Bun.spawn([process.execPath, MAIN, ...args], {
     stdout: "pipe",
-    stderr: "inherit",
+    stderr: "pipe",
     stdin: "ignore",
     env: { ...process.env, GEARMAN_SERVERS: "" },
   });
   let text = "";
+  let errors = "";
+  const stderr = new Response(proc.stderr).text().then((t) => {
+    errors = t;
+  });
   const { promise: matched, resolve } = Promise.withResolvers<RegExpMatchArray | null>();
   void (async () => {
     const decoder = new TextDecoder();
@@ -71,11 +75,18 @@ export async function gearbunDaemon(
       await proc.exited;
       clearTimeout(kill);
     }
+    await stderr;
     return proc.exitCode ?? -1;
   };
   if (match === null) {
     await stop();
-    throw new Error(`gearbun ${args.join(" ")} did not print ${ready}: ${JSON.stringify(text)}`);
+    throw new Error(`gearbun ${args.join(" ")} did not print ${ready}: ${JSON.stringify(text)} ${errors}`);
   }
-  return { match, output: () => text, stop, [Symbol.asyncDispose]: async () => void (await stop()) };
+  return {
+    match,
+    output: () => text,
+    errors: () => errors,
+    stop,
+    [Symbol.asyncDispose]: async () => void (await stop()),
+  };
 }

@@ -1,0 +1,143 @@
+/**
+ * The dashboard's HTTP side (Bun.serve): GET / is one self-contained page (page.ts: inline CSS
+ * and script, no CDN, no build step); GET /api/snapshot is the latest poll of the servers with
+ * the history the charts draw. The servers are polled in the background every `interval`
+ * through the admin protocol (status, version, workers), so a page that polls every second
+ * costs no admin round trip of its own.
+ */
+import { type ServerSnapshot, pollCluster, sumFunctions } from "../admin/cluster.ts";
+import { parseServers, type ServersInput } from "../connection/servers.ts";
+import { serveHttp, type HttpEndpoint } from "../metrics/http.ts";
+import { numberOption } from "../options.ts";
+import { PAGE } from "./page.ts";
+
+export interface DashboardOptions {
+  /** Servers to show. @default $GEARMAN_SERVERS, else 127.0.0.1:4730 */
+  servers?: ServersInput;
+  /** "host:port" to serve the page on. @default "127.0.0.1:8080" */
+  listen?: string;
+  /** Milliseconds between polls of the servers. @default 1000 */
+  interval?: number;
+  /** Points of history kept for the charts. @default 300 (5 minutes at the default interval) */
+  history?: number;
+  /**
+   * Jobs completed so far (any outcome), when the source knows it (the embedded server does;
+   * gearmand's admin protocol does not tell). Without it the second chart shows how fast the
+   * queues change instead.
+   */
+  completed?: () => number;
+}
+
+export const DASHBOARD_DEFAULTS = { listen: "127.0.0.1:8080", interval: 1000, history: 300 } as const;
+
+/** One point of the charts. */
+export interface HistoryPoint {
+  /** ms since epoch */
+  at: number;
+  /** Jobs queued or running, summed over the servers that answered. */
+  depth: number;
+  /** Jobs completed per second since the previous point (or queue change per second). */
+  rate: number | null;
+}
+
+export interface DashboardData {
+  at: number;
+  /** "completed" or "change": what `rate` means. */
+  rateKind: "completed" | "change";
+  servers: { server: string; up: boolean; version: string; error: string | null; elapsedMs: number }[];
+  functions: {
+    function: string;
+    total: number;
+    running: number;
+    waiting: number;
+    workers: number;
+    servers: Record<string, { total: number; running: number; workers: number }>;
+  }[];
+  workers: { server: string; fd: number; ip: string; clientId: string; functions: string[] }[];
+  history: HistoryPoint[];
+}
+
+/** Builds the page's data from one poll (exported for tests and other front ends). */
+export function dashboardData(
+  snapshots: readonly ServerSnapshot[],
+  history: HistoryPoint[],
+  rateKind: DashboardData["rateKind"],
+): DashboardData {
+  return {
+    at: Date.now(),
+    rateKind,
+    servers: snapshots.map((s) => ({
+      server: s.server,
+      up: s.up,
+      version: s.version,
+      error: s.error,
+      elapsedMs: Math.round(s.elapsedMs),
+    })),
+    functions: sumFunctions(snapshots).map((f) => ({
+      function: f.function,
+      total: f.total,
+      running: f.running,
+      waiting: f.waiting,
+      workers: f.workers,
+      servers: Object.fromEntries(
+        [...f.servers].map(([server, r]) => [server, { total: r.total, running: r.running, workers: r.workers }]),
+      ),
+    })),
+    workers: snapshots.flatMap((s) =>
+      s.workers.filter((w) => w.functions.length > 0).map((w) => ({ server: s.server, ...w })),
+    ),
+    history,
+  };
+}
+
+/** Serves the dashboard; the background poll starts at once and stops with the endpoint. */
+export function serveDashboard(options: DashboardOptions = {}): HttpEndpoint {
+  const servers = parseServers(options.servers).map((s) => s.key);
+  const interval = numberOption("interval", options.interval, DASHBOARD_DEFAULTS.interval, 100);
+  const keep = numberOption("history", options.history, DASHBOARD_DEFAULTS.history, 2);
+  const rateKind = options.completed === undefined ? "change" : "completed";
+  const history: HistoryPoint[] = [];
+  let latest: DashboardData | null = null;
+  let previous: { at: number; count: number } | null = null;
+  let stopped = false;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  let first: Promise<void> | null = null;
+
+  const poll = async (): Promise<void> => {
+    const snaps = await pollCluster(servers, { timeout: Math.max(interval, 1000), workers: true });
+    const at = Date.now();
+    const depth = sumFunctions(snaps).reduce((n, f) => n + f.total, 0);
+    const count = options.completed?.() ?? depth;
+    let rate: number | null = null;
+    if (previous !== null && at > previous.at) rate = ((count - previous.count) * 1000) / (at - previous.at);
+    previous = { at, count };
+    history.push({ at, depth, rate: rate === null ? null : Math.round(rate * 10) / 10 });
+    if (history.length > keep) history.splice(0, history.length - keep);
+    latest = dashboardData(snaps, history, rateKind);
+  };
+  const loop = async (): Promise<void> => {
+    const started = Date.now();
+    await poll().catch(() => {});
+    if (!stopped) timer = setTimeout(loop, Math.max(0, interval - (Date.now() - started)));
+  };
+  const endpoint = serveHttp({
+    listen: options.listen ?? DASHBOARD_DEFAULTS.listen,
+    option: "--dashboard",
+    health: () => ({ ok: true, reason: `watching ${servers.join(", ")}` }),
+    routes: {
+      "/": () =>
+        new Response(PAGE, { headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" } }),
+      "/api/snapshot": async () => {
+        if (latest === null) await first;
+        return Response.json(latest, { headers: { "cache-control": "no-store" } });
+      },
+    },
+  });
+  first = loop();
+  const stop = async (): Promise<void> => {
+    stopped = true;
+    if (timer !== null) clearTimeout(timer);
+    await endpoint.stop();
+  };
+  return { address: endpoint.address, port: endpoint.port, url: endpoint.url, stop, [Symbol.asyncDispose]: stop };
+}
