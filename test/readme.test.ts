@@ -7,6 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ERROR_CODES } from "../src/errors.ts";
+import { run } from "./support/processes.ts";
 
 const root = join(import.meta.dir, "..");
 
@@ -25,18 +26,13 @@ test("readme - the five-line example prints the reversed text", async () => {
   try {
     const file = join(dir, "example.ts");
     writeFileSync(file, code);
-    const proc = Bun.spawn([process.execPath, file], {
-      stdout: "pipe",
-      stderr: "pipe",
+    const {
+      code: code_,
+      out,
+      err,
+    } = await run([process.execPath, file], {
       env: { ...process.env, GEARMAN_SERVERS: "" },
     });
-    const timer = setTimeout(() => proc.kill("SIGKILL"), 20_000);
-    const [out, err, code_] = await Promise.all([
-      new Response(proc.stdout).text(),
-      new Response(proc.stderr).text(),
-      proc.exited,
-    ]);
-    clearTimeout(timer);
     expect(err).toBe("");
     expect(code_).toBe(0);
     expect(out.trim()).toBe("olleh");

@@ -30,6 +30,11 @@ export interface LineProcess {
   readonly errorLines: string[];
   /** Resolves once stdout (and a piped stderr) are read to the end. */
   readonly ended: Promise<void>;
+  /**
+   * The first value `find` returns other than undefined, asked after each chunk of output with
+   * every stdout line so far; rejects once stdout ends or after `timeoutMs`.
+   */
+  waitFor<T>(find: (lines: readonly string[]) => T | undefined, what: string, timeoutMs?: number): Promise<T>;
   /** The first line (already read or still to come) passing `test`. */
   waitLine(test: (line: string) => boolean, what: string, timeoutMs?: number): Promise<string>;
   /**
@@ -42,10 +47,11 @@ export interface LineProcess {
   /** True once the process has exited. */
   exited(): boolean;
   /**
-   * SIGTERM (and SIGCONT, so a stopped process gets it), SIGKILL after `graceMs`; resolves with
-   * the exit code (null when a signal ended it) once it has exited and its output is read.
+   * `signal` (SIGTERM by default; and SIGCONT, so a stopped process gets it), SIGKILL after
+   * `graceMs`; resolves with the exit code (null when a signal ended it) once it has exited and
+   * its output is read.
    */
-  stop(graceMs?: number): Promise<number | null>;
+  stop(graceMs?: number, signal?: "SIGTERM" | "SIGINT"): Promise<number | null>;
   /** `stop(1000)`. */
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -120,8 +126,8 @@ export function spawnLines(cmd: readonly string[], options: LineProcessOptions =
   const exited = (): boolean => proc.exitCode !== null || proc.signalCode !== null;
   const output = (): string => lines.slice(-20).join(" | ");
 
-  /** Resolves with `find()`'s line once there is one; rejects at the end of stdout or `timeoutMs`. */
-  const wait = (find: () => string | undefined, what: string, timeoutMs: number): Promise<string> =>
+  /** Resolves with `find()`'s value once there is one; rejects at the end of stdout or `timeoutMs`. */
+  const wait = <T>(find: () => T | undefined, what: string, timeoutMs: number): Promise<T> =>
     new Promise((resolve, reject) => {
       let settled = false;
       const timer = setTimeout(() => {
@@ -130,11 +136,11 @@ export function spawnLines(cmd: readonly string[], options: LineProcessOptions =
       }, timeoutMs);
       const check = (): void => {
         if (settled) return;
-        const line = find();
-        if (line !== undefined) {
+        const found = find();
+        if (found !== undefined) {
           settled = true;
           clearTimeout(timer);
-          resolve(line);
+          resolve(found);
         } else if (done) {
           settled = true;
           clearTimeout(timer);
@@ -147,9 +153,9 @@ export function spawnLines(cmd: readonly string[], options: LineProcessOptions =
       check();
     });
 
-  const stop = async (graceMs = 5000): Promise<number | null> => {
+  const stop = async (graceMs = 5000, signal: "SIGTERM" | "SIGINT" = "SIGTERM"): Promise<number | null> => {
     if (!exited()) {
-      proc.kill("SIGTERM");
+      proc.kill(signal);
       proc.kill("SIGCONT");
       const killer = setTimeout(() => proc.kill("SIGKILL"), graceMs);
       await proc.exited;
@@ -167,6 +173,7 @@ export function spawnLines(cmd: readonly string[], options: LineProcessOptions =
     lines,
     errorLines,
     ended,
+    waitFor: (find, what, timeoutMs = 10_000) => wait(() => find(lines), what, timeoutMs),
     waitLine: (test, what, timeoutMs = 10_000) => wait(() => lines.find(test), what, timeoutMs),
     nextLine: (test, what, timeoutMs = 10_000) =>
       wait(

@@ -3,47 +3,19 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { spawnLines, type LineProcess } from "../../src/util/lines.ts";
 import { adminLine, describeGearmand, startGearmand } from "../support/gearmand.ts";
+import { type Daemon, gearbun, gearbunDaemon } from "../support/processes.ts";
 
-const MAIN = join(import.meta.dir, "../../src/cli/main.ts");
 const HANDLERS = join(import.meta.dir, "fixtures/handlers.ts");
-const env = { ...process.env, GEARMAN_SERVERS: "" };
-
-interface Run {
-  code: number;
-  out: string;
-  err: string;
+/** Long-running subcommands, stopped after the file's tests at the latest. */
+const started: Daemon[] = [];
+async function daemon(args: string[], ready: RegExp): Promise<Daemon> {
+  const d = await gearbunDaemon(args, ready);
+  started.push(d);
+  return d;
 }
-
-async function gearbun(args: string[], stdin?: string): Promise<Run> {
-  const proc = Bun.spawn([process.execPath, MAIN, ...args], {
-    stdout: "pipe",
-    stderr: "pipe",
-    stdin: stdin === undefined ? "ignore" : new TextEncoder().encode(stdin),
-    env,
-  });
-  const timer = setTimeout(() => proc.kill("SIGKILL"), 20_000);
-  const [out, err, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  clearTimeout(timer);
-  return { code, out, err };
-}
-
-/** Starts a long-running subcommand and waits for a stdout line matching `ready`. */
-async function daemon(args: string[], ready: RegExp): Promise<{ proc: LineProcess["proc"]; match: RegExpMatchArray }> {
-  const child = spawnLines([process.execPath, MAIN, ...args], { env, name: `gearbun ${args.join(" ")}` });
-  started.push(child);
-  const line = await child.waitLine((l) => ready.test(l), `a line matching ${ready}`, 15_000);
-  return { proc: child.proc, match: line.match(ready)! };
-}
-
-const started: LineProcess[] = [];
 afterAll(async () => {
-  await Promise.all(started.map((p) => p.stop(0)));
+  await Promise.all(started.map((d) => d.stop()));
 });
 
 describe("cli - usage", () => {
@@ -96,7 +68,7 @@ describe("cli - on the embedded server", () => {
     const r1 = await gearbun(["submit", "reverse", "hello", "--servers", address]);
     expect(r1).toEqual({ code: 0, out: "olleh", err: "" });
 
-    const r2 = await gearbun(["submit", "shout", "--servers", address, "--priority", "high"], "from stdin");
+    const r2 = await gearbun(["submit", "shout", "--servers", address, "--priority", "high"], { stdin: "from stdin" });
     expect(r2.out).toBe("FROM STDIN");
 
     const r3 = await gearbun(["submit", "reverse", "bg", "--background", "--servers", address]);

@@ -6,19 +6,13 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startServer, type EmbeddedServer } from "../../src/server/server.ts";
 import { gearadminPath, gearmanCliPath } from "../support/gearmand.ts";
 import { type PeerProcess, startCliWorker } from "../support/peers.ts";
+import { run as runToEnd } from "../support/processes.ts";
 import { RawPeer } from "../support/raw-peer.ts";
 
 const haveTools = gearmanCliPath !== null && gearadminPath !== null;
 if (!haveTools) console.warn("SKIP: gearman / gearadmin (gearman-tools) not installed");
 
-async function run(cmd: string[], timeoutMs = 5000): Promise<{ code: number | null; out: string; err: string }> {
-  const proc = Bun.spawn(cmd, { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
-  const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
-  const [out, err] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
-  await proc.exited;
-  clearTimeout(timer);
-  return { code: proc.exitCode, out, err };
-}
+const run = (cmd: string[]) => runToEnd(cmd, { timeoutMs: 5000 });
 
 describe.skipIf(!haveTools)("libgearman tools - against the embedded server", () => {
   let server: EmbeddedServer;

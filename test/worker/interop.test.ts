@@ -6,6 +6,7 @@ import { Worker } from "../../src/worker/worker.ts";
 import { gearadminPath, gearmanCliPath, logsOnFailure } from "../support/gearmand.ts";
 import { describeTargets, startTarget } from "../support/targets.ts";
 import { eventually } from "../support/eventually.ts";
+import { run } from "../support/processes.ts";
 
 interface CliRun {
   readonly code: number | null;
@@ -16,26 +17,12 @@ interface CliRun {
 }
 
 async function gearman(port: number, args: string[], timeoutMs = 5000): Promise<CliRun> {
-  const proc = Bun.spawn([gearmanCliPath!, "-h", "127.0.0.1", "-p", String(port), ...args], {
-    stdout: "pipe",
-    stderr: "pipe",
-    stdin: "ignore",
-  });
-  let hung = false;
-  const timer = setTimeout(() => {
-    hung = true;
-    proc.kill("SIGKILL");
-  }, timeoutMs);
-  const [stdout, stderr] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
-  await proc.exited;
-  clearTimeout(timer);
-  return { code: proc.exitCode, stdout, stderr, hung };
+  const r = await run([gearmanCliPath!, "-h", "127.0.0.1", "-p", String(port), ...args], { timeoutMs });
+  return { code: r.code, stdout: r.out, stderr: r.err, hung: r.hung };
 }
 
 async function queued(port: number, fn: string): Promise<number> {
-  const proc = Bun.spawn([gearadminPath!, "-h", "127.0.0.1", "-p", String(port), "--status"], { stdout: "pipe" });
-  const out = await new Response(proc.stdout).text();
-  await proc.exited;
+  const { out } = await run([gearadminPath!, "-h", "127.0.0.1", "-p", String(port), "--status"]);
   const row = out.split("\n").find((l) => l.split("\t")[0] === fn);
   return row === undefined ? 0 : Number(row.split("\t")[1]);
 }
