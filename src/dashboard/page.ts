@@ -6,7 +6,8 @@
  * is set with textContent, never as HTML.
  *
  * Hooks for tests and scripts: rows carry data-server / data-function / data-worker, cells a
- * class naming the column, and <body data-updated> the time of the last successful redraw.
+ * class naming the column, each chart data-last / data-max of its series, and <body data-updated>
+ * the time of the last successful redraw.
  */
 export const PAGE = `<!doctype html>
 <html lang="en">
@@ -179,6 +180,7 @@ function chart(id, points) {
   if (vals.length) parts.push(svg("polyline", { class: "series", points: vals.map((p) => x(p.at).toFixed(1) + "," + y(p.v).toFixed(1)).join(" ") }));
   box.replaceChildren(...parts);
   box.setAttribute("data-last", vals.length ? String(vals[vals.length - 1].v) : "");
+  box.setAttribute("data-max", vals.length ? String(Math.max(...vals.map((p) => p.v))) : "");
 }
 
 function render(d) {
