@@ -14,6 +14,7 @@ import { eventually } from "./eventually.ts";
 import { chromiumPath } from "./operator-tools.ts";
 
 export interface Chromium extends AsyncDisposable {
+  /** Opens `url` and resolves once the document has loaded. */
   navigate(url: string): Promise<void>;
   /** Evaluates `expression` in the page; its value comes back as JSON. */
   evaluate<T>(expression: string): Promise<T>;
@@ -83,19 +84,24 @@ export async function startChromium(width = 1280, height = 900): Promise<Chromiu
       return promise;
     };
     await send("Page.enable");
+    const evaluate = async <T>(expression: string): Promise<T> => {
+      const r = await send<{
+        result: { value?: T };
+        exceptionDetails?: { text: string; exception?: { description?: string } };
+      }>("Runtime.evaluate", { expression, returnByValue: true, awaitPromise: true });
+      if (r.exceptionDetails) {
+        const d = r.exceptionDetails;
+        throw new Error(`in the page: ${d.exception?.description?.split("\n")[0] ?? d.text}`);
+      }
+      return r.result.value as T;
+    };
     return {
       async navigate(url) {
         await send("Page.navigate", { url });
+        const loaded = `location.href === ${JSON.stringify(url)} && document.readyState === "complete"`;
+        await eventually(() => evaluate<boolean>(loaded), `${url} loaded`, 15_000, 50);
       },
-      async evaluate<T>(expression: string) {
-        const r = await send<{ result: { value?: T }; exceptionDetails?: { text: string } }>("Runtime.evaluate", {
-          expression,
-          returnByValue: true,
-          awaitPromise: true,
-        });
-        if (r.exceptionDetails) throw new Error(`in the page: ${r.exceptionDetails.text}`);
-        return r.result.value as T;
-      },
+      evaluate,
       async screenshot() {
         const r = await send<{ data: string }>("Page.captureScreenshot", { format: "png" });
         return Buffer.from(r.data, "base64");
