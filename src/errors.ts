@@ -31,7 +31,7 @@ export const ERROR_CODES = {
   JobExceptionError: ["JOB_EXCEPTION"],
   ConfigError: ["BAD_OPTION"],
   /** Carried by a plain GearmanError: the worker's reasons for aborting or failing one job. */
-  GearmanError: ["UNKNOWN_FUNCTION", "JOB_REASSIGNED", "STOPPED"],
+  GearmanError: ["UNKNOWN_FUNCTION", "JOB_REASSIGNED", "STOPPED", "DEAD_LETTER_FAILED"],
 } as const;
 
 /** Every code a gearbun error can carry. */
@@ -40,7 +40,8 @@ export type GearmanErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES][nu
 /**
  * Codes of a plain GearmanError, raised by the worker about one job: `UNKNOWN_FUNCTION` (a job
  * for a function unregistered while its GRAB was in flight, failed and reported as an `error`
- * event), `JOB_REASSIGNED` and `STOPPED` (the abort reasons of a running job's signal).
+ * event), `JOB_REASSIGNED` and `STOPPED` (the abort reasons of a running job's signal),
+ * `DEAD_LETTER_FAILED` (the `deadLetter` hook threw; an `error` event, the failure is still sent).
  */
 export type WorkerJobErrorCode = (typeof ERROR_CODES.GearmanError)[number];
 

@@ -60,11 +60,13 @@ export type {
   ServerStats,
 } from "./worker/worker.ts";
 export { Job, JobFailure } from "./worker/job.ts";
-export type { JobHandler, JobResult } from "./worker/job.ts";
+export type { JobHandler, JobResult, FailedJob } from "./worker/job.ts";
 export type { FunctionStats } from "./worker/registry.ts";
 export type { WorkerEvents, WorkerEventName, WorkerEventEntry, JobOutcome } from "./worker/events.ts";
 export { resolveWorkerOptions, WORKER_DEFAULTS } from "./options.ts";
 export type { WorkerOptions, GrabPacket } from "./options.ts";
+export { resolveRetryOptions, RETRY_DEFAULTS } from "./options.ts";
+export type { RetryBackoffOptions, ResolvedRetry } from "./options.ts";
 export { startServer, SERVER_VERSION } from "./server/server.ts";
 export type { EmbeddedServer, EmbeddedServerStats } from "./server/server.ts";
 export { resolveServerOptions, SERVER_DEFAULTS } from "./options.ts";

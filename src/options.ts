@@ -11,6 +11,7 @@ import {
 } from "./connection/reconnect.ts";
 import { DEFAULT_SERVER, parseServers, type ServerAddress, type ServersInput } from "./connection/servers.ts";
 import { ConfigError } from "./errors.ts";
+import type { FailedJob } from "./worker/job.ts";
 import { DEFAULT_MAX_PACKET_SIZE } from "./protocol/decode.ts";
 import { DEFAULT_PORT } from "./protocol/packets.ts";
 import { hostname } from "node:os";
@@ -354,6 +355,12 @@ export interface WorkerOptions extends ConnectionOptions {
    * the connections per event. @default true when the environment has GEARBUN_CHECK_INVARIANTS=1, else false
    */
   checkInvariants?: boolean;
+  /**
+   * Called with every job that ends failed for good (WORK_FAIL, WORK_EXCEPTION or a timeout,
+   * after its retries), before the failure is sent — e.g. to write it to a dead-letter store.
+   * A hook that throws does not stop the failure from being sent. @default none
+   */
+  deadLetter?: (job: FailedJob) => void;
 }
 
 export const WORKER_DEFAULTS = {
@@ -375,6 +382,7 @@ export interface ResolvedWorkerOptions extends ResolvedConnectionOptions {
   readonly grabTimeout: number;
   readonly stopDeadline: number;
   readonly checkInvariants: boolean;
+  readonly deadLetter: ((job: FailedJob) => void) | undefined;
 }
 
 export function resolveWorkerOptions(options: WorkerOptions = {}): ResolvedWorkerOptions {
@@ -407,7 +415,53 @@ export function resolveWorkerOptions(options: WorkerOptions = {}): ResolvedWorke
       options.checkInvariants,
       process.env.GEARBUN_CHECK_INVARIANTS === "1" || WORKER_DEFAULTS.checkInvariants,
     ),
+    deadLetter: options.deadLetter,
   };
+}
+
+/** Growth of the wait between a job's attempts (`register(…, { retries, backoff })`). */
+export interface RetryBackoffOptions {
+  /** Milliseconds before the second attempt. @default 1000 */
+  initial?: number;
+  /** Longest wait. @default 60000 */
+  max?: number;
+  /** Growth per attempt. @default 2 */
+  factor?: number;
+  /** Fraction of the wait drawn at random, ± (0 to 1). @default 0.2 */
+  jitter?: number;
+}
+
+export const RETRY_DEFAULTS = {
+  retries: 0,
+  initial: 1000,
+  max: 60_000,
+  factor: 2,
+  jitter: 0.2,
+} as const;
+
+export interface ResolvedRetry {
+  /** Attempts after the first. */
+  readonly retries: number;
+  /** Milliseconds to wait after failed attempt number `attempt` (1 for the first). */
+  readonly delay: (attempt: number) => number;
+}
+
+/** The retry settings of one function, or null when it has none. */
+export function resolveRetryOptions(
+  retries: number | undefined,
+  backoff: RetryBackoffOptions = {},
+): ResolvedRetry | null {
+  const count = numberOption("retries", retries, RETRY_DEFAULTS.retries, 0);
+  if (!Number.isInteger(count)) throw new ConfigError("retries", `must be a whole number, got ${count}`);
+  if (typeof backoff !== "object" || backoff === null) throw new ConfigError("backoff", "must be an object");
+  const initial = numberOption("backoff.initial", backoff.initial, RETRY_DEFAULTS.initial, 0);
+  const max = numberOption("backoff.max", backoff.max, RETRY_DEFAULTS.max, initial);
+  const factor = numberOption("backoff.factor", backoff.factor, RETRY_DEFAULTS.factor, 1);
+  const jitter = numberOption("backoff.jitter", backoff.jitter, RETRY_DEFAULTS.jitter, 0);
+  if (jitter > 1) throw new ConfigError("backoff.jitter", `must be between 0 and 1, got ${jitter}`);
+  if (count === 0) return null;
+  const policy = exponentialBackoff({ initialDelay: initial, maxDelay: max, factor, jitter });
+  return { retries: count, delay: (attempt) => policy(attempt) ?? max };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -29,6 +29,8 @@ export interface WorkerEvents {
   connection: ConnectionEvent;
   /** A job was assigned and its handler started. */
   "job:start": { readonly job: Job };
+  /** An attempt failed (threw, failed or timed out) and the job runs again after `delay` ms. */
+  "job:retry": { readonly job: Job; readonly error: unknown; readonly delay: number };
   /** A job's outcome was decided (and sent, when `delivered`). */
   "job:end": {
     readonly job: Job;

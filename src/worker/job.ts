@@ -15,21 +15,42 @@ export type JobHandler = (job: Job) => JobResult | Promise<JobResult>;
 
 /**
  * Throw this from a handler to end the job with WORK_FAIL (the client sees "failed" and no
- * data) instead of WORK_EXCEPTION.
+ * data) instead of WORK_EXCEPTION. `permanent`: the function's retries are skipped.
  */
 export class JobFailure extends Error {
   override name = "JobFailure";
-  constructor(message = "job failed") {
+  readonly permanent: boolean;
+  constructor(message = "job failed", options: { permanent?: boolean } = {}) {
     super(message);
+    this.permanent = options.permanent ?? false;
   }
+}
+
+/** A job that ended failed for good, as the `deadLetter` hook receives it. */
+export interface FailedJob {
+  readonly function: string;
+  readonly handle: string;
+  readonly unique: string;
+  /** A copy of the job's data. */
+  readonly payload: Uint8Array;
+  readonly server: string;
+  /** "fail", "exception" or "timeout". */
+  readonly outcome: string;
+  /** The last attempt's error, as text. */
+  readonly error: string;
+  readonly attempts: number;
+  /** When the job was assigned, ms since epoch. */
+  readonly startedAt: number;
+  /** When it failed for good, ms since epoch. */
+  readonly failedAt: number;
 }
 
 /** Where a job's packets go: the job runner, per connection. */
 export interface JobHost {
   /** Sends a packet for a running job; resolves false when it cannot be delivered. */
   sendFor(job: Job, type: number, a: Arg, b?: Arg): Promise<boolean>;
-  /** `job.fail()`: WORK_FAIL now, the handler's later result is dropped. */
-  failNow(job: Job): void;
+  /** `job.fail()`: this attempt ends now (retried, or WORK_FAIL), the handler's later result is dropped. */
+  failNow(job: Job, reason: JobFailure): void;
 }
 
 /** Job states. RUNNING: the handler's outcome will be sent. Any other: nothing more is sent. */
@@ -74,8 +95,17 @@ export class Job {
   overBudget = false;
   /** @internal */
   state: JobState = JobState.Running as JobState;
-  /** @internal timeout timer, only for functions registered with a timeout. */
+  /** @internal timeout timer (functions registered with a timeout), or the wait before a retry. */
   timer: ReturnType<typeof setTimeout> | null = null;
+  /** @internal counts ended attempts: a handler's late result for an earlier attempt is dropped. */
+  run = 0;
+  /** @internal what the last attempt threw, kept while a retry waits. */
+  lastError: unknown = undefined;
+  /**
+   * Which attempt this is: 1, then 2… when the function was registered with `retries` and an
+   * earlier attempt threw, failed or timed out. Read-only for handlers.
+   */
+  attempt = 1;
 
   private controller: AbortController | null = null;
   private abortReason: unknown = undefined;
@@ -162,9 +192,20 @@ export class Job {
     return this.host.sendFor(this, PacketType.WORK_STATUS, String(numerator), String(denominator));
   }
 
-  /** Ends the job now with WORK_FAIL; whatever the handler returns afterwards is ignored. */
-  fail(): void {
-    this.host.failNow(this);
+  /**
+   * Ends this attempt now as a failure: the function's retries apply (unless `retry: false`),
+   * then WORK_FAIL. Whatever the handler returns afterwards is ignored.
+   */
+  fail(reason = "job failed", options: { retry?: boolean } = {}): void {
+    this.host.failNow(this, new JobFailure(reason, { permanent: options.retry === false }));
+  }
+
+  /** @internal the next attempt starts: a fresh abort signal. */
+  nextAttempt(): void {
+    this.attempt++;
+    this.controller = null;
+    this.aborted = false;
+    this.abortReason = undefined;
   }
 
   /** @internal */

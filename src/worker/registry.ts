@@ -1,4 +1,5 @@
 /** The worker's functions: handlers with their timeouts, and counters per function name. */
+import type { ResolvedRetry } from "../options.ts";
 import type { JobHandler } from "./job.ts";
 
 /** Counters per function name; kept after `unregister` so totals stay readable. */
@@ -19,11 +20,15 @@ export interface FunctionStats {
   timedOut: number;
   /** Outcome could not be delivered (connection lost, or gearmand handed the job out again). */
   lost: number;
+  /** Attempts that failed and were run again (`retries`). */
+  retried: number;
 }
 
 export interface FunctionEntry {
   readonly handler: JobHandler;
   readonly timeout: number;
+  /** Retries after a failed attempt, or null for none. */
+  readonly retry: ResolvedRetry | null;
 }
 
 /** What `register` changed, which decides what the servers must be told. */
@@ -54,9 +59,9 @@ export class FunctionRegistry {
     return this.entries[Symbol.iterator]();
   }
 
-  register(name: string, handler: JobHandler, timeout: number): Registration {
+  register(name: string, handler: JobHandler, timeout: number, retry: ResolvedRetry | null = null): Registration {
     const previous = this.entries.get(name);
-    this.entries.set(name, { handler, timeout });
+    this.entries.set(name, { handler, timeout, retry });
     const stats = this.stats(name);
     stats.registered = true;
     stats.timeout = timeout;
@@ -75,7 +80,17 @@ export class FunctionRegistry {
   stats(name: string): FunctionStats {
     let stats = this.counters.get(name);
     if (stats === undefined) {
-      stats = { registered: false, timeout: 0, running: 0, done: 0, failed: 0, exceptions: 0, timedOut: 0, lost: 0 };
+      stats = {
+        registered: false,
+        timeout: 0,
+        running: 0,
+        done: 0,
+        failed: 0,
+        exceptions: 0,
+        timedOut: 0,
+        lost: 0,
+        retried: 0,
+      };
       this.counters.set(name, stats);
     }
     return stats;

@@ -1,14 +1,16 @@
 /**
  * Running and settling jobs: calls the handler, turns what it returns or throws into
- * WORK_COMPLETE / WORK_FAIL / WORK_EXCEPTION, enforces the function's timeout, and delivers only
- * on the connection session the job came from. It owns the `running` count; the scheduler is
- * told through `onSettled` when a slot frees.
+ * WORK_COMPLETE / WORK_FAIL / WORK_EXCEPTION, enforces the function's timeout (per attempt),
+ * runs a failed attempt again after a backoff when the function has `retries` (the job keeps its
+ * slot meanwhile), hands a job that failed for good to the dead-letter hook before its failure
+ * is sent, and delivers only on the connection session the job came from. It owns the `running`
+ * count; the scheduler is told through `onSettled` when a slot frees.
  */
-import { type GearmanError, TimeoutError } from "../errors.ts";
+import { GearmanError, TimeoutError } from "../errors.ts";
 import { type Arg, encodePacket } from "../protocol/encode.ts";
 import { PacketType } from "../protocol/packets.ts";
 import type { Emitter, JobOutcome } from "./events.ts";
-import { Job, JobFailure, type JobHandler, type JobHost, JobState } from "./job.ts";
+import { type FailedJob, Job, JobFailure, type JobHandler, type JobHost, JobState } from "./job.ts";
 import type { Link } from "./link.ts";
 import type { FunctionEntry, FunctionRegistry } from "./registry.ts";
 
@@ -19,6 +21,11 @@ const FALSE = (): boolean => false;
 /** The one timeout timer callback: no closure per job. */
 function onJobTimeout(job: Job): void {
   (job.host as JobRunner).timedOut(job);
+}
+
+/** The one retry timer callback. */
+function onRetryDue(job: Job): void {
+  (job.host as JobRunner).retryDue(job);
 }
 
 function errorText(value: unknown): string {
@@ -52,15 +59,26 @@ export class JobRunner implements JobHost {
   private readonly registry: FunctionRegistry;
   private readonly events: Emitter;
   private readonly onSettled: () => void;
+  private readonly deadLetter: ((job: FailedJob) => void) | null;
+  /** Jobs waiting for their next attempt. */
+  private readonly waiting = new Set<Job>();
+  /** Set once the stop deadline passed: failed attempts are not run again. */
+  private retriesOff = false;
   /** Scratch argument lists for encoding, reused for every result packet. */
   private readonly args1: Arg[] = [EMPTY];
   private readonly args2: Arg[] = [EMPTY, EMPTY];
   private readonly args3: Arg[] = [EMPTY, EMPTY, EMPTY];
 
-  constructor(registry: FunctionRegistry, events: Emitter, onSettled: () => void) {
+  constructor(
+    registry: FunctionRegistry,
+    events: Emitter,
+    onSettled: () => void,
+    deadLetter: ((job: FailedJob) => void) | null = null,
+  ) {
     this.registry = registry;
     this.events = events;
     this.onSettled = onSettled;
+    this.deadLetter = deadLetter;
   }
 
   /** Starts a job the server assigned on `link` and runs its handler. */
@@ -118,27 +136,38 @@ export class JobRunner implements JobHost {
       job.timer = null;
     }
     job.abort(error);
+    // Waiting for its next attempt, no handler runs to settle it: free its slot now.
+    if (this.waiting.delete(job)) this.settle(job, error, true, job.run);
   }
 
   /** Aborts every running job's signal on these links (stop deadline passed). */
   abortAll(links: readonly Link[], reason: unknown): void {
+    this.retriesOff = true;
     for (const link of links) for (const job of link.jobs.values()) job.abort(reason);
+    // Jobs waiting for a retry end now with their last error.
+    for (const job of [...this.waiting]) {
+      if (job.timer !== null) clearTimeout(job.timer);
+      job.timer = null;
+      this.waiting.delete(job);
+      this.settle(job, job.lastError, true, job.run);
+    }
   }
 
   private execute(job: Job, handler: JobHandler): void {
+    const run = job.run;
     let result: unknown;
     try {
       result = handler(job);
     } catch (error) {
-      this.settle(job, error, true);
+      this.settle(job, error, true, run);
       return;
     }
-    if (result instanceof Promise) this.settleAsync(job, result);
-    else if (isThenable(result)) this.settleAsync(job, Promise.resolve(result));
-    else this.settle(job, result, false);
+    if (result instanceof Promise) this.settleAsync(job, result, run);
+    else if (isThenable(result)) this.settleAsync(job, Promise.resolve(result), run);
+    else this.settle(job, result, false, run);
   }
 
-  private async settleAsync(job: Job, pending: Promise<unknown>): Promise<void> {
+  private async settleAsync(job: Job, pending: Promise<unknown>, run: number): Promise<void> {
     let value: unknown;
     let threw = false;
     try {
@@ -147,11 +176,74 @@ export class JobRunner implements JobHost {
       value = error;
       threw = true;
     }
-    this.settle(job, value, threw);
+    this.settle(job, value, threw, run);
+  }
+
+  /**
+   * Schedules the next attempt of a job whose attempt failed, if its function has retries left.
+   * The job keeps its slot; `run` moves on so the failed attempt's late result is dropped.
+   */
+  private retry(job: Job, error: unknown): boolean {
+    const fn = this.registry.get(job.function);
+    if (fn === undefined || fn.retry === null || this.retriesOff || job.attempt > fn.retry.retries) return false;
+    if (error instanceof JobFailure && error.permanent) return false;
+    if (job.timer !== null) clearTimeout(job.timer);
+    job.run++;
+    job.lastError = error;
+    const delay = fn.retry.delay(job.attempt);
+    this.registry.stats(job.function).retried++;
+    this.waiting.add(job);
+    job.timer = setTimeout(onRetryDue, delay, job);
+    if (this.events.has("job:retry")) this.events.emit("job:retry", { job, error, delay });
+    return true;
+  }
+
+  /** The wait before a retry is over: run the handler again (or end the job, if it cannot run). */
+  retryDue(job: Job): void {
+    job.timer = null;
+    this.waiting.delete(job);
+    const fn = this.registry.get(job.function);
+    if (job.state !== JobState.Running || fn === undefined) {
+      this.settle(job, job.lastError, true, job.run);
+      return;
+    }
+    job.nextAttempt();
+    if (fn.timeout > 0) job.timer = setTimeout(onJobTimeout, fn.timeout, job);
+    this.execute(job, fn.handler);
+  }
+
+  /** Hands a job that failed for good to the dead-letter hook (before its failure is sent). */
+  private bury(job: Job, outcome: JobOutcome, error: unknown): void {
+    if (this.deadLetter === null) return;
+    try {
+      this.deadLetter({
+        function: job.function,
+        handle: job.handle,
+        unique: job.unique,
+        payload: job.payload.slice(),
+        server: job.server,
+        outcome,
+        error: errorText(error),
+        attempts: job.attempt,
+        startedAt: job.startedAt,
+        failedAt: Date.now(),
+      });
+    } catch (hookError) {
+      if (this.events.has("error")) {
+        this.events.emit("error", {
+          error: new GearmanError("DEAD_LETTER_FAILED", `dead-letter hook failed: ${errorText(hookError)}`, {
+            cause: hookError,
+          }),
+        });
+      }
+    }
   }
 
   /** The handler returned or threw: send its outcome (if still deliverable) and free the slot. */
-  private settle(job: Job, value: unknown, threw: boolean): void {
+  private settle(job: Job, value: unknown, threw: boolean, run: number): void {
+    // A late answer from an attempt that already ended (timed out or failed, and retried).
+    if (run !== job.run) return;
+    if (threw && job.state === JobState.Running && this.retry(job, value)) return;
     if (job.timer !== null) {
       clearTimeout(job.timer);
       job.timer = null;
@@ -172,6 +264,7 @@ export class JobRunner implements JobHost {
         outcome = "fail";
         error = value;
         stats.failed++;
+        this.bury(job, outcome, error);
         delivered = this.deliver(job, PacketType.WORK_FAIL);
       } else {
         const data = threw ? null : resultData(value);
@@ -183,6 +276,7 @@ export class JobRunner implements JobHost {
               );
           outcome = "exception";
           stats.exceptions++;
+          this.bury(job, outcome, error);
           // WORK_EXCEPTION ends the job in gearmand: never a WORK_FAIL after it.
           delivered = this.deliver(job, PacketType.WORK_EXCEPTION, errorText(error));
         } else {
@@ -236,12 +330,17 @@ export class JobRunner implements JobHost {
   }
 
   /** JobHost: `job.fail()`. */
-  failNow(job: Job): void {
-    if (job.state !== JobState.Running) return;
+  failNow(job: Job, reason: JobFailure): void {
+    if (job.state !== JobState.Running || this.waiting.has(job)) return;
+    if (this.retry(job, reason)) {
+      job.abort(reason);
+      return;
+    }
     job.state = JobState.Ended;
     this.registry.stats(job.function).failed++;
+    this.bury(job, "fail", reason);
     const delivered = this.deliver(job, PacketType.WORK_FAIL);
-    if (this.events.has("job:end")) this.events.emit("job:end", { job, outcome: "fail", delivered });
+    if (this.events.has("job:end")) this.events.emit("job:end", { job, outcome: "fail", error: reason, delivered });
   }
 
   /**
@@ -255,13 +354,19 @@ export class JobRunner implements JobHost {
   timedOut(job: Job): void {
     job.timer = null;
     if (job.state !== JobState.Running) return;
-    job.state = JobState.TimedOut;
     const stats = this.registry.stats(job.function);
-    stats.timedOut++;
     const error = new TimeoutError(
       `job ${job.handle} (${job.function}) timed out after ${this.registry.get(job.function)?.timeout ?? stats.timeout} ms`,
       { server: job.server },
     );
+    // The timeout is per attempt: with retries left, this attempt is abandoned and another runs.
+    if (this.retry(job, error)) {
+      job.abort(error);
+      return;
+    }
+    job.state = JobState.TimedOut;
+    stats.timedOut++;
+    this.bury(job, "timeout", error);
     const delivered = this.deliver(job, PacketType.WORK_FAIL);
     job.abort(error);
     if (this.events.has("job:end")) this.events.emit("job:end", { job, outcome: "timeout", error, delivered });

@@ -13,7 +13,7 @@
  */
 import { Connection, type ConnectionEvent } from "../connection/connection.ts";
 import { ConnectionError, GearmanError, ProtocolError, ServerError, TimeoutError } from "../errors.ts";
-import type { ResolvedWorkerOptions } from "../options.ts";
+import type { ResolvedRetry, ResolvedWorkerOptions } from "../options.ts";
 import { CONSTANT_PACKETS } from "../protocol/encode.ts";
 import { type Packet, PacketType, packetName } from "../protocol/packets.ts";
 import type { Emitter } from "./events.ts";
@@ -54,11 +54,16 @@ export class Scheduler {
     this.invariants = new InvariantCheck(config.checkInvariants, () =>
       schedulerViolation(this.links, this.inFlight, this.runner, this.registry, this.concurrency, this.stopping),
     );
-    this.runner = new JobRunner(this.registry, events, () => {
-      this.fill();
-      this.checkIdle();
-      this.invariants.after();
-    });
+    this.runner = new JobRunner(
+      this.registry,
+      events,
+      () => {
+        this.fill();
+        this.checkIdle();
+        this.invariants.after();
+      },
+      config.deadLetter ?? null,
+    );
     this.links = config.servers.map((server, i) => {
       const link = new Link(i, server.key);
       link.connection = new Connection(server, config.connection, {
@@ -150,8 +155,8 @@ export class Scheduler {
   // ---------------------------------------------------------------------------------------
   // Functions
 
-  register(name: string, handler: JobHandler, timeout: number): void {
-    const change = this.registry.register(name, handler, timeout);
+  register(name: string, handler: JobHandler, timeout: number, retry: ResolvedRetry | null = null): void {
+    const change = this.registry.register(name, handler, timeout, retry);
     if (change === Registration.Handler) return;
     for (const link of this.links) {
       if (!link.ready) continue;

@@ -7,7 +7,14 @@
  *   worker.handleSignals(); // SIGINT / SIGTERM → graceful stop, then exit
  */
 import { ConfigError, ConnectionError, GearmanError } from "../errors.ts";
-import { numberOption, resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from "../options.ts";
+import {
+  numberOption,
+  resolveRetryOptions,
+  resolveWorkerOptions,
+  type ResolvedWorkerOptions,
+  type RetryBackoffOptions,
+  type WorkerOptions,
+} from "../options.ts";
 import { Emitter, type Listener, type WorkerEventEntry, type WorkerEventName } from "./events.ts";
 import type { JobHandler } from "./job.ts";
 import type { FunctionStats } from "./registry.ts";
@@ -26,9 +33,19 @@ export interface RegisterOptions {
    * Milliseconds a job may run. Sent as CAN_DO_TIMEOUT (gearmand raises values under 1000 to
    * 1000 for its own timer). When it passes, the job's `signal` aborts with a TimeoutError and
    * the worker sends WORK_FAIL; what the handler returns later is dropped. Its slot stays taken
-   * until the handler settles. @default none
+   * until the handler settles. With `retries`, it applies to each attempt. @default none
    */
   timeout?: number;
+  /**
+   * Attempts after the first: a handler that throws, fails (`job.fail()`, `JobFailure`) or times
+   * out runs again in this process after `backoff`, before WORK_EXCEPTION / WORK_FAIL goes out.
+   * The job keeps its slot meanwhile; `job.attempt` says which attempt runs. A permanent failure
+   * (`job.fail(reason, { retry: false })`, `new JobFailure(msg, { permanent: true })`) skips them.
+   * @default 0
+   */
+  retries?: number;
+  /** The wait between attempts. @default { initial: 1000, max: 60000, factor: 2, jitter: 0.2 } */
+  backoff?: RetryBackoffOptions;
 }
 
 export interface StopOptions {
@@ -99,7 +116,7 @@ export class Worker {
     if (typeof handler !== "function") throw new ConfigError("handler", `handler for "${name}" must be a function`);
     const timeout = numberOption("timeout", options.timeout, 0, 0);
     if (!Number.isInteger(timeout)) throw new ConfigError("timeout", `must be whole milliseconds, got ${timeout}`);
-    this.scheduler.register(name, handler, timeout);
+    this.scheduler.register(name, handler, timeout, resolveRetryOptions(options.retries, options.backoff));
     return this;
   }
 
