@@ -10,6 +10,7 @@ import { CONNECTION_DEFAULTS } from "../options.ts";
 import { type Command, UsageError } from "./args.ts";
 import { check } from "./check.ts";
 import { dashboard } from "./dashboard.ts";
+import { dead } from "./dead.ts";
 import { demo } from "./demo.ts";
 import { exporter } from "./exporter.ts";
 import { server } from "./server.ts";
@@ -18,7 +19,18 @@ import { submit } from "./submit.ts";
 import { top } from "./top.ts";
 import { worker } from "./worker.ts";
 
-const commands: Record<string, Command> = { server, worker, submit, status, demo, top, check, exporter, dashboard };
+const commands: Record<string, Command> = {
+  server,
+  worker,
+  submit,
+  status,
+  demo,
+  top,
+  check,
+  exporter,
+  dashboard,
+  dead,
+};
 
 const USAGE = `gearbun — a Bun-native Gearman runtime
 
@@ -34,6 +46,7 @@ Commands:
   check    Nagios/Icinga plugin: queues, workers, a test job
   exporter Prometheus metrics for gearmand servers
   dashboard a live web page over the servers
+  dead     list, show, resubmit or purge the jobs in a dead-letter file
 
 Run "gearbun <command> --help" for a command's options.
 Servers default to $GEARMAN_SERVERS, else ${CONNECTION_DEFAULTS.servers}.

@@ -30,6 +30,7 @@ ${flagLine("--restart-splay S", "up to S random seconds more before a recycle", 
 ${flagLine("--stop-deadline S", "seconds a stopping process gets for its jobs", s(POOL_DEFAULTS.stopDeadline))}
 ${flagLine("--watch", "rolling reload when a file under the handlers' folders changes")}
 ${flagLine("--log MODE", "per-job and lifecycle lines: pretty, json, off", "pretty on a terminal, else json")}
+${flagLine("--dead-letter FILE", "SQLite file for jobs that failed for good (gearbun dead)")}
 ${flagLine("--client-id ID", 'prefix of each process\'s client id ("gearadmin --workers")', POOL_DEFAULTS.clientId)}`,
   options: {
     config: { type: "string" },
@@ -43,6 +44,7 @@ ${flagLine("--client-id ID", 'prefix of each process\'s client id ("gearadmin --
     watch: { type: "boolean" },
     log: { type: "string" },
     "client-id": { type: "string" },
+    "dead-letter": { type: "string" },
   },
   async run(values, positionals) {
     const file = str(values.config);
@@ -119,6 +121,7 @@ function fromFlags(values: Flags): Partial<PoolOptions> {
   }
   set("log", log as PoolLogMode | undefined);
   set("clientId", str(values["client-id"]));
+  set("deadLetter", str(values["dead-letter"]));
   return out;
 }
 

@@ -6,6 +6,7 @@
 import { ConnectionError } from "../errors.ts";
 import type { JobHandler } from "../worker/job.ts";
 import { Worker } from "../worker/worker.ts";
+import { DeadLetterStore } from "./dead-letter.ts";
 import { CHILD_SPEC_ENV, ChildExit, type ChildMessage, type ChildSpec, type SupervisorMessage } from "./ipc.ts";
 import { hostname } from "node:os";
 
@@ -75,14 +76,17 @@ async function main(): Promise<void> {
     process.exit(ChildExit.LoadFailed);
   }
 
+  const store = spec.deadLetter === null ? null : new DeadLetterStore(spec.deadLetter);
   const worker = new Worker({
     servers: spec.servers === "" ? undefined : spec.servers,
     concurrency: spec.concurrency,
     clientId: `${spec.clientId}:${hostname()}:${process.pid}:${spec.index}`,
     stopDeadline: spec.stopDeadline,
+    deadLetter: store === null ? undefined : (job) => store.add(job),
   });
   for (const [name, handler] of handlers) {
-    worker.register(name, handler, { timeout: spec.functions[name]?.timeout || undefined });
+    const f = spec.functions[name];
+    worker.register(name, handler, { timeout: f?.timeout || undefined, retries: f?.retries, backoff: f?.backoff });
   }
 
   const connected = new Set<string>();
@@ -108,7 +112,7 @@ async function main(): Promise<void> {
           server: job.server,
           outcome,
           durationMs: Date.now() - job.startedAt,
-          attempts: 1,
+          attempts: job.attempt,
           error: error === undefined ? null : firstLine(error),
         });
       }

@@ -10,14 +10,16 @@
  *   [functions.resize]
  *   processes = 2      # dedicated children that register only "resize"
  *   concurrency = 1
- *   timeout = 30000    # milliseconds, as CAN_DO_TIMEOUT
+ *   timeout = 30000    # milliseconds, as CAN_DO_TIMEOUT, per attempt
+ *   retries = 3        # attempts after a failed one, then the dead-letter file
+ *   backoff = { initial = 1000, max = 60000, factor = 2, jitter = 0.2 }
  */
 import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { ConfigError } from "../errors.ts";
 import { type FunctionPoolOptions, type PoolOptions, resolvePoolOptions } from "./options.ts";
 
-type Kind = "int" | "seconds" | "bool" | "string" | "strings" | "processes" | "log";
+type Kind = "int" | "seconds" | "bool" | "string" | "strings" | "processes" | "log" | "backoff";
 
 interface Key {
   readonly kind: Kind;
@@ -38,6 +40,7 @@ export const CONFIG_KEYS: Readonly<Record<string, Key>> = {
   watch: { kind: "bool", option: "watch" },
   log: { kind: "log", option: "log" },
   "client-id": { kind: "string", option: "clientId" },
+  "dead-letter": { kind: "string", option: "deadLetter" },
 };
 
 /** Keys of a `[functions.NAME]` table. */
@@ -45,7 +48,11 @@ export const FUNCTION_KEYS: Readonly<Record<string, { kind: Kind; option: keyof 
   processes: { kind: "int", option: "processes" },
   concurrency: { kind: "int", option: "concurrency" },
   timeout: { kind: "int", option: "timeout" },
+  retries: { kind: "int", option: "retries" },
+  backoff: { kind: "backoff", option: "backoff" },
 };
+
+const BACKOFF_KEYS = ["initial", "max", "factor", "jitter"];
 
 /** The file's settings, as pool options (handler paths made absolute from the file's folder). */
 export type ConfigFileOptions = Partial<PoolOptions>;
@@ -59,6 +66,7 @@ function typeError(kind: Kind, value: unknown): string | null {
     strings: typeof value === "string" || (Array.isArray(value) && value.every((v) => typeof v === "string")),
     processes: (typeof value === "number" && Number.isInteger(value)) || value === "auto",
     log: typeof value === "string",
+    backoff: isTable(value) && Object.values(value).every((v) => typeof v === "number"),
   }[kind];
   if (ok) return null;
   const want = {
@@ -69,6 +77,7 @@ function typeError(kind: Kind, value: unknown): string | null {
     strings: "a string or a list of strings",
     processes: 'a whole number or "auto"',
     log: 'one of "pretty", "json", "off"',
+    backoff: "a table of numbers { initial, max, factor, jitter }",
   }[kind];
   return `must be ${want}, got ${JSON.stringify(value)}`;
 }
@@ -103,6 +112,9 @@ export function parseConfig(text: string, file: string): ConfigFileOptions {
     const list = typeof options.handlers === "string" ? [options.handlers] : (options.handlers as string[]);
     options.handlers = list.map((h) => (isAbsolute(h) ? h : resolve(base, h)));
   }
+  if (typeof options.deadLetter === "string" && options.deadLetter !== "" && !isAbsolute(options.deadLetter)) {
+    options.deadLetter = resolve(dirname(resolve(file)), options.deadLetter);
+  }
   if (data.functions !== undefined) {
     if (!isTable(data.functions)) return fail("functions", "must be a table of [functions.NAME] tables");
     const functions: Record<string, FunctionPoolOptions> = {};
@@ -114,6 +126,10 @@ export function parseConfig(text: string, file: string): ConfigFileOptions {
         if (spec === undefined) return fail(`functions.${fn}.${key}`, "unknown key");
         const problem = typeError(spec.kind, value);
         if (problem !== null) return fail(`functions.${fn}.${key}`, problem);
+        if (spec.kind === "backoff") {
+          const unknown = Object.keys(value as object).find((k) => !BACKOFF_KEYS.includes(k));
+          if (unknown !== undefined) return fail(`functions.${fn}.backoff.${unknown}`, "unknown key");
+        }
         f[spec.option] = value;
       }
       functions[fn] = f as FunctionPoolOptions;

@@ -25,6 +25,8 @@ export interface ChildSpec {
   readonly stopDeadline: number;
   /** Send a `job` message per job end. */
   readonly jobEvents: boolean;
+  /** SQLite dead-letter file, or null. */
+  readonly deadLetter: string | null;
 }
 
 /** One job's end, as the per-job log line reports it. */

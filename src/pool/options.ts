@@ -7,7 +7,7 @@ import { availableParallelism, hostname } from "node:os";
 import { isAbsolute, resolve } from "node:path";
 import type { ServersInput } from "../connection/servers.ts";
 import { ConfigError } from "../errors.ts";
-import { numberOption } from "../options.ts";
+import { numberOption, type RetryBackoffOptions, resolveRetryOptions } from "../options.ts";
 
 /** How the supervisor writes per-job and lifecycle lines on stdout. */
 export type PoolLogMode = "pretty" | "json" | "off";
@@ -18,8 +18,12 @@ export interface FunctionPoolOptions {
   processes?: number;
   /** Jobs at once in each dedicated child. @default the pool's `concurrency` */
   concurrency?: number;
-  /** Milliseconds a job may run (CAN_DO_TIMEOUT). @default none */
+  /** Milliseconds a job may run (CAN_DO_TIMEOUT), per attempt. @default none */
   timeout?: number;
+  /** Attempts after a failed first one, in the same child (see `RegisterOptions.retries`). @default 0 */
+  retries?: number;
+  /** The wait between attempts. @default { initial: 1000, max: 60000, factor: 2, jitter: 0.2 } */
+  backoff?: RetryBackoffOptions;
 }
 
 export interface PoolOptions {
@@ -55,6 +59,8 @@ export interface PoolOptions {
   respawnMaxDelay?: number;
   /** A child that ran this many milliseconds resets the respawn backoff when it dies. @default 10000 */
   respawnReset?: number;
+  /** SQLite file where children record jobs that failed for good (see `gearbun dead`). @default none */
+  deadLetter?: string;
   /** Folder relative handler paths start from. @default process.cwd() */
   cwd?: string;
 }
@@ -89,6 +95,8 @@ export interface PoolGroup {
 
 export interface ResolvedFunctionOptions {
   readonly timeout: number;
+  readonly retries: number;
+  readonly backoff: RetryBackoffOptions;
 }
 
 export interface ResolvedPoolOptions {
@@ -109,6 +117,7 @@ export interface ResolvedPoolOptions {
   readonly respawnDelay: number;
   readonly respawnMaxDelay: number;
   readonly respawnReset: number;
+  readonly deadLetter: string | null;
 }
 
 function whole(name: string, value: number | undefined, fallback: number, min: number): number {
@@ -149,7 +158,17 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
   for (const [fn, f] of Object.entries(options.functions ?? {})) {
     if (typeof f !== "object" || f === null) throw new ConfigError(`functions.${fn}`, "must be a table of settings");
     const count = whole(`functions.${fn}.processes`, f.processes, 0, 0);
-    functions[fn] = { timeout: whole(`functions.${fn}.timeout`, f.timeout, 0, 0) };
+    try {
+      resolveRetryOptions(f.retries, f.backoff);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      throw new ConfigError(`functions.${fn}.${error.option}`, error.message.slice(error.option.length + 2));
+    }
+    functions[fn] = {
+      timeout: whole(`functions.${fn}.timeout`, f.timeout, 0, 0),
+      retries: f.retries ?? 0,
+      backoff: { ...f.backoff },
+    };
     if (count > 0) {
       dedicated.push(fn);
       groups.push({
@@ -201,5 +220,12 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
       respawnDelay,
     ),
     respawnReset: numberOption("respawnReset", options.respawnReset, POOL_DEFAULTS.respawnReset, 0),
+    deadLetter: deadLetterOption(options.deadLetter, cwd),
   };
+}
+
+function deadLetterOption(file: string | undefined, cwd: string): string | null {
+  if (file === undefined) return null;
+  if (typeof file !== "string" || file === "") throw new ConfigError("deadLetter", "must be a file path");
+  return isAbsolute(file) ? file : resolve(cwd, file);
 }

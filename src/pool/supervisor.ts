@@ -212,6 +212,7 @@ export class Pool {
       maxJobs: o.maxJobs,
       stopDeadline: o.stopDeadline,
       jobEvents: o.jobEvents,
+      deadLetter: o.deadLetter,
     };
   }
 

@@ -51,6 +51,15 @@ describe("pool - config file", () => {
       /^gearbun\.toml: functions\.resize\.concurrency: must be a finite number >= 1/,
     );
     expect(configError("processes = [")).toMatch(/^gearbun\.toml: not valid TOML/);
+    expect(configError("[functions.f]\nbackoff = { initail = 5 }")).toBe(
+      "gearbun.toml: functions.f.backoff.initail: unknown key",
+    );
+    expect(configError("[functions.f]\nretries = -1")).toMatch(
+      /^gearbun\.toml: functions\.f\.retries: must be a finite number >= 0/,
+    );
+    expect(configError("[functions.f]\nbackoff = { jitter = 2 }")).toMatch(
+      /^gearbun\.toml: functions\.f\.backoff\.jitter: must be between 0 and 1/,
+    );
   });
 
   test("pool - config: the CLI prints one line naming the key and file and exits 2 before anything starts", async () => {
