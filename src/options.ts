@@ -25,10 +25,26 @@ export interface ConnectionOptions {
   servers?: ServersInput;
   /** Milliseconds to open a socket and get the server's answer to the connect probe. @default 5000 */
   connectTimeout?: number;
-  /** TCP keepalive, so a peer that died silently is noticed. @default true */
+  /**
+   * TCP keepalive. It only finds a dead peer after the idle time plus the kernel's probes
+   * (minutes) and never while sent data is unacknowledged: the heartbeat is what notices a
+   * silent server. @default true
+   */
   keepAlive?: boolean;
   /** Idle milliseconds before the first keepalive probe. @default 10000 */
   keepAliveDelay?: number;
+  /**
+   * Milliseconds without a byte from the server before a heartbeat ECHO_REQ is sent; `false` or
+   * 0 turns the heartbeat off. Any received byte counts as life, so a busy connection never pings.
+   * @default 5000
+   */
+  heartbeatInterval?: number | false;
+  /**
+   * Milliseconds a heartbeat may go without anything at all arriving before the connection is
+   * dropped (ConnectionError HEARTBEAT_TIMEOUT) and redialled: a silent server is noticed within
+   * `heartbeatInterval + heartbeatTimeout`. @default 5000
+   */
+  heartbeatTimeout?: number;
   /** `(attempt) => delayMs | null`, or backoff settings. @default exponentialBackoff() (100 ms doubling to 5 s, ±20 %) */
   reconnect?: ReconnectPolicy | BackoffOptions;
   /** Largest packet body accepted from a server, bytes. @default 64 MiB */
@@ -43,6 +59,8 @@ export const CONNECTION_DEFAULTS = {
   connectTimeout: 5000,
   keepAlive: true,
   keepAliveDelay: 10_000,
+  heartbeatInterval: 5000,
+  heartbeatTimeout: 5000,
   maxPacketSize: DEFAULT_MAX_PACKET_SIZE,
   highWaterMark: 1024 * 1024,
 } as const;
@@ -142,6 +160,11 @@ export function resolveConnectionOptions(options: ConnectionOptions = {}): Resol
       connectTimeout: numberOption("connectTimeout", options.connectTimeout, CONNECTION_DEFAULTS.connectTimeout, 1),
       keepAlive: booleanOption("keepAlive", options.keepAlive, CONNECTION_DEFAULTS.keepAlive),
       keepAliveDelay: numberOption("keepAliveDelay", options.keepAliveDelay, CONNECTION_DEFAULTS.keepAliveDelay, 1000),
+      heartbeatInterval:
+        options.heartbeatInterval === false
+          ? 0
+          : numberOption("heartbeatInterval", options.heartbeatInterval, CONNECTION_DEFAULTS.heartbeatInterval, 0),
+      heartbeatTimeout: numberOption("heartbeatTimeout", options.heartbeatTimeout, CONNECTION_DEFAULTS.heartbeatTimeout, 1),
       reconnect,
       maxPacketSize: numberOption("maxPacketSize", options.maxPacketSize, CONNECTION_DEFAULTS.maxPacketSize, 1024),
       highWaterMark: numberOption("highWaterMark", options.highWaterMark, CONNECTION_DEFAULTS.highWaterMark, 0),

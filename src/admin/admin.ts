@@ -6,8 +6,9 @@
  *
  * Commands are pipelined on one connection and answered in order. `ERR` replies reject with
  * ServerError (its `serverCode`, e.g. UNKNOWN_JOB); a lost connection rejects what was waiting
- * with ConnectionError, and the next command dials again. The connection is opened on the first
- * command, proven live with the binary ECHO probe (gearmand reads both protocols on one port).
+ * with ConnectionError (a silent server: HEARTBEAT_TIMEOUT), and the next command dials again.
+ * The connection is opened on the first command, proven live with the binary ECHO probe (gearmand
+ * reads both protocols on one port). One timer watches the oldest command's `commandTimeout`.
  */
 import { Connection, type ConnectionEvent } from "../connection/connection.ts";
 import { ConnectionError, GearmanError, TimeoutError } from "../errors.ts";
@@ -25,13 +26,15 @@ import {
   type StatusRow,
   type WorkerRow,
 } from "../protocol/admin.ts";
+import { Deadline } from "../util/deadline.ts";
 import { Fifo } from "../util/fifo.ts";
 
 interface PendingCommand {
   readonly name: AdminCommandName;
   readonly resolve: (value: never) => void;
   readonly reject: (error: unknown) => void;
-  timer: ReturnType<typeof setTimeout> | null;
+  /** `performance.now()` by which its reply is due. */
+  due: number;
 }
 
 export class Admin {
@@ -44,12 +47,18 @@ export class Admin {
   /** Commands queued while the connection is being opened. */
   private unsent: Uint8Array[] = [];
   private closed = false;
+  /** The oldest command's reply deadline (replies come in order: it is the first one due). */
+  private readonly timer: Deadline;
 
   /** @param server "host:port"; default GEARMAN_SERVERS (its first server), else 127.0.0.1:4730. */
   constructor(server?: string, options: AdminOptions = {}) {
     this.options = resolveAdminOptions(server, options);
     this.server = this.options.server.key;
     this.assembler = new AdminReplyAssembler(this.server);
+    this.timer = new Deadline(
+      () => this.connection?.lastDataAt ?? 0,
+      (arrivedLate) => this.onTimer(arrivedLate),
+    );
   }
 
   /** `status`: jobs and workers per function. */
@@ -131,10 +140,10 @@ export class Admin {
       name: command.name,
       resolve: resolve as (value: never) => void,
       reject,
-      timer: null,
+      due: performance.now() + this.options.commandTimeout,
     };
-    entry.timer = setTimeout(() => this.timedOut(entry), this.options.commandTimeout);
     this.pending.push(entry);
+    if (!this.timer.armed) this.timer.start(this.options.commandTimeout);
     this.assembler.expect(replyShape(command.name));
     const connection = this.connect();
     if (connection.isReady) connection.write(bytes);
@@ -191,7 +200,7 @@ export class Admin {
     }
     if (reply === null) return;
     const entry = this.pending.shift()!;
-    if (entry.timer) clearTimeout(entry.timer);
+    this.watchOldest();
     if (reply.error) {
       entry.reject(reply.error);
       return;
@@ -203,8 +212,28 @@ export class Admin {
     }
   }
 
+  /** Points the timer at the oldest command still waiting. */
+  private watchOldest(): void {
+    const oldest = this.pending.peek();
+    if (oldest === undefined) this.timer.stop();
+    else this.timer.start(Math.max(1, oldest.due - performance.now()));
+  }
+
+  private onTimer(arrivedLate: boolean): void {
+    const oldest = this.pending.peek();
+    if (oldest === undefined) return;
+    if (arrivedLate) {
+      // Reply bytes our own busy loop had kept waiting: the server answered; let it finish.
+      oldest.due = performance.now() + this.options.commandTimeout;
+      this.timer.start(this.options.commandTimeout);
+    } else if (performance.now() < oldest.due) {
+      this.watchOldest();
+    } else {
+      this.timedOut(oldest);
+    }
+  }
+
   private timedOut(entry: PendingCommand): void {
-    entry.timer = null;
     this.fail(
       new TimeoutError(
         `admin command "${entry.name}" got no reply in ${this.options.commandTimeout} ms (option commandTimeout)`,
@@ -219,10 +248,8 @@ export class Admin {
     this.connection = null;
     this.unsent = [];
     this.assembler = new AdminReplyAssembler(this.server);
-    for (const entry of this.pending.drain()) {
-      if (entry.timer) clearTimeout(entry.timer);
-      entry.reject(error);
-    }
+    this.timer.stop();
+    for (const entry of this.pending.drain()) entry.reject(error);
     if (connection !== null && connection.state !== "closed") void connection.close();
   }
 }

@@ -6,12 +6,15 @@
  *   const handle = await client.submitBackground("reindex", "all", { priority: "low" });
  *   await client.close();
  *
- * Routing: a job with a unique key goes to the live server that scores highest for that key
+ * Routing: a job with a unique key goes to the server that scores highest for that key
  * (rendezvous hashing on the server addresses), so the same key reaches the same server while it
  * is up, in every process that lists the same addresses: coalescing and GET_STATUS_UNIQUE work
- * across a cluster. Jobs without a unique go round-robin over the live servers. A server that is
- * down is skipped while its connection redials in the background; a submit fails only when no
- * server is reachable, and its error lists each server and why.
+ * across a cluster. Jobs without a unique go round-robin. Both choose among the servers not known
+ * to be down — ready ones and ones still on their first dial — so submits made right after
+ * construction are spread as they will be later (a job routed to a connecting server waits for
+ * it). A server is known down once a dial failed or its connection was lost (a heartbeat timeout
+ * included), and is skipped until it is ready again; a submit fails only when no server is
+ * reachable, and its error lists each server and why.
  */
 import { Connection, type ConnectionEvent } from "../connection/connection.ts";
 import { ConfigError, ConnectionError, TimeoutError, type GearmanError } from "../errors.ts";
@@ -81,6 +84,8 @@ export class Client {
   private readonly links: ServerLink[];
   /** Links that are ready, in server-list order. */
   private ready: ServerLink[] = [];
+  /** Links not known to be down (ready, or on their first dial), in server-list order: where submits go. */
+  private up: ServerLink[];
   private next = 0;
   private readonly waiting = new Fifo<Waiting>();
   /**
@@ -107,6 +112,7 @@ export class Client {
       });
       return link;
     });
+    this.up = this.links;
     for (const link of this.links) link.connection.connect().catch(() => {}); // errors arrive as events
   }
 
@@ -191,9 +197,15 @@ export class Client {
   /** GET_STATUS_UNIQUE, asked of the server that jobs with this unique key go to. */
   async statusUnique(unique: string): Promise<UniqueStatus> {
     nameOption("unique", unique, false);
-    await this.connect();
     const link = this.route(unique);
     if (link === null) throw this.unreachable() ?? new ConnectionError("NO_SERVERS", "no job server is connected");
+    if (!link.isReady) await link.connection.connect().catch(() => {});
+    if (!link.isReady) {
+      throw new ConnectionError("NOT_CONNECTED", `cannot ask the status of unique ${unique}: server is not connected`, {
+        server: link.key,
+        cause: link.lastError ?? undefined,
+      });
+    }
     return link.getStatusUnique(unique);
   }
 
@@ -222,6 +234,7 @@ export class Client {
     const error = new ConnectionError("CLOSED", "client closed");
     for (const w of this.waiting.drain()) w.fail(error);
     this.ready = [];
+    this.up = [];
     for (const link of this.links) link.lose(error, true);
     await Promise.all(this.links.map((l) => l.connection.close()));
     this.handles.clear();
@@ -249,7 +262,7 @@ export class Client {
     return task;
   }
 
-  /** Sends a task to its server, or parks it until one is ready, or fails it. */
+  /** Sends a task to its server (which may still be connecting), or fails it. */
   private dispatch(task: Task): void {
     if (task.state !== "pending") return;
     const link = this.route(task.unique);
@@ -271,12 +284,19 @@ export class Client {
   }
 
   private route(unique: string): ServerLink | null {
-    const ready = this.ready;
-    if (ready.length === 0) return null;
-    if (ready.length === 1) return ready[0]!;
-    if (unique !== "") return pickByUnique(unique, ready);
-    if (this.next >= ready.length) this.next = 0;
-    return ready[this.next++]!;
+    const up = this.up;
+    if (up.length === 0) return null;
+    if (up.length === 1) return up[0]!;
+    if (unique !== "") return pickByUnique(unique, up);
+    if (this.next >= up.length) this.next = 0;
+    return up[this.next++]!;
+  }
+
+  /** Recomputes `ready` and `up` after a link changed state. */
+  private linksChanged(): void {
+    // A connection reports `disconnected` before it leaves the ready state: lastError decides.
+    this.up = this.links.filter((l) => l.lastError === null && l.connection.state !== "closed");
+    this.ready = this.up.filter((l) => l.isReady);
   }
 
   /** The error for "no server reachable", or null while some server is still on its first dial. */
@@ -295,21 +315,23 @@ export class Client {
     switch (event.type) {
       case "ready": {
         link.lastError = null;
+        this.linksChanged();
         link.handshake(this.options.clientId);
-        this.ready = this.links.filter((l) => l.isReady);
         const waiting = this.waiting.drain();
         for (const w of waiting) w.go();
         return;
       }
       case "disconnected":
         link.lastError = event.error;
-        this.ready = this.links.filter((l) => l.isReady && l !== link);
+        this.linksChanged();
         if (event.wasReady) link.lose(event.error, false);
+        for (const task of link.unpark()) this.dispatch(task); // its dial failed: send them elsewhere
         this.failWaitingIfUnreachable();
         return;
       case "closed":
-        this.ready = this.links.filter((l) => l.isReady && l !== link);
         link.lastError ??= new ConnectionError("CLOSED", "connection closed", { server: link.key });
+        this.linksChanged();
+        for (const task of link.unpark()) this.dispatch(task);
         this.failWaitingIfUnreachable();
         return;
       default:
@@ -324,10 +346,18 @@ export class Client {
     for (const w of this.waiting.drain()) w.fail(error);
   }
 
-  /** A job waiting on a lost connection: resubmit it if asked, else reject it. */
+  /**
+   * A job waiting on a lost connection: resubmit it if asked — once per job, so a job that
+   * takes its servers down with it, or meets a second loss, ends rather than circulates — else
+   * reject it.
+   */
   private lost(task: Task, error: ConnectionError): void {
-    if (task.retryOnDisconnect && task.packet !== null && !this.closed) this.dispatch(task);
-    else task.reject(error);
+    if (task.retryOnDisconnect && !task.resubmitted && task.packet !== null && !this.closed) {
+      task.resubmitted = true;
+      this.dispatch(task);
+    } else {
+      task.reject(error);
+    }
   }
 
   /**

@@ -101,6 +101,8 @@ export class ServerLink implements TaskOwner {
   lastError: Error | null = null;
   private readonly hooks: LinkHooks;
   private readonly requests = new Fifo<Request>(64);
+  /** Submits routed here while the connection is still on its way up, sent on `ready`. */
+  private readonly parked = new Fifo<Task>();
   /** Foreground jobs by handle (a SharedJob when several submits here share one job). */
   private readonly jobs = new Map<string, Task | SharedJob>();
 
@@ -115,9 +117,9 @@ export class ServerLink implements TaskOwner {
     return this.connection.isReady;
   }
 
-  /** Requests waiting for a reply and jobs waiting for a result (0 when idle: no residue). */
+  /** Requests waiting for a reply (and submits parked for the connection) and jobs waiting for a result (0 when idle: no residue). */
   get inFlight(): { requests: number; jobs: number } {
-    return { requests: this.requests.length, jobs: this.jobs.size };
+    return { requests: this.requests.length + this.parked.length, jobs: this.jobs.size };
   }
 
   /** True when a foreground job with this handle waits here. */
@@ -125,19 +127,33 @@ export class ServerLink implements TaskOwner {
     return this.jobs.has(handle);
   }
 
-  /** On ready: SET_CLIENT_ID, and OPTION_REQ exceptions so WORK_EXCEPTION reaches us. */
+  /**
+   * On ready: SET_CLIENT_ID, and OPTION_REQ exceptions so WORK_EXCEPTION reaches us; then the
+   * submits that were parked here while it connected, in the order they were made.
+   */
   handshake(clientId: string | undefined): void {
     if (clientId !== undefined) this.connection.send(PacketType.SET_CLIENT_ID, clientId);
     this.connection.send(PacketType.OPTION_REQ, "exceptions");
     this.requests.push({ kind: "option" });
+    for (const task of this.parked.drain()) if (task.state === "pending") this.submit(task);
   }
 
-  /** Sends a submit packet; the link must be ready. */
+  /** Sends a submit packet, or parks it until the connection is ready. */
   submit(task: Task): void {
+    if (!this.connection.isReady) {
+      this.parked.push(task);
+      return;
+    }
     this.connection.write(task.packet!);
-    if (!task.retryOnDisconnect) task.packet = null;
+    // Kept only while it may still be resent: once per job (see Client.lost).
+    if (!task.retryOnDisconnect || task.resubmitted) task.packet = null;
     task.owner = this;
     this.requests.push({ kind: "submit", task });
+  }
+
+  /** The submits parked here (the dial failed: they go elsewhere). */
+  unpark(): Task[] {
+    return this.parked.drain().filter((t) => t.state === "pending");
   }
 
   getStatus(handle: string): Promise<JobStatus> {
@@ -174,10 +190,16 @@ export class ServerLink implements TaskOwner {
     const requests = this.requests.drain();
     const jobs = [...this.jobs.values()];
     this.jobs.clear();
+    // A silent server keeps its own code, and its message says how long it was silent.
+    const heartbeat = cause instanceof ConnectionError && cause.code === "HEARTBEAT_TIMEOUT";
+    const silence = cause.message.replace(` (server ${this.key})`, "");
     const lost = (what: string): ConnectionError =>
       closing
         ? new ConnectionError("CLOSED", `client closed while ${what} waited`, { server: this.key, cause })
-        : new ConnectionError("CONNECTION_LOST", `connection lost while ${what} waited`, { server: this.key, cause });
+        : heartbeat
+          ? new ConnectionError("HEARTBEAT_TIMEOUT", `${what} waited on a ${silence}`, { server: this.key, cause })
+          : new ConnectionError("CONNECTION_LOST", `connection lost while ${what} waited`, { server: this.key, cause });
+    for (const task of this.parked.drain()) if (task.state === "pending") task.reject(lost(`submit to ${task.function}`));
     for (const request of requests) {
       if (request.kind === "submit") {
         if (request.task.state === "pending") this.hooks.lost(request.task, lost(`submit to ${request.task.function}`));

@@ -45,6 +45,8 @@ export class Task implements PromiseLike<Uint8Array> {
   packet: Uint8Array | null;
   /** @internal whether the packet is resent when the connection is lost. */
   readonly retryOnDisconnect: boolean;
+  /** @internal resent once already after a lost connection: a second loss rejects it. */
+  resubmitted = false;
   /** @internal the job-timeout timer, when the job has a timeout. */
   timer: ReturnType<typeof setTimeout> | null = null;
   /** @internal the connection the job is registered on, which drops it on a timeout. */

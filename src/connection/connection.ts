@@ -15,8 +15,17 @@
  * reconnecting#2, connecting#2, …] ready; a failed first dial: connecting#1, disconnected,
  * reconnecting#1, connecting#2 …
  *
- * One dial is in flight at most. Sockets have TCP keepalive and no-delay on, so a peer that
- * died silently is noticed. Writes go through a WriteQueue (coalesced, partial-write safe).
+ * One dial is in flight at most. Writes go through a WriteQueue (coalesced, partial-write safe).
+ *
+ * Liveness is checked by the application, not by TCP: keepalive probes only start after the idle
+ * time, repeat for minutes, and never run while sent data is unacknowledged, so a server behind a
+ * partition, a dead host or a frozen VM would hold the connection for a quarter of an hour. After
+ * `heartbeatInterval` ms without a byte from the server, an ECHO_REQ goes through the write queue
+ * (never inside another packet); if nothing at all arrives within `heartbeatTimeout` ms of it, the
+ * socket is destroyed and `disconnected` reports a ConnectionError HEARTBEAT_TIMEOUT, then the
+ * reconnect policy redials. Any received byte counts as life, so a busy connection never pings.
+ * One timer per connection serves the connect timeout and the heartbeat; it is a Deadline, so a
+ * busy event loop on our side is never taken for a silent server.
  */
 import type { Socket } from "bun";
 import { ConnectionError, type GearmanError, ProtocolError } from "../errors.ts";
@@ -25,6 +34,7 @@ import { encodePacket, type Arg } from "../protocol/encode.ts";
 import { PacketType, RES_MAGIC, type Packet } from "../protocol/packets.ts";
 import type { ReconnectPolicy } from "./reconnect.ts";
 import type { ServerAddress } from "./servers.ts";
+import { Deadline } from "../util/deadline.ts";
 import { WriteQueue } from "../util/write-queue.ts";
 
 export type ConnectionState = "idle" | "connecting" | "ready" | "reconnecting" | "closed";
@@ -56,6 +66,10 @@ export interface ConnectionConfig {
   readonly connectTimeout: number;
   readonly keepAlive: boolean;
   readonly keepAliveDelay: number;
+  /** Idle ms before a heartbeat ECHO_REQ is sent; 0: no heartbeat. */
+  readonly heartbeatInterval: number;
+  /** Ms a heartbeat may go unanswered (nothing received at all) before the connection is dropped. */
+  readonly heartbeatTimeout: number;
   readonly reconnect: ReconnectPolicy;
   readonly maxPacketSize: number;
   readonly highWaterMark: number;
@@ -66,7 +80,12 @@ export interface ConnectionConfig {
 
 const HANDSHAKE_PAYLOAD = "gearbun-hello";
 const HANDSHAKE_PACKET = encodePacket(PacketType.ECHO_REQ, [HANDSHAKE_PAYLOAD]);
+const HEARTBEAT_PAYLOAD = "gearbun-heartbeat";
+const HEARTBEAT_PACKET = encodePacket(PacketType.ECHO_REQ, [HEARTBEAT_PAYLOAD]);
 const utf8 = new TextDecoder();
+
+/** What the connection's one timer is waiting for. */
+type TimerPhase = "connect" | "idle" | "ping";
 
 type Sock = Socket<undefined>;
 
@@ -86,7 +105,14 @@ export class Connection {
   /** Retries scheduled since the last ready (what the reconnect policy is given). */
   private retries = 0;
   private handshaking = false;
-  private connectTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The connect timeout while connecting; the heartbeat while ready. */
+  private readonly timer: Deadline;
+  private phase: TimerPhase = "connect";
+  /** `performance.now()` times: the last data chunk, the last socket open, the last `ready`, the outstanding ping. */
+  private dataAt = 0;
+  private openedAt = 0;
+  private readyAt = 0;
+  private pingAt = 0;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private firstConnect: PromiseWithResolvers<void> | null = null;
   private closing: PromiseWithResolvers<void> | null = null;
@@ -95,14 +121,18 @@ export class Connection {
 
   /** Successful connects so far (1 after the first). */
   connects = 0;
-  /** Time data was last received, ms since epoch. */
-  lastSeenAt = 0;
+  /** Heartbeat ECHO_REQs sent so far. */
+  heartbeats = 0;
 
   constructor(server: ServerAddress, config: ConnectionConfig, handlers: ConnectionHandlers) {
     this.server = server;
     this.config = config;
     this.handlers = handlers;
     this.queue = new WriteQueue(config.highWaterMark);
+    this.timer = new Deadline(
+      () => (this.dataAt > this.openedAt ? this.dataAt : this.openedAt),
+      (arrivedLate) => this.onTimer(arrivedLate),
+    );
     this.decoder = new PacketDecoder(
       {
         packet: (p) => this.onPacket(p),
@@ -124,6 +154,16 @@ export class Connection {
 
   get isReady(): boolean {
     return this._state === "ready";
+  }
+
+  /** Time data was last received, ms since epoch (0: never). */
+  get lastSeenAt(): number {
+    return this.dataAt === 0 ? 0 : Math.round(performance.timeOrigin + this.dataAt);
+  }
+
+  /** `performance.now()` when data was last received (0: never): for deadlines of the owner. */
+  get lastDataAt(): number {
+    return this.dataAt;
   }
 
   /** Bytes written by us and not yet taken by the kernel. */
@@ -223,16 +263,8 @@ export class Connection {
     this.decoder.reset();
     this.pendingError = null; // an error from an earlier socket must not explain this one's loss
     this.emit({ type: "connecting", server: this.server.key, attempt: this.attempt });
-    this.connectTimer = setTimeout(() => {
-      this.connectTimer = null;
-      if (generation !== this.generation) return;
-      this.dialFailed(
-        generation,
-        new ConnectionError("CONNECT_TIMEOUT", `connect timed out after ${this.config.connectTimeout} ms`, {
-          server: this.server.key,
-        }),
-      );
-    }, this.config.connectTimeout);
+    this.phase = "connect";
+    this.timer.start(this.config.connectTimeout);
 
     const self = this;
     Bun.connect({
@@ -246,6 +278,7 @@ export class Connection {
             return;
           }
           self.socket = socket;
+          self.openedAt = performance.now(); // progress too: a connect deadline must not overlook it
           socket.setNoDelay(true);
           if (self.config.keepAlive) socket.setKeepAlive(true, self.config.keepAliveDelay);
           self.queue.attach(socket);
@@ -258,7 +291,7 @@ export class Connection {
         },
         data(_socket, data) {
           if (generation !== self.generation) return;
-          self.lastSeenAt = Date.now();
+          self.dataAt = performance.now();
           self.decoder.push(data);
         },
         drain() {
@@ -298,12 +331,16 @@ export class Connection {
 
   private becomeReady(): void {
     this.handshaking = false;
-    if (this.connectTimer) clearTimeout(this.connectTimer);
-    this.connectTimer = null;
+    this.timer.stop();
     this._state = "ready";
     this.attempt = 0;
     this.retries = 0;
     this.connects++;
+    this.readyAt = performance.now();
+    if (this.config.heartbeatInterval > 0) {
+      this.phase = "idle";
+      this.timer.start(this.config.heartbeatInterval);
+    }
     this.emit({ type: "ready", server: this.server.key });
     const first = this.firstConnect;
     if (first && this._state === "ready") {
@@ -330,7 +367,58 @@ export class Connection {
       }
       return;
     }
+    if (packet.type === PacketType.ECHO_RES && isHeartbeat(packet.args[0]!)) return;
     this.handlers.packet(packet);
+  }
+
+  /** The one timer ran out: a connect that took too long, an idle connection, or an unanswered ping. */
+  private onTimer(arrivedLate: boolean): void {
+    if (this.phase === "connect") {
+      if (this._state !== "connecting") return;
+      // The socket opened or answered while our own loop was busy: the server was on time.
+      if (arrivedLate) this.timer.start(this.config.connectTimeout);
+      else {
+        this.dialFailed(
+          this.generation,
+          new ConnectionError("CONNECT_TIMEOUT", `connect timed out after ${this.config.connectTimeout} ms`, {
+            server: this.server.key,
+          }),
+        );
+      }
+      return;
+    }
+    if (this._state !== "ready") return;
+    const { heartbeatInterval: interval, heartbeatTimeout: timeout } = this.config;
+    const now = performance.now();
+    if (this.phase === "ping") {
+      if (this.dataAt > this.pingAt) {
+        this.phase = "idle"; // answered (or anything else arrived): count the interval from then
+      } else if (now - this.pingAt < timeout) {
+        this.timer.start(Math.max(1, timeout - (now - this.pingAt)));
+        return;
+      } else {
+        const silent = Math.round(now - Math.max(this.dataAt, this.readyAt));
+        this.pendingError = new ConnectionError(
+          "HEARTBEAT_TIMEOUT",
+          `server silent for ${silent} ms: nothing received within ${timeout} ms (heartbeatTimeout) of a heartbeat ECHO_REQ sent after ${interval} ms (heartbeatInterval) of silence`,
+          { server: this.server.key },
+        );
+        this.socket?.terminate();
+        return;
+      }
+    }
+    const quiet = now - Math.max(this.dataAt, this.readyAt);
+    if (quiet < interval) {
+      this.timer.start(Math.max(1, interval - quiet));
+      return;
+    }
+    this.phase = "ping";
+    this.pingAt = now;
+    this.heartbeats++;
+    this.queue.push(HEARTBEAT_PACKET);
+    // Checked again after one interval as well, so an answered ping is followed by the next one
+    // an interval later even when the timeout is longer.
+    this.timer.start(Math.min(interval, timeout));
   }
 
   /** A garbled stream cannot be resynchronised: drop the socket and reconnect. */
@@ -342,8 +430,7 @@ export class Connection {
   private dialFailed(generation: number, error: GearmanError): void {
     if (generation !== this.generation || this._state === "closed") return;
     this.generation++; // ignore anything more from this dial
-    if (this.connectTimer) clearTimeout(this.connectTimer);
-    this.connectTimer = null;
+    this.timer.stop();
     const socket = this.socket;
     this.socket = null;
     this.handshaking = false;
@@ -377,6 +464,7 @@ export class Connection {
     }
     this.generation++;
     this.socket = null;
+    this.timer.stop();
     const error =
       this.pendingError ??
       new ConnectionError("CONNECTION_LOST", "connection lost", { server: this.server.key, cause });
@@ -403,9 +491,8 @@ export class Connection {
   }
 
   private clearTimers(): void {
-    if (this.connectTimer) clearTimeout(this.connectTimer);
+    this.timer.stop();
     if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.connectTimer = null;
     this.retryTimer = null;
   }
 
@@ -424,4 +511,13 @@ export class Connection {
     this.emit({ type: "closed", server: this.server.key });
     this.closing?.resolve();
   }
+}
+
+const HEARTBEAT_BYTES = new TextEncoder().encode(HEARTBEAT_PAYLOAD);
+
+/** True for the payload of our own heartbeat's ECHO_RES (not handed to the owner). */
+function isHeartbeat(payload: Uint8Array): boolean {
+  if (payload.byteLength !== HEARTBEAT_BYTES.byteLength) return false;
+  for (let i = 0; i < payload.byteLength; i++) if (payload[i] !== HEARTBEAT_BYTES[i]) return false;
+  return true;
 }

@@ -200,3 +200,36 @@ test("admin - commands after close reject with ConnectionError CLOSED", async ()
   expect(error).toBeInstanceOf(ConnectionError);
   expect((error as ConnectionError).code).toBe("CLOSED");
 });
+
+test("admin - a silent server rejects the waiting command with HEARTBEAT_TIMEOUT", async () => {
+  await using server = await startFaultServer({ text: (line) => (line === "getpid" ? ["OK 42"] : undefined) });
+  await using admin = new Admin(server.address, {
+    heartbeatInterval: 200,
+    heartbeatTimeout: 300,
+    commandTimeout: 60_000,
+  });
+  expect(await admin.getpid()).toBe(42);
+  const silentFrom = performance.now();
+  server.faults.silent = true;
+  const error = await admin.getpid().catch((e: unknown) => e);
+  const detection = performance.now() - silentFrom;
+  console.log(`heartbeat detection (admin command): ${Math.round(detection)} ms`);
+  expect(error).toBeInstanceOf(ConnectionError);
+  expect((error as ConnectionError).code).toBe("HEARTBEAT_TIMEOUT");
+  expect((error as ConnectionError).message).toContain(server.address);
+  expect(detection).toBeLessThan(200 + 300 + 1500);
+  server.faults.silent = false;
+  expect(await admin.getpid()).toBe(42); // the next command dials again
+});
+
+test("admin - our own loop blocked past commandTimeout is not the server's delay", async () => {
+  await using server = await startFaultServer({ text: (line) => (line === "getpid" ? ["OK 42"] : undefined) });
+  await using admin = new Admin(server.address, { commandTimeout: 1000 });
+  expect(await admin.getpid()).toBe(42);
+  const reply = admin.getpid();
+  const end = performance.now() + 1300; // the timer fires 0.3 s late, the reply not yet read
+  while (performance.now() < end) {
+    // a CPU-heavy stretch of our own
+  }
+  expect(await reply).toBe(42);
+});

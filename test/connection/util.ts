@@ -8,6 +8,8 @@ export function testConfig(overrides: Partial<ConnectionConfig> = {}): Connectio
     connectTimeout: 2000,
     keepAlive: true,
     keepAliveDelay: 10_000,
+    heartbeatInterval: 0,
+    heartbeatTimeout: 1000,
     reconnect: () => 50,
     maxPacketSize: 64 * 1024 * 1024,
     highWaterMark: 1024 * 1024,

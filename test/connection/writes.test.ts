@@ -189,7 +189,7 @@ test("writes - close() with queued bytes leaves no timer that keeps the process 
     const server = await startServer({ port: 0 });
     const conn = new Connection(parseAddress(server.address), {
       connectTimeout: 60_000, keepAlive: false, keepAliveDelay: 10_000, reconnect: () => null,
-      maxPacketSize: 1 << 20, highWaterMark: 1 << 20, handshake: true,
+      heartbeatInterval: 0, heartbeatTimeout: 1000, maxPacketSize: 1 << 20, highWaterMark: 1 << 20, handshake: true,
     }, { packet() {} });
     await conn.connect();
     conn.send(PacketType.CAN_DO, "x");

@@ -10,6 +10,7 @@
  *     },
  *   });
  *   server.faults.hang = true;                       // accept and read, never write anything
+ *   server.faults.silent = true;                     // a partition: discard everything, send nothing
  *   server.faults.dropOn.add(PacketType.PRE_SLEEP);  // close the socket when one arrives
  *   server.faults.garbleOn.add(PacketType.GRAB_JOB); // answer it with `faults.garbage` bytes
  *   server.faults.withhold.add(PacketType.NOOP);     // never send NOOP (replies and peer.send)
@@ -52,6 +53,12 @@ export interface FaultScript {
 export interface Faults {
   /** Accept and read, but write nothing at all (not even ECHO_RES). */
   hang: boolean;
+  /**
+   * A network partition: sockets stay open, everything received is discarded (not decoded, not
+   * recorded) and nothing is sent. Setting it back to false ends the silence for new connections;
+   * a socket that existed during the silence stays deaf for good (its stream lost bytes).
+   */
+  silent: boolean;
   /** Packet types that make the server close that socket when one arrives (before replying). */
   readonly dropOn: Set<number>;
   /** Packet types answered with `garbage` instead of their replies. */
@@ -107,6 +114,8 @@ interface PeerState {
   peer: FaultPeer;
   decoder: PacketDecoder;
   queue: WriteQueue;
+  /** Opened or spoken to during a silence: discards and sends nothing from then on. */
+  deaf: boolean;
   closed(): void;
 }
 
@@ -116,6 +125,7 @@ const DEFAULT_GARBAGE = new Uint8Array([0, 0x42, 0x41, 0x44, 0, 0, 0, 16, 0, 0, 
 export async function startFaultServer(script: FaultScript = {}): Promise<FaultServer> {
   const faults: Faults = {
     hang: false,
+    silent: false,
     dropOn: new Set(),
     garbleOn: new Set(),
     withhold: new Set(),
@@ -137,6 +147,7 @@ export async function startFaultServer(script: FaultScript = {}): Promise<FaultS
     const queue = new WriteQueue(Number.POSITIVE_INFINITY);
     queue.attach(socket);
     let open = true;
+    let state: PeerState | null = null;
     const peer: FaultPeer = {
       id: peers.length + 1,
       received: [],
@@ -144,7 +155,7 @@ export async function startFaultServer(script: FaultScript = {}): Promise<FaultS
         return open;
       },
       send(type, ...args) {
-        if (faults.hang || faults.withhold.has(type) || !open) return;
+        if (faults.hang || faults.silent || state?.deaf || faults.withhold.has(type) || !open) return;
         queue.push(encodePacket(type, args, RES_MAGIC));
       },
       write(bytes) {
@@ -182,7 +193,8 @@ export async function startFaultServer(script: FaultScript = {}): Promise<FaultS
       open = false;
       queue.detach(new Error("fault server: socket closed"));
     };
-    return { peer, decoder, queue, closed };
+    state = { peer, decoder, queue, deaf: faults.silent, closed };
+    return state;
   };
 
   const onPacket = (peer: FaultPeer, socket: Socket<PeerState>, p: Packet): void => {
@@ -231,6 +243,8 @@ export async function startFaultServer(script: FaultScript = {}): Promise<FaultS
         notify(waiters);
       },
       data(socket, data) {
+        if (faults.silent) socket.data.deaf = true;
+        if (socket.data.deaf) return;
         socket.data.decoder.push(data);
       },
       drain(socket) {
