@@ -164,7 +164,12 @@ export function resolveConnectionOptions(options: ConnectionOptions = {}): Resol
         options.heartbeatInterval === false
           ? 0
           : numberOption("heartbeatInterval", options.heartbeatInterval, CONNECTION_DEFAULTS.heartbeatInterval, 0),
-      heartbeatTimeout: numberOption("heartbeatTimeout", options.heartbeatTimeout, CONNECTION_DEFAULTS.heartbeatTimeout, 1),
+      heartbeatTimeout: numberOption(
+        "heartbeatTimeout",
+        options.heartbeatTimeout,
+        CONNECTION_DEFAULTS.heartbeatTimeout,
+        1,
+      ),
       reconnect,
       maxPacketSize: numberOption("maxPacketSize", options.maxPacketSize, CONNECTION_DEFAULTS.maxPacketSize, 1024),
       highWaterMark: numberOption("highWaterMark", options.highWaterMark, CONNECTION_DEFAULTS.highWaterMark, 0),
@@ -186,9 +191,10 @@ export interface ClientOptions extends ConnectionOptions {
    */
   timeout?: number;
   /**
-   * When the connection of a waiting foreground job is lost, submit it again to another live
-   * server instead of rejecting it with ConnectionError. The job may then run twice.
-   * Per job: `submit(…, { retryOnDisconnect })`.
+   * When the connection of a waiting foreground job is lost (a heartbeat timeout included),
+   * submit it again to another live server instead of rejecting it with ConnectionError — once
+   * per job: a job lost a second time rejects. Delivery is then at-least-once: a job the lost
+   * server had already handed to a worker may run twice. Per job: `submit(…, { retryOnDisconnect })`.
    * @default false
    */
   retryOnDisconnect?: boolean;

@@ -199,7 +199,9 @@ export class ServerLink implements TaskOwner {
         : heartbeat
           ? new ConnectionError("HEARTBEAT_TIMEOUT", `${what} waited on a ${silence}`, { server: this.key, cause })
           : new ConnectionError("CONNECTION_LOST", `connection lost while ${what} waited`, { server: this.key, cause });
-    for (const task of this.parked.drain()) if (task.state === "pending") task.reject(lost(`submit to ${task.function}`));
+    for (const task of this.parked.drain()) {
+      if (task.state === "pending") task.reject(lost(`submit to ${task.function}`));
+    }
     for (const request of requests) {
       if (request.kind === "submit") {
         if (request.task.state === "pending") this.hooks.lost(request.task, lost(`submit to ${request.task.function}`));

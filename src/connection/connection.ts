@@ -130,7 +130,7 @@ export class Connection {
     this.handlers = handlers;
     this.queue = new WriteQueue(config.highWaterMark);
     this.timer = new Deadline(
-      () => (this.dataAt > this.openedAt ? this.dataAt : this.openedAt),
+      () => Math.max(this.dataAt, this.openedAt),
       (arrivedLate) => this.onTimer(arrivedLate),
     );
     this.decoder = new PacketDecoder(

@@ -137,7 +137,12 @@ test("client heartbeat - with retryOnDisconnect each waiting job is resubmitted 
   await Promise.all(tasks.map((t) => t.handle));
   const firstOnA = tasks.filter((t) => t.server === a.address);
   expect(firstOnA.length).toBe(5);
-  const outcomes = tasks.map((t) => t.then(() => "complete", (e: unknown) => (e as ConnectionError).code));
+  const outcomes = tasks.map((t) =>
+    t.then(
+      () => "complete",
+      (e: unknown) => (e as ConnectionError).code,
+    ),
+  );
 
   // A goes silent: its five jobs move to B.
   a.faults.silent = true;

@@ -69,7 +69,9 @@ test("heartbeat - a silent server is dropped with HEARTBEAT_TIMEOUT within inter
   server.faults.silent = true;
   const lost = await rec.event("disconnected", 1, 5000);
   const detection = performance.now() - silentFrom;
-  console.log(`heartbeat detection (connection, interval ${interval} + timeout ${timeout}): ${Math.round(detection)} ms`);
+  console.log(
+    `heartbeat detection (connection, interval ${interval} + timeout ${timeout}): ${Math.round(detection)} ms`,
+  );
   if (lost.type !== "disconnected") throw new Error("unreachable");
   expect(lost.wasReady).toBe(true);
   expect(lost.error).toBeInstanceOf(ConnectionError);
