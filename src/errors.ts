@@ -32,6 +32,7 @@ export const ERROR_CODES = {
     "NOT_CONNECTED",
     "CLOSED",
     "NO_SERVERS",
+    "TLS_FAILED",
   ],
   TimeoutError: ["TIMEOUT"],
   ServerError: ["SERVER_ERROR"],

@@ -14,7 +14,9 @@ import { ConfigError } from "./errors.ts";
 import type { FailedJob } from "./worker/job.ts";
 import { DEFAULT_MAX_PACKET_SIZE } from "./protocol/decode.ts";
 import { DEFAULT_PORT } from "./protocol/packets.ts";
+import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
+import type { TlsSettings } from "./connection/tls.ts";
 
 /** Settings every connection (worker, client, admin) takes. */
 export interface ConnectionOptions {
@@ -51,7 +53,41 @@ export interface ConnectionOptions {
   maxPacketSize?: number;
   /** Bytes queued for a socket before writers wait (backpressure). @default 1 MiB */
   highWaterMark?: number;
+  /**
+   * TLS to every server: `true` (the server's certificate checked against Bun's default trust
+   * store) or settings. A server written "tls://host:port" uses TLS whatever this says.
+   * @default false: only "tls://" servers use TLS
+   */
+  tls?: boolean | TlsOptions;
 }
+
+/**
+ * TLS settings of a client, worker or admin connection. `ca`, `cert` and `key` are PEM text or
+ * the path of a PEM file. Settings not given come from libgearman's environment variables.
+ */
+export interface TlsOptions {
+  /** CA certificates the server's certificate must be signed by. @default $GEARMAND_CA_CERTIFICATE, else Bun's default trust store (Mozilla's CAs) */
+  ca?: string;
+  /** Client certificate, for servers that require one (mutual TLS). @default $GEARMAN_CLIENT_PEM, else none */
+  cert?: string;
+  /** The client certificate's private key. @default $GEARMAN_CLIENT_KEY, else none */
+  key?: string;
+  /** Name the server's certificate must carry (subjectAltName). @default the server's host */
+  servername?: string;
+  /**
+   * Refuse a server whose certificate does not verify. `false` is unsafe: anyone on the path can
+   * pose as the server and read or change every job. For tests only.
+   * @default true
+   */
+  rejectUnauthorized?: boolean;
+}
+
+/** libgearman's environment variables that name TLS files (as `gearman -S` reads them). */
+export const TLS_ENVIRONMENT = {
+  ca: "GEARMAND_CA_CERTIFICATE",
+  cert: "GEARMAN_CLIENT_PEM",
+  key: "GEARMAN_CLIENT_KEY",
+} as const;
 
 export const CONNECTION_DEFAULTS = {
   /** Used when neither the option nor $GEARMAN_SERVERS names a server. */
@@ -149,14 +185,84 @@ export function resolveBackoffOptions(options: BackoffOptions = {}): Required<Ba
   return { initialDelay, maxDelay, factor, jitter, maxAttempts, random };
 }
 
+/**
+ * A PEM option: PEM text as given, or the text of the file it names. `name` is the option or
+ * environment variable, named in the error when the file cannot be read or holds no PEM.
+ */
+export function pemOption(name: string, value: string): string {
+  if (typeof value !== "string" || value.trim() === "") {
+    throw new ConfigError(name, `must be PEM text or a file path, got ${JSON.stringify(value)}`);
+  }
+  if (value.includes("-----BEGIN ")) return value;
+  let text: string;
+  try {
+    text = readFileSync(value, "utf8");
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new ConfigError(name, `cannot read file "${value}": ${message}`);
+  }
+  if (!text.includes("-----BEGIN ")) throw new ConfigError(name, `file "${value}" holds no PEM ("-----BEGIN" line)`);
+  return text;
+}
+
+/**
+ * Resolves the `tls` option. Returns null when TLS is off and no server asks for it (`needed`);
+ * otherwise the settings, the environment's files filling in what was not given.
+ */
+export function resolveTlsOptions(
+  input: boolean | TlsOptions | undefined,
+  needed: boolean,
+  env: Record<string, string | undefined> = process.env,
+): TlsSettings | null {
+  if (input !== undefined && typeof input !== "boolean" && (typeof input !== "object" || input === null)) {
+    throw new ConfigError(
+      "tls",
+      `must be true, false or { ca, cert, key, servername, rejectUnauthorized }, got ${String(input)}`,
+    );
+  }
+  if (!needed && (input === undefined || input === false)) return null;
+  const given: TlsOptions = typeof input === "object" ? input : {};
+  const pem = (field: keyof typeof TLS_ENVIRONMENT): string | undefined => {
+    if (given[field] !== undefined) return pemOption(`tls.${field}`, given[field]);
+    const fromEnv = env[TLS_ENVIRONMENT[field]];
+    return fromEnv === undefined || fromEnv === "" ? undefined : pemOption(TLS_ENVIRONMENT[field], fromEnv);
+  };
+  const ca = pem("ca");
+  const cert = pem("cert");
+  const key = pem("key");
+  if ((cert === undefined) !== (key === undefined)) {
+    throw new ConfigError(
+      cert === undefined ? "tls.cert" : "tls.key",
+      `a client certificate and its key go together: give both or neither (or ${TLS_ENVIRONMENT.cert} and ${TLS_ENVIRONMENT.key})`,
+    );
+  }
+  const servername = given.servername;
+  if (servername !== undefined && (typeof servername !== "string" || servername === "" || /\s/.test(servername))) {
+    throw new ConfigError("tls.servername", `must be a host name, got ${JSON.stringify(servername)}`);
+  }
+  return {
+    ...(ca === undefined ? {} : { ca }),
+    ...(cert === undefined ? {} : { cert }),
+    ...(key === undefined ? {} : { key }),
+    ...(servername === undefined ? {} : { servername }),
+    rejectUnauthorized: booleanOption("tls.rejectUnauthorized", given.rejectUnauthorized, true),
+  };
+}
+
 export function resolveConnectionOptions(options: ConnectionOptions = {}): ResolvedConnectionOptions {
   const reconnect =
     typeof options.reconnect === "function"
       ? options.reconnect
       : exponentialBackoff(resolveBackoffOptions(options.reconnect ?? {}));
+  const tlsForAll = options.tls !== undefined && options.tls !== false;
+  const servers = parseServers(options.servers).map((s) => (tlsForAll && s.tls !== true ? { ...s, tls: true } : s));
   return {
-    servers: parseServers(options.servers),
+    servers,
     connection: {
+      tls: resolveTlsOptions(
+        options.tls,
+        servers.some((s) => s.tls === true),
+      ),
       connectTimeout: numberOption("connectTimeout", options.connectTimeout, CONNECTION_DEFAULTS.connectTimeout, 1),
       keepAlive: booleanOption("keepAlive", options.keepAlive, CONNECTION_DEFAULTS.keepAlive),
       keepAliveDelay: numberOption("keepAliveDelay", options.keepAliveDelay, CONNECTION_DEFAULTS.keepAliveDelay, 1000),
@@ -341,9 +447,14 @@ export function resolveAdminOptions(server: string | undefined, options: AdminOp
   const servers = parseServers(server, process.env.GEARMAN_SERVERS, "server");
   if (servers.length !== 1)
     throw new ConfigError("server", "an Admin talks to one server; create one Admin per server");
-  const resolved = resolveConnectionOptions({ ...options, servers: servers[0]!.key, reconnect: () => null });
+  const given = servers[0]!;
+  const resolved = resolveConnectionOptions({
+    ...options,
+    servers: given.tls === true ? `tls://${given.key}` : given.key,
+    reconnect: () => null,
+  });
   return {
-    server: servers[0]!,
+    server: resolved.servers[0]!,
     connection: { ...resolved.connection, allowText: true },
     commandTimeout: numberOption("commandTimeout", options.commandTimeout, ADMIN_DEFAULTS.commandTimeout, 1),
   };
@@ -525,6 +636,24 @@ export interface ServerOptions {
   handlePrefix?: string;
   /** Fault switches for tests (see `ServerFaults`). @default all off */
   faults?: Partial<ServerFaults>;
+  /**
+   * Serve TLS only (gearmand `--ssl`): a plaintext peer is closed unanswered. With `ca`, a peer
+   * must present a certificate signed by it (mutual TLS), else it is refused in the handshake.
+   * @default none: plaintext
+   */
+  tls?: ServerTlsOptions;
+  /** Where the server's log lines go (e.g. a refused TLS handshake, with the peer's address). @default stderr */
+  log?: (line: string) => void;
+}
+
+/** TLS settings of the embedded server; each is PEM text or the path of a PEM file. */
+export interface ServerTlsOptions {
+  /** The server's certificate (gearmand `--ssl-certificate`). */
+  cert: string;
+  /** Its private key (gearmand `--ssl-key`). */
+  key: string;
+  /** CA that client certificates must be signed by (gearmand `--ssl-ca-file`). @default none: no client certificate asked */
+  ca?: string;
 }
 
 export const SERVER_DEFAULTS = {
@@ -546,6 +675,21 @@ export interface ResolvedServerOptions {
   readonly maxPendingOutput: number;
   readonly handlePrefix: string;
   readonly faults: ServerFaults;
+  /** PEM text; `ca` set: mutual TLS. */
+  readonly tls: { readonly cert: string; readonly key: string; readonly ca?: string } | null;
+  readonly log: (line: string) => void;
+}
+
+function resolveServerTls(tls: ServerTlsOptions | undefined): ResolvedServerOptions["tls"] {
+  if (tls === undefined) return null;
+  if (typeof tls !== "object" || tls === null) {
+    throw new ConfigError("tls", `must be { cert, key, ca? }, got ${String(tls)}`);
+  }
+  if (tls.cert === undefined) throw new ConfigError("tls.cert", "the server's certificate is required for TLS");
+  if (tls.key === undefined) throw new ConfigError("tls.key", "the server certificate's key is required for TLS");
+  const cert = pemOption("tls.cert", tls.cert);
+  const key = pemOption("tls.key", tls.key);
+  return tls.ca === undefined ? { cert, key } : { cert, key, ca: pemOption("tls.ca", tls.ca) };
 }
 
 function integerOption(
@@ -589,6 +733,8 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     ),
     handlePrefix: options.handlePrefix ?? `H:${hostname()}:`,
     faults: { withholdNoop: false, ignoreGrabs: false, dropOnAssign: false, ...options.faults },
+    tls: resolveServerTls(options.tls),
+    log: options.log ?? ((line) => console.error(`gearbun server: ${line}`)),
   };
 }
 

@@ -26,6 +26,10 @@
  * reconnect policy redials. Any received byte counts as life, so a busy connection never pings.
  * One timer per connection serves the connect timeout and the heartbeat; it is a Deadline, so a
  * busy event loop on our side is never taken for a silent server.
+ *
+ * Over TLS (a server marked `tls`), the socket counts as open once the TLS handshake has ended
+ * and the server's certificate passed; a failed handshake is a ConnectionError TLS_FAILED whose
+ * message says why in words (tls.ts).
  */
 import type { Socket } from "bun";
 import { ConnectionError, type GearmanError, ProtocolError } from "../errors.ts";
@@ -35,6 +39,7 @@ import { PacketType, RES_MAGIC, type Packet } from "../protocol/packets.ts";
 import type { ReconnectPolicy } from "./reconnect.ts";
 import type { ServerAddress } from "./servers.ts";
 import { Deadline } from "../util/deadline.ts";
+import { connectTlsOptions, SYSTEM_TLS, type TlsSettings, tlsClosedAfterHandshake, tlsFailed } from "./tls.ts";
 import { WriteQueue } from "../util/write-queue.ts";
 
 export type ConnectionState = "idle" | "connecting" | "ready" | "reconnecting" | "closed";
@@ -76,6 +81,8 @@ export interface ConnectionConfig {
   /** Wait for an ECHO round trip before `ready`: proves a live Gearman server answers. */
   readonly handshake: boolean;
   readonly allowText?: boolean;
+  /** TLS settings for servers marked `tls` (default: Bun's trust store, verified). */
+  readonly tls?: TlsSettings | null;
 }
 
 const HANDSHAKE_PAYLOAD = "gearbun-hello";
@@ -113,6 +120,8 @@ export class Connection {
   private openedAt = 0;
   private readyAt = 0;
   private pingAt = 0;
+  /** The TLS handshake of the current dial has ended (and the server's certificate passed). */
+  private tlsSecured = false;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private firstConnect: PromiseWithResolvers<void> | null = null;
   private closing: PromiseWithResolvers<void> | null = null;
@@ -267,9 +276,12 @@ export class Connection {
     this.timer.start(this.config.connectTimeout);
 
     const self = this;
+    const tls = this.server.tls === true ? (this.config.tls ?? SYSTEM_TLS) : null;
+    this.tlsSecured = false;
     Bun.connect({
       hostname: this.server.host,
       port: this.server.port,
+      ...(tls === null ? {} : { tls: connectTlsOptions(tls, this.server.host) }),
       socket: {
         binaryType: "uint8array",
         open(socket) {
@@ -277,17 +289,18 @@ export class Connection {
             socket.terminate();
             return;
           }
-          self.socket = socket;
-          self.openedAt = performance.now(); // progress too: a connect deadline must not overlook it
-          socket.setNoDelay(true);
-          if (self.config.keepAlive) socket.setKeepAlive(true, self.config.keepAliveDelay);
-          self.queue.attach(socket);
-          if (self.config.handshake) {
-            self.handshaking = true;
-            socket.write(HANDSHAKE_PACKET);
-          } else {
-            self.becomeReady();
+          // Over TLS, bytes written before the handshake ends are lost: wait for it.
+          if (tls === null) self.socketOpened(socket);
+        },
+        handshake(socket, _authorized, error) {
+          if (generation !== self.generation || tls === null) return;
+          if (error !== null && tls.rejectUnauthorized) {
+            self.dialFailed(generation, tlsFailed(self.server.key, tls.servername ?? self.server.host, error));
+            socket.terminate(); // after: its close event must find this dial already failed
+            return;
           }
+          self.tlsSecured = true;
+          self.socketOpened(socket);
         },
         data(_socket, data) {
           if (generation !== self.generation) return;
@@ -303,10 +316,13 @@ export class Connection {
         },
         error(_socket, error) {
           if (generation !== self.generation) return;
-          self.pendingError ??= new ConnectionError("CONNECTION_LOST", `socket error: ${error.message}`, {
-            server: self.server.key,
-            cause: error,
-          });
+          self.pendingError ??=
+            tls !== null && self._state === "connecting"
+              ? tlsFailed(self.server.key, tls.servername ?? self.server.host, error)
+              : new ConnectionError("CONNECTION_LOST", `socket error: ${error.message}`, {
+                  server: self.server.key,
+                  cause: error,
+                });
         },
         connectError(_socket, error) {
           if (generation !== self.generation) return;
@@ -327,6 +343,20 @@ export class Connection {
         new ConnectionError("CONNECT_FAILED", `cannot connect: ${message}`, { server: this.server.key, cause: error }),
       );
     });
+  }
+
+  private socketOpened(socket: Sock): void {
+    this.socket = socket;
+    this.openedAt = performance.now(); // progress too: a connect deadline must not overlook it
+    socket.setNoDelay(true);
+    if (this.config.keepAlive) socket.setKeepAlive(true, this.config.keepAliveDelay);
+    this.queue.attach(socket);
+    if (this.config.handshake) {
+      this.handshaking = true;
+      socket.write(HANDSHAKE_PACKET);
+    } else {
+      this.becomeReady();
+    }
   }
 
   private becomeReady(): void {
@@ -451,14 +481,7 @@ export class Connection {
       return;
     }
     if (this._state === "connecting") {
-      this.dialFailed(
-        generation,
-        this.pendingError ??
-          new ConnectionError("CONNECT_FAILED", "server closed the connection during connect", {
-            server: this.server.key,
-            cause,
-          }),
-      );
+      this.dialFailed(generation, this.pendingError ?? this.closedDuringConnect(cause));
       this.pendingError = null;
       return;
     }
@@ -472,6 +495,18 @@ export class Connection {
     this.queue.detach(error);
     this.emit({ type: "disconnected", server: this.server.key, error, wasReady: this._state === "ready" });
     this.scheduleRetry();
+  }
+
+  private closedDuringConnect(cause: Error | undefined): GearmanError {
+    if (this.server.tls === true) {
+      return this.tlsSecured
+        ? tlsClosedAfterHandshake(this.server.key, (this.config.tls ?? SYSTEM_TLS).cert !== undefined)
+        : tlsFailed(this.server.key, this.config.tls?.servername ?? this.server.host, cause);
+    }
+    return new ConnectionError("CONNECT_FAILED", "server closed the connection during connect", {
+      server: this.server.key,
+      cause,
+    });
   }
 
   private scheduleRetry(): void {

@@ -1,6 +1,6 @@
 /**
  * Server address lists: "host:port", "host" (port 4730), "[::1]:port", comma-separated strings
- * and arrays; GEARMAN_SERVERS as the default.
+ * and arrays; GEARMAN_SERVERS as the default. A "tls://" prefix marks a server spoken to over TLS.
  */
 import { isIPv6 } from "node:net";
 import { ConfigError } from "../errors.ts";
@@ -11,7 +11,11 @@ export interface ServerAddress {
   readonly port: number;
   /** "host:port" ("[v6]:port" for IPv6), used in messages and as a map key. */
   readonly key: string;
+  /** Spoken to over TLS: written "tls://host:port", or every server under the `tls` option. */
+  readonly tls?: boolean;
 }
+
+const TLS_SCHEME = "tls://";
 
 export type ServersInput = string | readonly string[];
 
@@ -19,7 +23,9 @@ export const DEFAULT_SERVER = `127.0.0.1:${DEFAULT_PORT}`;
 
 /** Parses one address; `option` names the setting it came from, for the error. */
 export function parseAddress(text: string, option = "servers"): ServerAddress {
-  const s = text.trim();
+  let s = text.trim();
+  const tls = s.toLowerCase().startsWith(TLS_SCHEME);
+  if (tls) s = s.slice(TLS_SCHEME.length);
   if (s === "") throw new ConfigError(option, "empty server address");
   let host: string;
   let portText: string | undefined;
@@ -56,7 +62,7 @@ export function parseAddress(text: string, option = "servers"): ServerAddress {
     port = Number(portText);
   }
   const key = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-  return { host, port, key };
+  return tls ? { host, port, key, tls } : { host, port, key };
 }
 
 /**

@@ -14,7 +14,8 @@
  * wake-up rules in queues.ts, the admin commands in admin-text.ts, durable jobs in store.ts.
  * Where gearbun does differ, a test in test/server/ says so.
  */
-import type { TCPSocketListener } from "bun";
+import type { Socket, TCPSocketListener } from "bun";
+import { describePeerTlsFailure } from "./tls.ts";
 import { ConfigError } from "../errors.ts";
 import { type ResolvedServerOptions, resolveServerOptions, type ServerFaults, type ServerOptions } from "../options.ts";
 import { encodePacket } from "../protocol/encode.ts";
@@ -119,23 +120,38 @@ class ServerImpl implements EmbeddedServer, HandlerContext, PeerHost {
     }
     const self = this;
     try {
+      const tls = this.options.tls;
+      const accept = (socket: Socket<Peer>): void => {
+        socket.setNoDelay(true);
+        const peer = new Peer(self.nextPeerId++, socket, self);
+        self.counters.connections++;
+        socket.data = peer;
+        self.peers.set(peer.id, peer);
+      };
       this.listener = Bun.listen<Peer>({
         hostname: this.options.host,
         port: this.options.port,
+        ...(tls === null ? {} : { tls: { ...tls, requestCert: tls.ca !== undefined, rejectUnauthorized: true } }),
         socket: {
           binaryType: "uint8array",
           open(socket) {
-            socket.setNoDelay(true);
-            const peer = new Peer(self.nextPeerId++, socket, self);
-            self.counters.connections++;
-            socket.data = peer;
-            self.peers.set(peer.id, peer);
+            // Over TLS a connection is a peer once its handshake passes: nothing before is answered.
+            if (tls === null) accept(socket);
+          },
+          handshake(socket, success, error) {
+            if (success && error === null) {
+              accept(socket);
+              return;
+            }
+            const reason = describePeerTlsFailure(error);
+            self.options.log(`TLS handshake refused from ${socket.remoteAddress}:${socket.remotePort}: ${reason}`);
+            socket.terminate();
           },
           data(socket, chunk) {
             socket.data?.receive(chunk);
           },
           drain(socket) {
-            socket.data.flush();
+            socket.data?.flush();
           },
           close(socket) {
             socket.data?.lost();
