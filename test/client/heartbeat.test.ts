@@ -10,6 +10,7 @@ import type { Task } from "../../src/client/task.ts";
 import { ConnectionError } from "../../src/errors.ts";
 import { PacketType } from "../../src/protocol/packets.ts";
 import { startEchoWorker } from "../support/echo-worker.ts";
+import { eventually } from "../support/eventually.ts";
 import { startFaultServer, type FaultServer } from "../support/fault-server.ts";
 import { logsOnFailure } from "../support/gearmand.ts";
 import { describeTargets, startTarget } from "../support/targets.ts";
@@ -42,14 +43,6 @@ function submitsAt(server: FaultServer): string[] {
   return server.received.filter((p) => p.type === PacketType.SUBMIT_JOB).map((p) => p.arg(2));
 }
 
-async function until(ok: () => boolean, what: string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(10);
-  }
-}
-
 const stateOf = (client: Client, server: string) => client.servers().find((s) => s.server === server)?.state;
 
 describeTargets("client heartbeat", (target) => {
@@ -61,7 +54,7 @@ describeTargets("client heartbeat", (target) => {
       await using _worker = await startEchoWorker({ server: live.address, functions: ["hb"], grabs: 4 });
       await using client = new Client({ servers: [silent.address, live.address], ...LIVENESS });
       await client.connect();
-      await until(() => client.servers().every((s) => s.state === "ready"), "both servers ready");
+      await eventually(() => client.servers().every((s) => s.state === "ready"), "both servers ready");
 
       const first = [client.submit("hb", "a"), client.submit("hb", "b")];
       await Promise.all(first.map((t) => t.handle));
@@ -93,7 +86,7 @@ describeTargets("client heartbeat", (target) => {
       expect(submitsAt(silent)).toEqual([silentPayload]);
 
       silent.faults.silent = false;
-      await until(() => stateOf(client, silent.address) === "ready", "the silent server to be redialled");
+      await eventually(() => stateOf(client, silent.address) === "ready", "the silent server to be redialled");
       const back = [client.submit("hb", "c"), client.submit("hb", "d")];
       await Promise.all(back.map((t) => t.handle));
       expect(back.map((t) => t.server).sort()).toEqual([live.address, silent.address].sort());
@@ -112,7 +105,7 @@ describeTargets("client heartbeat", (target) => {
         retryOnDisconnect: true,
         ...LIVENESS,
       });
-      await until(() => client.servers().every((s) => s.state === "ready"), "both servers ready");
+      await eventually(() => client.servers().every((s) => s.state === "ready"), "both servers ready");
       const tasks = [client.submit("hb", "a"), client.submit("hb", "b")];
       await Promise.all(tasks.map((t) => t.handle));
       const onSilent = tasks.find((t) => t.server === silent.address)!;
@@ -132,7 +125,7 @@ test("client heartbeat - with retryOnDisconnect each waiting job is resubmitted 
   await using a = await jobTaker("a");
   await using b = await jobTaker("b");
   await using client = new Client({ servers: [a.address, b.address], retryOnDisconnect: true, ...LIVENESS });
-  await until(() => client.servers().every((s) => s.state === "ready"), "both servers ready");
+  await eventually(() => client.servers().every((s) => s.state === "ready"), "both servers ready");
   const tasks: Task[] = Array.from({ length: 10 }, (_, i) => client.submit("f", `job-${i}`));
   await Promise.all(tasks.map((t) => t.handle));
   const firstOnA = tasks.filter((t) => t.server === a.address);
@@ -146,9 +139,9 @@ test("client heartbeat - with retryOnDisconnect each waiting job is resubmitted 
 
   // A goes silent: its five jobs move to B.
   a.faults.silent = true;
-  await until(() => submitsAt(b).length === 10, "A's jobs resubmitted to B");
+  await eventually(() => submitsAt(b).length === 10, "A's jobs resubmitted to B");
   a.faults.silent = false;
-  await until(() => stateOf(client, a.address) === "ready", "A redialled");
+  await eventually(() => stateOf(client, a.address) === "ready", "A redialled");
 
   // B goes silent: its own five move to A; the five that moved once already reject.
   b.faults.silent = true;
@@ -157,7 +150,7 @@ test("client heartbeat - with retryOnDisconnect each waiting job is resubmitted 
     Bun.sleep(5000).then(() => ["still pending"]),
   ]);
   expect(ends).toEqual(Array(5).fill("HEARTBEAT_TIMEOUT"));
-  await until(() => submitsAt(a).length === 10, "B's own jobs resubmitted to A");
+  await eventually(() => submitsAt(a).length === 10, "B's own jobs resubmitted to A");
   await Bun.sleep(2 * (INTERVAL + TIMEOUT)); // time for any further (wrong) resubmission
   const sent = [...submitsAt(a), ...submitsAt(b)];
   for (let i = 0; i < 10; i++) expect(sent.filter((p) => p === `job-${i}`).length).toBe(2);
@@ -172,7 +165,7 @@ test("client heartbeat - without retryOnDisconnect nothing is resubmitted", asyn
   await using a = await jobTaker("a");
   await using b = await jobTaker("b");
   await using client = new Client({ servers: [a.address, b.address], ...LIVENESS });
-  await until(() => client.servers().every((s) => s.state === "ready"), "both servers ready");
+  await eventually(() => client.servers().every((s) => s.state === "ready"), "both servers ready");
   const tasks = Array.from({ length: 10 }, (_, i) => client.submit("f", `job-${i}`));
   await Promise.all(tasks.map((t) => t.handle));
   const onA = tasks.filter((t) => t.server === a.address);
