@@ -4,12 +4,15 @@
  */
 import { ConfigError } from "../errors.ts";
 import { WORKER_DEFAULTS } from "../options.ts";
+import { servePoolMetrics } from "../metrics/pool.ts";
 import { loadConfig } from "../pool/config.ts";
 import { POOL_DEFAULTS, type PoolLogMode, type PoolOptions } from "../pool/options.ts";
 import { Pool } from "../pool/supervisor.ts";
 import { type Command, type Flags, flagLine, SERVERS_FLAG, str, UsageError } from "./args.ts";
 
 const s = (ms: number): string => `${ms / 1000}`;
+/** How often each child reports its counters when --metrics is on. */
+const STATS_INTERVAL_MS = 1000;
 
 export const worker: Command = {
   usage: `Usage: gearbun worker FILE.ts [MORE.ts…] [options]
@@ -31,6 +34,7 @@ ${flagLine("--stop-deadline S", "seconds a stopping process gets for its jobs", 
 ${flagLine("--watch", "rolling reload when a file under the handlers' folders changes")}
 ${flagLine("--log MODE", "per-job and lifecycle lines: pretty, json, off", "pretty on a terminal, else json")}
 ${flagLine("--dead-letter FILE", "SQLite file for jobs that failed for good (gearbun dead)")}
+${flagLine("--metrics HOST:PORT", "serve Prometheus /metrics and /healthz for the pool")}
 ${flagLine("--client-id ID", 'prefix of each process\'s client id ("gearadmin --workers")', POOL_DEFAULTS.clientId)}`,
   options: {
     config: { type: "string" },
@@ -45,6 +49,7 @@ ${flagLine("--client-id ID", 'prefix of each process\'s client id ("gearadmin --
     log: { type: "string" },
     "client-id": { type: "string" },
     "dead-letter": { type: "string" },
+    metrics: { type: "string" },
   },
   async run(values, positionals) {
     const file = str(values.config);
@@ -58,6 +63,8 @@ ${flagLine("--client-id ID", 'prefix of each process\'s client id ("gearadmin --
       options.handlers = fromFile.handlers;
     }
     if (options.log === undefined) options.log = process.stdout.isTTY ? "pretty" : "json";
+    const metricsAt = str(values.metrics);
+    if (metricsAt !== undefined) options.statsInterval = STATS_INTERVAL_MS;
     let pool: Pool;
     try {
       pool = new Pool(options);
@@ -65,7 +72,13 @@ ${flagLine("--client-id ID", 'prefix of each process\'s client id ("gearadmin --
       if (error instanceof ConfigError) throw new UsageError(error.message);
       throw error;
     }
-    return await supervise(pool, options.log);
+    const endpoint = metricsAt === undefined ? null : servePoolMetrics(pool, metricsAt);
+    if (endpoint !== null) console.error(`gearbun worker: metrics on ${endpoint.url}/metrics`);
+    try {
+      return await supervise(pool, options.log);
+    } finally {
+      await endpoint?.stop();
+    }
   },
 };
 

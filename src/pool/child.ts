@@ -6,6 +6,7 @@
 import { ConnectionError } from "../errors.ts";
 import type { JobHandler } from "../worker/job.ts";
 import { Worker } from "../worker/worker.ts";
+import { WorkerRecorder } from "../metrics/worker.ts";
 import { DeadLetterStore } from "./dead-letter.ts";
 import { CHILD_SPEC_ENV, ChildExit, type ChildMessage, type ChildSpec, type SupervisorMessage } from "./ipc.ts";
 import { hostname } from "node:os";
@@ -77,13 +78,26 @@ async function main(): Promise<void> {
   }
 
   const store = spec.deadLetter === null ? null : new DeadLetterStore(spec.deadLetter);
+  let recorder: WorkerRecorder | null = null;
   const worker = new Worker({
     servers: spec.servers === "" ? undefined : spec.servers,
     concurrency: spec.concurrency,
     clientId: `${spec.clientId}:${hostname()}:${process.pid}:${spec.index}`,
     stopDeadline: spec.stopDeadline,
-    deadLetter: store === null ? undefined : (job) => store.add(job),
+    deadLetter:
+      store === null
+        ? undefined
+        : (job) => {
+            store.add(job);
+            recorder?.deadLetter(job.function);
+          },
   });
+  let statsTimer: ReturnType<typeof setInterval> | null = null;
+  if (spec.statsInterval > 0) {
+    const r = new WorkerRecorder(worker);
+    recorder = r;
+    statsTimer = setInterval(() => send({ type: "stats", stats: r.snapshot() }), spec.statsInterval);
+  }
   for (const [name, handler] of handlers) {
     const f = spec.functions[name];
     worker.register(name, handler, { timeout: f?.timeout || undefined, retries: f?.retries, backoff: f?.backoff });
@@ -127,9 +141,15 @@ async function main(): Promise<void> {
       return;
     }
     stopping = true;
+    const exit = (code: number): void => {
+      if (statsTimer !== null) clearInterval(statsTimer);
+      // The last totals, so the supervisor keeps what this child counted.
+      if (recorder !== null) send({ type: "stats", stats: recorder.snapshot() });
+      process.exit(code);
+    };
     worker.stop({ deadline }).then(
-      () => process.exit(ChildExit.Stopped),
-      () => process.exit(1),
+      () => exit(ChildExit.Stopped),
+      () => exit(1),
     );
   };
   process.on("message", (message: SupervisorMessage) => {

@@ -2,6 +2,7 @@
  * The pool's typed events. The logger is one listener among others; an application can watch
  * the same events (`pool.on("child:exit", …)`).
  */
+import type { ChildStats } from "../metrics/worker.ts";
 import type { JobRecord } from "./ipc.ts";
 
 /** Why a child was started. */
@@ -48,6 +49,8 @@ export interface PoolEvents {
   job: ChildRef & JobRecord;
   /** A child lost or regained a server connection (only when `log` is on or `jobEvents` is set). */
   link: ChildRef & { readonly server: string; readonly up: boolean; readonly error: string | null };
+  /** A child's cumulative counters (every `statsInterval` when it is set). */
+  stats: ChildRef & { readonly stats: ChildStats };
   /** A line a child wrote to stdout or stderr. */
   output: ChildRef & { readonly stream: "stdout" | "stderr"; readonly line: string };
   /** `stop()` began. `deadline` 0: at once. */

@@ -3,6 +3,7 @@
  * Each direction is one small tagged union, so a new kind of message (stats, say) is one more
  * member here and one more case where it is handled.
  */
+import type { ChildStats } from "../metrics/worker.ts";
 import type { ResolvedFunctionOptions } from "./options.ts";
 
 /** Environment variable that carries a child's spec (JSON) to the child entry. */
@@ -25,6 +26,8 @@ export interface ChildSpec {
   readonly stopDeadline: number;
   /** Send a `job` message per job end. */
   readonly jobEvents: boolean;
+  /** Milliseconds between `stats` reports (for the pool's metrics); 0: none. */
+  readonly statsInterval: number;
   /** SQLite dead-letter file, or null. */
   readonly deadLetter: string | null;
 }
@@ -50,6 +53,8 @@ export type ChildMessage =
   /** `maxJobs` reached: the child keeps serving until the supervisor has its replacement ready. */
   | { readonly type: "retire"; readonly jobs: number }
   | ({ readonly type: "job" } & JobRecord)
+  /** Cumulative counters of this child (every `statsInterval`, and when it stops). */
+  | { readonly type: "stats"; readonly stats: ChildStats }
   /** A server connection was lost or came back. */
   | { readonly type: "link"; readonly server: string; readonly up: boolean; readonly error: string | null };
 

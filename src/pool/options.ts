@@ -49,6 +49,8 @@ export interface PoolOptions {
   log?: PoolLogMode;
   /** Children report every job end as a `job` event even when `log` is "off". @default false */
   jobEvents?: boolean;
+  /** Milliseconds between each child's `stats` report (the pool's Prometheus metrics); 0: none. @default 0 */
+  statsInterval?: number;
   /** Per-function settings and dedicated pools. @default none */
   functions?: Record<string, FunctionPoolOptions>;
   /** Prefix of each child's SET_CLIENT_ID, followed by `:host:pid:index`. @default "gearbun" */
@@ -75,6 +77,7 @@ export const POOL_DEFAULTS = {
   watch: false,
   log: "off",
   jobEvents: false,
+  statsInterval: 0,
   clientId: "gearbun",
   respawnDelay: 100,
   respawnMaxDelay: 30_000,
@@ -112,6 +115,7 @@ export interface ResolvedPoolOptions {
   readonly watch: boolean;
   readonly log: PoolLogMode;
   readonly jobEvents: boolean;
+  readonly statsInterval: number;
   readonly clientId: string;
   readonly host: string;
   readonly respawnDelay: number;
@@ -210,6 +214,7 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     watch,
     log,
     jobEvents: (options.jobEvents ?? POOL_DEFAULTS.jobEvents) || log !== "off",
+    statsInterval: numberOption("statsInterval", options.statsInterval, POOL_DEFAULTS.statsInterval, 0),
     clientId,
     host: hostname(),
     respawnDelay,

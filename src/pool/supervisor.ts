@@ -212,6 +212,7 @@ export class Pool {
       maxJobs: o.maxJobs,
       stopDeadline: o.stopDeadline,
       jobEvents: o.jobEvents,
+      statsInterval: o.statsInterval,
       deadLetter: o.deadLetter,
     };
   }
@@ -250,6 +251,9 @@ export class Pool {
         break;
       case "job":
         this.emitter.emit("job", { ...ref(child), ...message });
+        break;
+      case "stats":
+        this.emitter.emit("stats", { ...ref(child), stats: message.stats });
         break;
       case "link":
         this.emitter.emit("link", { ...ref(child), server: message.server, up: message.up, error: message.error });
