@@ -9,6 +9,7 @@ import { serveServerMetrics } from "../metrics/server.ts";
 import { serveDashboard } from "../dashboard/serve.ts";
 import { SERVER_DEFAULTS } from "../options.ts";
 import { SERVER_VERSION, startServer } from "../server/server.ts";
+import { SSL_OPTIONS, SSL_USAGE, sslFlags } from "./server-tls.ts";
 import { type Command, flagLine, intFlag, str, untilSignal, UsageError } from "./args.ts";
 
 /** gearmand flags accepted and ignored, with why (printed once each, to stderr). */
@@ -74,6 +75,7 @@ ${flagLine("-l, --log-file F", "log to F (appended), stderr, or none", "stdout")
 ${flagLine("-P, --pid-file F", "write the process id to F (removed on exit)")}
 ${flagLine("--verbose LEVEL", `${LEVELS.join(", ")}; -v raises it a step`, "ERROR")}
 ${flagLine("-V, --version", "print the version and exit")}
+${SSL_USAGE}
 ${flagLine("--metrics HOST:PORT", "serve Prometheus /metrics and /healthz")}
 ${flagLine("--dashboard HOST:PORT", "serve the live dashboard page")}
 Accepted and ignored: ${Object.keys(IGNORED)
@@ -96,6 +98,7 @@ Accepted and ignored: ${Object.keys(IGNORED)
     version: { type: "boolean", short: "V" },
     metrics: { type: "string" },
     dashboard: { type: "string" },
+    ...SSL_OPTIONS,
     ...ignoredOptions,
   },
   async run(values) {
@@ -137,6 +140,8 @@ Accepted and ignored: ${Object.keys(IGNORED)
       workerWakeup: intFlag(values, "worker-wakeup", SERVER_DEFAULTS.workerWakeup, 0),
       jobRetries: intFlag(values, "job-retries", SERVER_DEFAULTS.jobRetries, 0),
       ...(prefix === undefined ? {} : { handlePrefix: `${prefix}:` }),
+      tls: sslFlags(values),
+      log,
     });
     const endpoints: HttpEndpoint[] = [];
     const pidFile = str(values["pid-file"]);

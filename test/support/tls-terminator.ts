@@ -152,16 +152,17 @@ export async function startTerminator(
   };
 
   await launch();
+  const stop = async (): Promise<void> => {
+    await end("SIGTERM");
+    rmSync(dir, { recursive: true, force: true });
+  };
   return {
     kind,
     port,
     address: `127.0.0.1:${port}`,
     kill: () => end("SIGKILL"),
     restart: launch,
-    stop: async () => {
-      await end("SIGTERM");
-      rmSync(dir, { recursive: true, force: true });
-    },
+    stop,
     log: () => {
       try {
         return readFileSync(logFile, "utf8");
@@ -169,8 +170,6 @@ export async function startTerminator(
         return "";
       }
     },
-    async [Symbol.asyncDispose]() {
-      await this.stop();
-    },
+    [Symbol.asyncDispose]: stop,
   };
 }

@@ -14,7 +14,7 @@ import type { TlsOptions } from "../../src/options.ts";
 import { Worker } from "../../src/worker/worker.ts";
 import { makeCerts, type TestCerts } from "../support/certs.ts";
 import { eventually } from "../support/eventually.ts";
-import { type Gearmand, haveGearmand, startGearmand } from "../support/gearmand.ts";
+import { adminLine, type Gearmand, haveGearmand, startGearmand } from "../support/gearmand.ts";
 import { showEvent } from "../support/task-events.ts";
 import { haveTerminator, startTerminator, type Terminator, type TerminatorKind } from "../support/tls-terminator.ts";
 
@@ -119,9 +119,20 @@ describe.skipIf(!ready)("tls - gearmand behind a TLS terminator", () => {
 
     await terminator.kill();
     await eventually(() => worker.stats().servers[0]!.state !== "ready", "the worker to notice the loss");
+    await eventually(() => client.servers()[0]!.state !== "ready", "the client to notice the loss");
     await terminator.restart();
 
     await eventually(() => worker.stats().servers[0]!.connects > readyBefore, "the worker to reconnect", 10_000);
+    // The client saw the loss too (a submit meanwhile fails fast); it redials in the background.
+    await eventually(() => client.servers()[0]!.state === "ready", "the client to reconnect", 10_000);
     expect(await client.submit("echo", "after").text()).toBe("after");
+  });
+
+  test("tls - Debian's gearmand 1.1.20 given --ssl logs 'SSL: true' and still serves plaintext (why the terminator)", async () => {
+    await using gearmand = await startGearmand({
+      args: ["--ssl", "--ssl-certificate", certs.server.certFile, "--ssl-key", certs.server.keyFile],
+    });
+    expect(gearmand.log()).toContain("SSL: true");
+    expect(await adminLine(gearmand.port, "version")).toStartWith("OK ");
   });
 });
