@@ -1,18 +1,20 @@
 /**
  * `bun run bench`: the codec micro-benchmarks (mitata), then the end-to-end comparison of echo
- * workers and clients (bench/throughput.ts), with a progress line; prints the tables and writes
- * bench/RESULTS.md and bench/results.svg.
+ * workers and clients (bench/throughput.ts) and the worker pool's rows (bench/pool.ts), with a
+ * progress line; prints the tables and writes bench/RESULTS.md and bench/results.svg.
  *
  *   bun run bench                 # the full run (long: 100,000-job runs, every peer)
  *   bun run bench --quick         # a short run (small job counts, fewer peers per case)
  *   bun run bench --skip-codec    # end-to-end only; also: --runs N --loadgen c|gearbun
  *                                 # --case fg-16b,... --peer c,gearbun-c16,... --jobs N
  *                                 # --no-mss-shim (see bench/peers/mss-shim.c)
+ *   bun run bench --case pool-cpu,pool-light   # only the worker pool's rows (bench/pool.ts)
  *   bun run bench --quick --dry-run   # list the rows a run would measure, run nothing
  *   bun run bench --no-write      # print only, leave RESULTS.md and results.svg alone
  */
 import { runCodecBench, type CodecFigure } from "./codec.bench.ts";
 import { printTable, progressPrinter, writeResults } from "./report.ts";
+import { runPool } from "./pool.ts";
 import { installCleanup } from "./support.ts";
 import { parseThroughputArgs, runThroughput } from "./throughput.ts";
 
@@ -34,6 +36,9 @@ if (!skipCodec) {
 }
 
 const result = await runThroughput({ ...options, progress: printer.progress, log: printer.log });
+const pool = await runPool({ ...options, progress: printer.progress, log: printer.log });
+result.rows.push(...pool.rows);
+result.notes.push(...pool.notes);
 printer.done();
 printTable(result, codec);
 

@@ -138,6 +138,44 @@ function clientTable(rows: readonly Row[]): Table | null {
   };
 }
 
+/** bench/pool.ts's rows: one table, each case's first row the baseline of the ratios. */
+function poolTable(rows: readonly Row[]): Table | null {
+  const list = rows.filter((r) => r.section === "pool");
+  if (list.length === 0) return null;
+  return {
+    title: "Worker pool (gearbun worker): background queue drained, 1 gearmand",
+    header: [
+      "case",
+      "workers",
+      "jobs/run",
+      "jobs/s (median)",
+      "min – max",
+      "× first row",
+      "CPU µs/job (all processes)",
+      "× first row",
+      "supervisor CPU µs/job",
+      "server CPU µs/job",
+      "note",
+    ],
+    rows: list.map((r) => {
+      const ok = r.jobsPerSecond !== undefined;
+      return [
+        r.caseId,
+        r.label,
+        int(r.jobs),
+        ok ? int(r.jobsPerSecond!.median) : r.status,
+        ok ? `${int(r.jobsPerSecond!.min)} – ${int(r.jobsPerSecond!.max)}` : "–",
+        ratio(r.ratio?.jobsPerSecond),
+        num(r.cpuUsPerJob),
+        ratio(r.ratio?.cpu),
+        num(r.supervisorCpuUsPerJob, 2),
+        num(r.serverCpuUsPerJob),
+        r.note ?? "",
+      ];
+    }),
+  };
+}
+
 function codecTable(figures: readonly CodecFigure[]): Table | null {
   if (figures.length === 0) return null;
   return {
@@ -191,9 +229,12 @@ function markdownTable(t: Table): string {
 
 /** The final table on stdout. */
 export function printTable(result: ThroughputResult, codec: readonly CodecFigure[] = []): void {
-  const tables = [...workerTables(result.rows), clientTable(result.rows), codecTable(codec)].filter(
-    (t): t is Table => t !== null,
-  );
+  const tables = [
+    ...workerTables(result.rows),
+    clientTable(result.rows),
+    poolTable(result.rows),
+    codecTable(codec),
+  ].filter((t): t is Table => t !== null);
   console.log("");
   for (const t of tables) console.log(`${textTable(t)}\n`);
   for (const n of result.notes) console.log(`note: ${n}`);
@@ -247,6 +288,10 @@ export function writeResults(input: ReportInput): { markdown: string; svg: strin
   for (const t of workerTables(result.rows)) parts.push(`## ${t.title}`, "", markdownTable(t), "");
   const ct = clientTable(result.rows);
   if (ct !== null) parts.push(`## ${ct.title}`, "", markdownTable(ct), "");
+  const pt = poolTable(result.rows);
+  if (pt !== null) {
+    parts.push(`## ${pt.title}`, "", POOL_HOW, "", markdownTable(pt), "");
+  }
   const cd = codecTable(input.codec);
   if (cd !== null) parts.push(`## ${cd.title}`, "", markdownTable(cd), "");
   if (result.notes.length > 0) parts.push("## Notes", "", ...result.notes.map((n) => `- ${n}`), "");
@@ -256,6 +301,13 @@ export function writeResults(input: ReportInput): { markdown: string; svg: strin
   writeFileSync(join(BENCH_DIR, "results.svg"), svg);
   return { markdown, svg };
 }
+
+const POOL_HOW =
+  "Each row starts gearmand and the workers, pauses the worker processes (SIGSTOP), fills the queue with background jobs, " +
+  "resumes them and times until gearmand reports the queue empty (bench/pool.ts). pool-cpu: a hash loop calibrated to ~0.5 ms " +
+  "of CPU per job, `--processes 1` vs `2` (target ≥ 1.7× jobs/s). pool-light: 16 B echo jobs, a pool of one child vs a plain " +
+  "Worker process with the same handler: the supervisor's own cost (target: jobs/s and CPU per job within 5 %). CPU per job " +
+  "counts every process of the row, the supervisor's included; the pool runs with `--log off`.";
 
 const xml = (s: string): string =>
   s.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll('"', "&quot;");

@@ -322,6 +322,27 @@ const CLOCK_TICKS = ((): number => {
   return Number.isFinite(n) && n > 0 ? n : 100;
 })();
 
+/** PIDs of the live children of `pid` (every thread's /proc/PID/task/TID/children), or none. */
+export function childPids(pid: number): number[] {
+  const out: number[] = [];
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      for (const word of readFileSync(`/proc/${pid}/task/${tid}/children`, "utf8").split(" ")) {
+        if (word.trim() !== "") out.push(Number(word));
+      }
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return out.sort((a, b) => a - b);
+}
+
 /** Peak resident set size (VmHWM) of `pid` in KiB, or 0 if it cannot be read. */
 export function peakRssKb(pid: number): number {
   try {

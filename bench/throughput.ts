@@ -111,7 +111,7 @@ function peerTable(c: CPeers | null): Map<string, WorkerPeer> {
 
 export type LoadgenId = "c" | "gearbun";
 
-interface LoadgenRun {
+export interface LoadgenRun {
   jobs: number;
   ok: number;
   failed: number;
@@ -128,6 +128,7 @@ function loadgenCommand(
   bytes: number,
   window: number,
   background: boolean,
+  fn: string,
 ): string[] {
   if (id === "c") {
     if (c === null) throw new Error("the libgearman load generator is not built");
@@ -136,7 +137,7 @@ function loadgenCommand(
       "-s",
       server,
       "-f",
-      FN,
+      fn,
       "-n",
       String(jobs),
       "-p",
@@ -152,7 +153,7 @@ function loadgenCommand(
     "--servers",
     server,
     "--fn",
-    FN,
+    fn,
     "--jobs",
     String(jobs),
     "--bytes",
@@ -164,7 +165,7 @@ function loadgenCommand(
 }
 
 /** Runs one load generator per server concurrently (jobs and window split evenly); all must succeed. */
-async function runLoadgens(
+export async function runLoadgens(
   id: LoadgenId,
   c: CPeers | null,
   servers: readonly string[],
@@ -173,12 +174,13 @@ async function runLoadgens(
   window: number,
   background: boolean,
   timeoutMs: number,
+  fn: string = FN,
 ): Promise<LoadgenRun> {
   const n = servers.length;
   const gens = servers.map((server, i) => {
     const share = Math.floor(jobs / n) + (i < jobs % n ? 1 : 0);
     const w = Math.max(1, Math.floor(window / n));
-    return spawnPeer(`loadgen-${id}`, loadgenCommand(id, c, server, share, bytes, w, background));
+    return spawnPeer(`loadgen-${id}`, loadgenCommand(id, c, server, share, bytes, w, background, fn));
   });
   const timer = setTimeout(() => {
     for (const g of gens) g.proc.kill("SIGKILL");
@@ -360,7 +362,8 @@ export interface Spread {
 }
 
 export interface Row {
-  readonly section: "worker" | "client";
+  /** "pool": bench/pool.ts's rows (gearbun worker's supervisor and its scaling). */
+  readonly section: "worker" | "client" | "pool";
   readonly caseId: string;
   readonly caseTitle: string;
   /** Worker peer id (worker section) or load generator id (client section). */
@@ -377,9 +380,11 @@ export interface Row {
   readonly workerCpuUsPerJob?: number;
   readonly workerPeakRssKb?: number;
   readonly serverCpuUsPerJob?: number;
+  /** Pool rows: the supervisor process's CPU per job, µs (included in `cpuUsPerJob`). */
+  readonly supervisorCpuUsPerJob?: number;
   /** Server CPU time over wall time in the measured runs (1 = one core busy). */
   readonly serverCores?: number;
-  /** Ratios to the baseline row (libgearman) of the same case: jobs/s and CPU per job. */
+  /** Ratios to the baseline row of the same case (libgearman; pool rows: the case's first row): jobs/s and CPU per job. */
   ratio?: { jobsPerSecond: number; cpu: number };
 }
 
@@ -406,13 +411,13 @@ export interface ThroughputResult {
   notes: string[];
 }
 
-const median = (xs: number[]): number => {
+export const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
-const spread = (xs: number[]): Spread => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs) });
-const fmt = (n: number): string => Math.round(n).toLocaleString("en");
+export const spread = (xs: number[]): Spread => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs) });
+export const fmt = (n: number): string => Math.round(n).toLocaleString("en");
 
 /** The unmeasured first run: a tenth of a run, at least 200 small jobs (JIT, connections, caches). */
 const warmupJobs = (jobs: number, bytes: number): number =>

@@ -1,6 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { resultsSvg } from "../../bench/report.ts";
-import { cpuDeltaNs, cpuSnapshot, peakRssKb } from "../../bench/support.ts";
+import { calibrateBurn } from "../../bench/peers/burn.ts";
+import { poolCases, poolPlan } from "../../bench/pool.ts";
+import { childPids, cpuDeltaNs, cpuSnapshot, peakRssKb } from "../../bench/support.ts";
 import { cases, parseThroughputArgs, type Row } from "../../bench/throughput.ts";
 
 const row = (peerId: string, label: string, median?: number): Row => ({
@@ -61,7 +63,60 @@ describe("bench plan", () => {
   });
 });
 
+describe("bench pool plan", () => {
+  test("bench pool plan - pool-cpu is 1 vs 2 processes, pool-light a plain Worker vs a pool of 1", () => {
+    const full = new Map(poolCases(false).map((c) => [c.id, c]));
+    expect([...full.keys()]).toEqual(["pool-cpu", "pool-light"]);
+    expect(full.get("pool-cpu")!.variants.map((v) => v.id)).toEqual(["pool-1", "pool-2"]);
+    expect(full.get("pool-cpu")!.variants.map((v) => v.workers)).toEqual([1, 2]);
+    expect(full.get("pool-light")!.variants.map((v) => v.id)).toEqual(["plain-worker", "pool-1"]);
+    const cmd = full.get("pool-cpu")!.variants[1]!.command("127.0.0.1:1");
+    expect(cmd.slice(2, 3)).toEqual(["worker"]);
+    expect(cmd.join(" ")).toContain("--processes 2");
+    expect(poolCases(true).every((c) => c.jobs < full.get(c.id)!.jobs)).toBe(true);
+  });
+
+  test("bench pool plan - --case and --peer select the pool rows; other cases select none", () => {
+    const plan = (caseFilter: string[] | null, peerFilter: string[] | null = null) =>
+      poolPlan({ quick: true, caseFilter, peerFilter }).map((k) => `${k.id}:${k.variants.map((v) => v.id).join("+")}`);
+    expect(plan(null)).toEqual(["pool-cpu:pool-1+pool-2", "pool-light:plain-worker+pool-1"]);
+    expect(plan(["pool-cpu"])).toEqual(["pool-cpu:pool-1+pool-2"]);
+    expect(plan(["fg-16b"])).toEqual([]);
+    expect(plan(null, ["plain-worker"])).toEqual(["pool-light:plain-worker"]);
+  });
+
+  test("bench pool plan - the verdicts compare the second row to the first against the targets", () => {
+    const [cpu, light] = poolCases(true);
+    const r = (median: number, cpuUs: number): Row => ({
+      ...row("x", "x", median),
+      cpuUsPerJob: cpuUs,
+    });
+    expect(cpu!.verdict(r(1000, 500), r(1800, 500))).toContain("1.80× the jobs/s of 1 (target ≥ 1.70×: met)");
+    expect(cpu!.verdict(r(1000, 500), r(1500, 500))).toContain("MISSED");
+    expect(light!.verdict(r(1000, 30), r(980, 31))).toContain(
+      "jobs/s -2.0 %, CPU per job +3.3 % (target within 5 %: met)",
+    );
+    expect(light!.verdict(r(1000, 30), r(1000, 33))).toContain("MISSED");
+  });
+
+  test("bench pool plan - the hash loop is calibrated to a positive round count", () => {
+    expect(calibrateBurn(200)).toBeGreaterThan(0);
+  });
+});
+
 describe("bench accounting", () => {
+  test("bench accounting - the children of a process are listed from /proc", async () => {
+    const child = Bun.spawn(["sleep", "10"], { stdout: "ignore", stderr: "ignore" });
+    try {
+      expect(childPids(process.pid)).toContain(child.pid);
+    } finally {
+      child.kill("SIGKILL");
+      await child.exited;
+    }
+    expect(childPids(process.pid)).not.toContain(child.pid);
+    expect(childPids(2 ** 22 + 12345)).toEqual([]);
+  });
+
   test("bench accounting - this process's CPU grows while it works, peak RSS is read", () => {
     const before = cpuSnapshot(process.pid);
     expect(before.size).toBeGreaterThan(0);
