@@ -30,7 +30,10 @@ export interface ChildStats {
       duration: HistogramData;
     }
   >;
-  servers: Record<string, { up: boolean; reconnects: number; wakeups: number; jobs: number }>;
+  servers: Record<
+    string,
+    { up: boolean; reconnects: number; wakeups: number; jobs: number; grabJob: number; grabNoJob: number }
+  >;
 }
 
 /** Lives in a child: counts what its Worker does. */
@@ -85,6 +88,8 @@ export class WorkerRecorder {
         reconnects: Math.max(0, s.connects - 1),
         wakeups: s.noops,
         jobs: s.jobsDone,
+        grabJob: s.grabAnswers.job,
+        grabNoJob: s.grabAnswers.noJob,
       };
     }
     return { functions: structuredClone(this.functions), servers };
@@ -99,6 +104,8 @@ interface Totals {
   reconnects: Map<string, number>;
   wakeups: Map<string, number>;
   jobs: Map<string, number>;
+  grabJob: Map<string, number>;
+  grabNoJob: Map<string, number>;
 }
 
 function emptyTotals(): Totals {
@@ -110,6 +117,8 @@ function emptyTotals(): Totals {
     reconnects: new Map(),
     wakeups: new Map(),
     jobs: new Map(),
+    grabJob: new Map(),
+    grabNoJob: new Map(),
   };
 }
 
@@ -135,6 +144,8 @@ function addCounters(t: Totals, s: ChildStats): void {
     bump(t.reconnects, server, v.reconnects);
     bump(t.wakeups, server, v.wakeups);
     bump(t.jobs, server, v.jobs);
+    bump(t.grabJob, server, v.grabJob);
+    bump(t.grabNoJob, server, v.grabNoJob);
   }
 }
 
@@ -198,6 +209,10 @@ export class PoolMetrics {
     );
     out.counter("gearman_worker_wakeups_total", "NOOP wake-ups received from the server.", byServer(t.wakeups));
     out.counter("gearman_worker_server_jobs_total", "Jobs taken from the server.", byServer(t.jobs));
+    out.counter("gearman_worker_grabs_total", "Answers to GRAB: a job, or NO_JOB.", [
+      ...[...t.grabJob].map(([server, value]) => ({ labels: { server, answer: "job" }, value })),
+      ...[...t.grabNoJob].map(([server, value]) => ({ labels: { server, answer: "no_job" }, value })),
+    ]);
     out.counter("gearman_worker_retries_total", "Failed attempts run again (function retries).", byFn(t.retries));
     out.counter("gearman_worker_dead_letters_total", "Jobs written to the dead-letter store.", byFn(t.deadLetters));
     out.gauge("gearman_worker_processes", "Worker processes alive.", [{ value: processes }]);
@@ -213,7 +228,7 @@ function mergeTotals(into: Totals, from: Totals): void {
     if (target === undefined) into.outcomes.set(fn, (target = new Map()));
     for (const [k, n] of o) bump(target, k, n);
   }
-  for (const key of ["retries", "deadLetters", "reconnects", "wakeups", "jobs"] as const) {
+  for (const key of ["retries", "deadLetters", "reconnects", "wakeups", "jobs", "grabJob", "grabNoJob"] as const) {
     for (const [k, n] of from[key]) bump(into[key], k, n);
   }
   for (const [fn, h] of from.durations) {

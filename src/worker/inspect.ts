@@ -22,6 +22,8 @@ export interface ServerStats {
   /** Jobs whose result could not be delivered (connection lost). */
   readonly jobsLost: number;
   readonly noops: number;
+  /** Answers to this worker's GRABs: a job, or NO_JOB. */
+  readonly grabAnswers: { readonly job: number; readonly noJob: number };
   /** Successful connects (1 after the first; more after reconnects). */
   readonly connects: number;
   /** Time bytes were last received, ms since epoch (0: never). */
@@ -41,6 +43,7 @@ export function serverStats(l: Link): ServerStats {
     jobsDone: l.jobsDone,
     jobsLost: l.jobsLost,
     noops: l.noops,
+    grabAnswers: { job: l.grabsAnsweredJob, noJob: l.grabsAnsweredNoJob },
     connects: l.connection.connects,
     lastSeen: l.connection.lastSeenAt,
     lastError: l.lastError?.message,

@@ -66,6 +66,9 @@ export class Link {
   jobsDone = 0;
   jobsLost = 0;
   noops = 0;
+  /** GRAB answers: JOB_ASSIGN* (a job) and NO_JOB, counting only answers to counted GRABs. */
+  grabsAnsweredJob = 0;
+  grabsAnsweredNoJob = 0;
   lastError: GearmanError | null = null;
   /** Jobs from the current session, by handle (to abort them on loss, and spot a re-assignment). */
   readonly jobs = new Map<string, Job>();

@@ -272,6 +272,7 @@ export class Scheduler {
     const answer = link.noJob(Date.now());
     if (answer === NoJobAnswer.Ignored) return; // not an answer to a counted GRAB
     this.inFlight--;
+    link.grabsAnsweredNoJob++;
     if (this.stopping) {
       this.checkIdle();
       return;
@@ -293,7 +294,10 @@ export class Scheduler {
     payload: Uint8Array,
   ): void {
     const counted = link.assigned(Date.now(), this.concurrency);
-    if (counted) this.inFlight--;
+    if (counted) {
+      this.inFlight--;
+      link.grabsAnsweredJob++;
+    }
     const handle = utf8.decode(handleBytes);
     const name = utf8.decode(nameBytes);
     const fn = this.registry.get(name);

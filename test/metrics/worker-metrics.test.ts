@@ -63,6 +63,11 @@ describeGearmand("worker metrics", () => {
     expect(sampleValue(samples, "gearman_worker_processes")).toBe(2);
     expect(sampleValue(samples, "gearman_worker_connection_up", { server: g.address })).toBe(2);
     expect(sampleValue(samples, "gearman_worker_server_jobs_total", { server: g.address })).toBe(28);
+    // Every job came in answer to a GRAB; each child's GRABs on an empty queue came back NO_JOB.
+    expect(sampleValue(samples, "gearman_worker_grabs_total", { server: g.address, answer: "job" })).toBe(28);
+    expect(
+      sampleValue(samples, "gearman_worker_grabs_total", { server: g.address, answer: "no_job" }),
+    ).toBeGreaterThanOrEqual(2);
     expect(sampleValue(samples, "gearman_worker_jobs_running", { function: "ops_ok" })).toBe(0);
     expect(poolHealth(pool, metrics)).toEqual({ ok: true, reason: "2 process(es) registered" });
     if (promtoolPath) expect(await promtoolCheck(text)).toEqual({ exitCode: 0, output: "" });

@@ -295,6 +295,8 @@ describe("worker scheduler", () => {
     expect(violations).toEqual([]);
     expect(server.received.filter((p) => p.type === T.PRE_SLEEP).length).toBe(1);
     expect(server.received.filter((p) => p.type === T.WORK_COMPLETE).map((p) => p.arg(1))).toEqual(["job 1", "job 2"]);
+    const grabs = server.received.filter((p) => p.type === T.GRAB_JOB_UNIQ).length;
+    expect(worker.stats().servers[0]!.grabAnswers).toEqual({ job: 2, noJob: grabs - 2 });
   });
 
   test("concurrency - a worker with concurrency 4 never has more than 4 jobs assigned at once (fault server view)", async () => {
