@@ -628,6 +628,12 @@ export interface ServerOptions {
   jobRetries?: number;
   /** Sleeping workers woken (NOOP) per queued job; 0: all (gearmand `--worker-wakeup`). @default 0 */
   workerWakeup?: number;
+  /**
+   * Accepted connections always have TCP keepalive, as in gearmand, so a worker that died
+   * silently gives its jobs back: this is the idle time in ms before the first probe (gearmand
+   * `--keepalive-idle`, in seconds); 0 keeps the system's (Linux: 2 hours). @default 0
+   */
+  keepAliveDelay?: number;
   /** Largest packet body accepted from a peer, bytes; a larger one gets ERROR and the connection is closed. @default 64 MiB */
   maxPacketSize?: number;
   /** Bytes queued for one connection that does not read; beyond this it is dropped. @default 32 MiB */
@@ -661,6 +667,7 @@ export const SERVER_DEFAULTS = {
   host: "127.0.0.1",
   jobRetries: 0,
   workerWakeup: 0,
+  keepAliveDelay: 0,
   maxPacketSize: DEFAULT_MAX_PACKET_SIZE,
   maxPendingOutput: 32 * 1024 * 1024,
 } as const;
@@ -671,6 +678,7 @@ export interface ResolvedServerOptions {
   readonly store: string | null;
   readonly jobRetries: number;
   readonly workerWakeup: number;
+  readonly keepAliveDelay: number;
   readonly maxPacketSize: number;
   readonly maxPendingOutput: number;
   readonly handlePrefix: string;
@@ -718,6 +726,7 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     store: options.store ?? null,
     jobRetries: integerOption("jobRetries", options.jobRetries, SERVER_DEFAULTS.jobRetries, 0),
     workerWakeup: integerOption("workerWakeup", options.workerWakeup, SERVER_DEFAULTS.workerWakeup, 0),
+    keepAliveDelay: integerOption("keepAliveDelay", options.keepAliveDelay, SERVER_DEFAULTS.keepAliveDelay, 0),
     maxPacketSize: integerOption(
       "maxPacketSize",
       options.maxPacketSize,

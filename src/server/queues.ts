@@ -2,9 +2,12 @@
  * The job server's queues, as gearmand keeps them, without sockets: functions, jobs, priorities,
  * unique coalescing, and the wake-up flags of worker connections.
  *
- * Priorities are global: a worker that can do several functions gets the oldest HIGH job of any
- * of them before any NORMAL one, and NORMAL before LOW (gearmand 1.1 only orders within a
- * function; test/server/priorities.test.ts records that difference).
+ * Priorities are global, as in gearmand 2.0: a worker that can do several functions gets a HIGH
+ * job of any of them before any NORMAL one, and NORMAL before LOW. Within a priority the
+ * worker's functions take turns (gearmand 2.0's round robin, its only mode): the newest CAN_DO
+ * first, and the function just served goes to the back; within a function, oldest job first.
+ * gearmand 1.1 orders only within a function and drains the newest CAN_DO's first
+ * (test/server/priorities.test.ts records that difference).
  *
  * Wake-ups follow gearmand (server.cc, job.cc) exactly — two flags per worker connection:
  * - PRE_SLEEP: a job waiting for the connection → NOOP now; else `sleeping` (noopSent is kept).
@@ -34,7 +37,6 @@ export class JobQueues {
   private readonly byUnique = new Map<string, Set<Job>>();
   /** Epoch jobs not due yet, sorted by time. */
   readonly scheduled: Job[] = [];
-  private seq = 0;
   private handleCounter = 0;
 
   constructor(
@@ -95,18 +97,7 @@ export class JobQueues {
   }
 
   private create(handle: string, fn: FunctionRecord, req: SubmitRequest, key: string): Job {
-    const job = new Job(
-      handle,
-      fn,
-      req.unique,
-      key,
-      req.data,
-      req.priority,
-      req.background,
-      req.reducer,
-      req.when,
-      ++this.seq,
-    );
+    const job = new Job(handle, fn, req.unique, key, req.data, req.priority, req.background, req.reducer, req.when);
     this.jobs.set(handle, job);
     if (key !== "") this.byKey.set(`${fn.name}\0${key}`, job);
     let set = this.byUnique.get(req.unique);
@@ -190,23 +181,31 @@ export class JobQueues {
     return job;
   }
 
-  /** GRAB: the oldest job of the highest priority among the connection's functions. */
+  /** GRAB: a job of the highest priority among the connection's functions, the functions taking turns. */
   take(worker: QueuePeer): Job | null {
     for (const p of PRIORITIES) {
-      let best: Job | undefined;
-      for (const fn of worker.abilities.keys()) {
-        const job = this.head(fn, p);
-        if (job !== undefined && (best === undefined || job.seq < best.seq)) best = job;
-      }
-      if (best !== undefined) {
-        best.fn.queues[p].shift();
-        best.worker = worker;
-        best.fn.running++;
-        worker.jobsInHand.add(best);
-        return best;
-      }
+      // `abilities` keeps the turn order reversed: the last function with a job is next.
+      let next: FunctionRecord | undefined;
+      for (const fn of worker.abilities.keys()) if (this.head(fn, p) !== undefined) next = fn;
+      if (next === undefined) continue;
+      const job = next.queues[p].shift()!;
+      job.worker = worker;
+      next.running++;
+      worker.jobsInHand.add(job);
+      this.toBackOfTurns(worker, next);
+      return job;
     }
     return null;
+  }
+
+  /** The function just served waits for all the connection's others: first in `abilities`. */
+  private toBackOfTurns(worker: QueuePeer, fn: FunctionRecord): void {
+    const abilities = worker.abilities;
+    if (abilities.size < 2 || abilities.keys().next().value === fn) return;
+    const entries = [...abilities];
+    abilities.clear();
+    abilities.set(fn, entries.find(([f]) => f === fn)![1]);
+    for (const [f, timeout] of entries) if (f !== fn) abilities.set(f, timeout);
   }
 
   /** The job `handle` if `worker` holds it (gearmand accepts results only from the holder). */

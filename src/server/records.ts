@@ -14,7 +14,10 @@ export interface QueuePeer {
   sleeping: boolean;
   /** Woken since its last GRAB (gearmand `is_noop_sent`). */
   noopSent: boolean;
-  /** Functions this connection can do → CAN_DO_TIMEOUT in ms (0: none), in registration order. */
+  /**
+   * Functions this connection can do → CAN_DO_TIMEOUT in ms (0: none). Reversed turn order: a
+   * CAN_DO adds at the end, the last is served first, and a function served moves to the front.
+   */
   readonly abilities: Map<FunctionRecord, number>;
   /** Jobs handed to this connection as a worker and not finished. */
   readonly jobsInHand: Set<Job>;
@@ -77,8 +80,6 @@ export class Job {
     readonly reducer: string | null,
     /** Run at (ms since epoch), 0: now. */
     readonly when: number,
-    /** Submission order, for global FIFO across functions. */
-    readonly seq: number,
   ) {}
 }
 

@@ -123,6 +123,7 @@ class ServerImpl implements EmbeddedServer, HandlerContext, PeerHost {
       const tls = this.options.tls;
       const accept = (socket: Socket<Peer>): void => {
         socket.setNoDelay(true);
+        socket.setKeepAlive(true, self.options.keepAliveDelay);
         const peer = new Peer(self.nextPeerId++, socket, self);
         self.counters.connections++;
         socket.data = peer;

@@ -63,10 +63,11 @@ describe("durable", () => {
     w.send(T.CAN_DO, "g");
     for (let i = 0; i < 5; i++) w.send(T.GRAB_JOB_ALL);
     const assigned = await w.syncRendered();
+    // Global priority; f, just served, lets g go first among the NORMAL jobs.
     expect(assigned).toEqual([
       "JOB_ASSIGN_UNIQ(H:2,f,,urgent)",
-      "JOB_ASSIGN_UNIQ(H:1,f,d1,payload\\0one)",
       "JOB_ASSIGN_ALL(H:4,g,r,reducer,reduce me)",
+      "JOB_ASSIGN_UNIQ(H:1,f,d1,payload\\0one)",
       "JOB_ASSIGN_UNIQ(H:3,g,,later)",
       "NO_JOB",
     ]);

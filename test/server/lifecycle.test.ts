@@ -59,6 +59,7 @@ describe("lifecycle", () => {
     expect(d.store).toBeNull();
     expect(d.jobRetries).toBe(SERVER_DEFAULTS.jobRetries);
     expect(d.workerWakeup).toBe(0);
+    expect(d.keepAliveDelay).toBe(0);
     expect(d.handlePrefix).toMatch(/^H:.+:$/);
     expect(d.faults).toEqual({ withholdNoop: false, ignoreGrabs: false, dropOnAssign: false });
     for (const [option, value] of [
@@ -67,6 +68,8 @@ describe("lifecycle", () => {
       ["port", 1.5],
       ["jobRetries", -1],
       ["workerWakeup", Number.NaN],
+      ["keepAliveDelay", -1],
+      ["keepAliveDelay", 2.5],
       ["maxPacketSize", 10],
       ["maxPendingOutput", 0],
       ["host", ""],

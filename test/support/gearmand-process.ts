@@ -3,16 +3,41 @@
  * free loopback port, waited for until it answers the admin `version` command, stopped by PID.
  * No bun:test import here, so code outside `bun test` can use it.
  *
- * Without gearmand on PATH, haveGearmand() warns once and returns false, unless
+ * $GEARMAND picks the binary (see gearmandPath). Without gearmand, haveGearmand() warns once and returns false, unless
  * GEARBUN_REQUIRE_GEARMAND=1 (as in CI): then a missing gearmand is a failure.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 
 const GEARMAND_PATHS = ["/usr/sbin/gearmand", "/usr/local/sbin/gearmand", "/usr/bin/gearmand"];
 
-export const gearmandPath: string | null = Bun.which("gearmand") ?? GEARMAND_PATHS.find((p) => existsSync(p)) ?? null;
+/**
+ * The gearmand binary every test and benchmark starts: $GEARMAND when set (any build, e.g. one from
+ * scripts/build-gearmand.sh), else the first on PATH or in the usual sbin folders. A $GEARMAND that
+ * is not an executable file is an error, never a quiet fall back to another gearmand.
+ */
+export const gearmandPath: string | null = chooseGearmand(process.env.GEARMAND);
+
+function chooseGearmand(chosen: string | undefined): string | null {
+  if (chosen !== undefined && chosen !== "") {
+    const path = chosen.includes("/") ? resolve(chosen) : Bun.which(chosen);
+    if (path === null || !isExecutableFile(path)) {
+      throw new Error(`GEARMAND=${chosen}: not an executable file (unset GEARMAND to use the installed gearmand)`);
+    }
+    return path;
+  }
+  return Bun.which("gearmand") ?? GEARMAND_PATHS.find((p) => existsSync(p)) ?? null;
+}
+
+function isExecutableFile(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
 export const gearmanCliPath: string | null = Bun.which("gearman");
 export const gearadminPath: string | null = Bun.which("gearadmin");
 const required = process.env.GEARBUN_REQUIRE_GEARMAND === "1";

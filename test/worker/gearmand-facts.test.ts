@@ -1,13 +1,14 @@
 /**
- * What gearmand 1.1.20 actually does where the Worker's design depends on it, found by
+ * What gearmand (1.1 and 2.0) actually does where the Worker's design depends on it, found by
  * experiment and kept as tests (raw protocol peers, no gearbun Worker involved). Each runs
  * against the embedded server too, which does the same except where marked:
  *
  * - CAN_DO_TIMEOUT expiry re-queues the job (no NOOP, no message to the timed-out worker);
  *   that worker's late WORK_COMPLETE then gets ERROR JOB_NOT_FOUND.
- * - The timer is ONE per worker connection, for the first job assigned on it: a second job
- *   assigned meanwhile is never timed, and a PRE_SLEEP on the connection (which a worker with
- *   free slots sends while a job runs) cancels it. A worker running several jobs per
+ * - The timer is ONE per worker connection, for one job assigned on it: each assignment
+ *   restarts it, for the first job in gearmand 1.1 (the other is never timed) and for the newest
+ *   in gearmand 2.0 (the earlier one is never timed), and a PRE_SLEEP on the connection (which a
+ *   worker with free slots sends while a job runs) cancels it. A worker running several jobs per
  *   connection cannot rely on it, so gearbun's Worker enforces the timeout itself (WORK_FAIL).
  *   (Embedded server, deliberately: one timer per job, which PRE_SLEEP does not cancel.)
  * - Timeouts under 1000 ms are raised to 1000 ms.
@@ -17,6 +18,7 @@
 import { expect, test } from "bun:test";
 import { PacketType as T } from "../../src/protocol/packets.ts";
 import { logsOnFailure } from "../support/gearmand.ts";
+import { gearmandBehaviour } from "../support/gearmand-version.ts";
 import { describeTargets, startTarget } from "../support/targets.ts";
 import { RawPeer } from "../support/raw-peer.ts";
 
@@ -47,7 +49,7 @@ describeTargets("gearmand facts", (target) => {
   );
 
   test(
-    "gearmand - CAN_DO_TIMEOUT is one timer per connection: a second job on it is never timed, and PRE_SLEEP cancels the timer (embedded: one per job)",
+    "gearmand - CAN_DO_TIMEOUT is one timer per connection: of two jobs on it one is never timed (1.1: the second, 2.0: the first), and PRE_SLEEP cancels the timer (embedded: one per job)",
     logsOnFailure(async () => {
       await using server = await startTarget(target);
       await using sleeper = await RawPeer.open(server.address);
@@ -75,15 +77,17 @@ describeTargets("gearmand facts", (target) => {
       await Bun.sleep(1600);
       sleeper.send(T.WORK_COMPLETE, f1!, "f1 after 1.6 s");
       if (target === "gearmand") {
+        // Timed: 1.1 re-arms the time but keeps the first job; 2.0 re-arms it for the newest.
+        const [timed, untimed] = (await gearmandBehaviour(server.port)) === "1.1" ? [g1!, g2!] : [g2!, g1!];
         expect(await client.expect(T.WORK_COMPLETE)).toEqual([f1!, "f1 after 1.6 s"]); // never re-queued
-        twoJobs.send(T.WORK_COMPLETE, g2!, "g2 after 1.6 s");
-        expect(await client.expect(T.WORK_COMPLETE)).toEqual([g2!, "g2 after 1.6 s"]); // never timed
-        twoJobs.send(T.WORK_COMPLETE, g1!, "g1 after 1.6 s");
-        expect((await twoJobs.expect(T.ERROR))[0]).toBe("JOB_NOT_FOUND"); // g1 was: re-queued
+        twoJobs.send(T.WORK_COMPLETE, untimed, "after 1.6 s");
+        expect(await client.expect(T.WORK_COMPLETE)).toEqual([untimed, "after 1.6 s"]); // never timed
+        twoJobs.send(T.WORK_COMPLETE, timed, "after 1.6 s");
+        expect((await twoJobs.expect(T.ERROR))[0]).toBe("JOB_NOT_FOUND"); // it was: re-queued
         const log = server.log();
-        expect(log).toContain(`requeueing: ${g1}`);
+        expect(log).toContain(`requeueing: ${timed}`);
         expect(log).not.toContain(`requeueing: ${f1}`);
-        expect(log).not.toContain(`requeueing: ${g2}`);
+        expect(log).not.toContain(`requeueing: ${untimed}`);
       } else {
         // The embedded server deliberately times every job, and PRE_SLEEP cancels nothing: all
         // three were re-queued after a second, so every late result is refused. The re-queued f1
