@@ -4,7 +4,8 @@
  *   bun bench/peers/gearbun-worker.ts --servers 127.0.0.1:4730[,...] [--fn echo] [--concurrency 16]
  *
  * Answers each job with its own payload (the Uint8Array view the worker hands over: no copy). On
- * SIGTERM/SIGINT prints one JSON line {"jobs","cpu_us","maxrss_kb"}, stops gracefully and exits.
+ * SIGTERM/SIGINT prints one JSON line {"jobs","cpu_us","maxrss_kb","packets"}, stops gracefully
+ * and exits; `packets` is { received, sent } by packet name, summed over the servers.
  */
 import { parseArgs } from "node:util";
 import { Worker } from "../../src/worker/worker.ts";
@@ -34,7 +35,18 @@ async function finish(code: number): Promise<void> {
   if (finishing) return;
   finishing = true;
   const cpu = process.cpuUsage();
-  const report = { jobs, cpu_us: cpu.user + cpu.system, maxrss_kb: Math.round(process.resourceUsage().maxRSS) };
+  const packets = { received: {} as Record<string, number>, sent: {} as Record<string, number> };
+  for (const server of worker.stats().servers) {
+    for (const [name, n] of Object.entries(server.packets.received))
+      packets.received[name] = (packets.received[name] ?? 0) + n;
+    for (const [name, n] of Object.entries(server.packets.sent)) packets.sent[name] = (packets.sent[name] ?? 0) + n;
+  }
+  const report = {
+    jobs,
+    cpu_us: cpu.user + cpu.system,
+    maxrss_kb: Math.round(process.resourceUsage().maxRSS),
+    packets,
+  };
   process.stdout.write(`${JSON.stringify(report)}\n`);
   await worker.stop({ deadline: 1000 }).catch(() => {});
   process.exit(code);

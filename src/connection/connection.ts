@@ -35,7 +35,7 @@ import type { Socket } from "bun";
 import { ConnectionError, type GearmanError, ProtocolError } from "../errors.ts";
 import { PacketDecoder } from "../protocol/decode.ts";
 import { encodePacket, type Arg } from "../protocol/encode.ts";
-import { PacketType, RES_MAGIC, type Packet } from "../protocol/packets.ts";
+import { MAX_PACKET_TYPE, PacketType, RES_MAGIC, type Packet } from "../protocol/packets.ts";
 import type { ReconnectPolicy } from "./reconnect.ts";
 import type { ServerAddress } from "./servers.ts";
 import { Deadline } from "../util/deadline.ts";
@@ -132,6 +132,9 @@ export class Connection {
   connects = 0;
   /** Heartbeat ECHO_REQs sent so far. */
   heartbeats = 0;
+  /** Packets received and written (queued), indexed by packet type, over every session. */
+  readonly packetsReceived = new Uint32Array(MAX_PACKET_TYPE + 1);
+  readonly packetsSent = new Uint32Array(MAX_PACKET_TYPE + 1);
 
   constructor(server: ServerAddress, config: ConnectionConfig, handlers: ConnectionHandlers) {
     this.server = server;
@@ -201,6 +204,8 @@ export class Connection {
   /** Queues bytes for the server; throws ConnectionError when not ready. */
   write(bytes: Uint8Array): void {
     if (this._state !== "ready") throw this.notReadyError();
+    // One packet per call (text lines start with a letter); its type's low byte is at offset 7.
+    if (bytes[0] === 0 && bytes[4] === 0 && bytes[5] === 0 && bytes[6] === 0) this.packetsSent[bytes[7]!]!++;
     this.queue.push(bytes);
   }
 
@@ -353,6 +358,7 @@ export class Connection {
     this.queue.attach(socket);
     if (this.config.handshake) {
       this.handshaking = true;
+      this.packetsSent[PacketType.ECHO_REQ]!++;
       socket.write(HANDSHAKE_PACKET);
     } else {
       this.becomeReady();
@@ -380,6 +386,7 @@ export class Connection {
   }
 
   private onPacket(packet: Packet): void {
+    this.packetsReceived[packet.type]!++; // the decoder passes known types only
     if (this.handshaking) {
       if (packet.type === PacketType.ECHO_RES && utf8.decode(packet.args[0]!) === HANDSHAKE_PAYLOAD) {
         this.becomeReady();
@@ -445,6 +452,7 @@ export class Connection {
     this.phase = "ping";
     this.pingAt = now;
     this.heartbeats++;
+    this.packetsSent[PacketType.ECHO_REQ]!++;
     this.queue.push(HEARTBEAT_PACKET);
     // Checked again after one interval as well, so an answered ping is followed by the next one
     // an interval later even when the timeout is longer.

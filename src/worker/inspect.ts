@@ -3,6 +3,7 @@
  * tests (and the `checkInvariants` debug option) run after every event.
  */
 import type { ConnectionState } from "../connection/connection.ts";
+import { PACKETS } from "../protocol/packets.ts";
 import type { Link } from "./link.ts";
 import type { FunctionRegistry } from "./registry.ts";
 import type { JobRunner } from "./runner.ts";
@@ -24,12 +25,30 @@ export interface ServerStats {
   readonly noops: number;
   /** Answers to this worker's GRABs: a job, or NO_JOB. */
   readonly grabAnswers: { readonly job: number; readonly noJob: number };
+  /**
+   * Packets received from and written to this server over every session, by packet name (types
+   * never seen are left out), e.g. `{ received: { NOOP: 3, JOB_ASSIGN_UNIQ: 2, NO_JOB: 1 }, … }`.
+   */
+  readonly packets: { readonly received: PacketCounts; readonly sent: PacketCounts };
   /** Successful connects (1 after the first; more after reconnects). */
   readonly connects: number;
   /** Time bytes were last received, ms since epoch (0: never). */
   readonly lastSeen: number;
   /** Why the last dial failed or the connection was lost. */
   readonly lastError: string | undefined;
+}
+
+/** Packet counts by packet name. */
+export type PacketCounts = Readonly<Record<string, number>>;
+
+/** The non-zero counts of a per-type table, by packet name. */
+export function packetCounts(byType: Uint32Array): PacketCounts {
+  const out: Record<string, number> = {};
+  for (let type = 0; type < byType.length; type++) {
+    const n = byType[type]!;
+    if (n > 0) out[PACKETS[type]?.name ?? `UNKNOWN(${type})`] = n;
+  }
+  return out;
 }
 
 export function serverStats(l: Link): ServerStats {
@@ -44,6 +63,10 @@ export function serverStats(l: Link): ServerStats {
     jobsLost: l.jobsLost,
     noops: l.noops,
     grabAnswers: { job: l.grabsAnsweredJob, noJob: l.grabsAnsweredNoJob },
+    packets: {
+      received: packetCounts(l.connection.packetsReceived),
+      sent: packetCounts(l.connection.packetsSent),
+    },
     connects: l.connection.connects,
     lastSeen: l.connection.lastSeenAt,
     lastError: l.lastError?.message,

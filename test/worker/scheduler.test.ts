@@ -5,7 +5,7 @@
  * JOB_ASSIGN variant.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { PacketType as T } from "../../src/protocol/packets.ts";
+import { packetName, PacketType as T } from "../../src/protocol/packets.ts";
 import type { WorkerOptions } from "../../src/options.ts";
 import { Worker } from "../../src/worker/worker.ts";
 import { miniJobServer, startFaultServer, type FaultPeer, type FaultServer } from "../support/fault-server.ts";
@@ -75,6 +75,25 @@ describe("worker handshake", () => {
     ]);
     const args = peer.received.filter((p) => p.type !== T.ECHO_REQ).map((p) => p.args.map((_, i) => p.arg(i)));
     expect(args.slice(0, 4)).toEqual([["hs-1"], [], ["plain"], ["slow", "1500"]]);
+  });
+
+  test("stats - packets received and sent per server by type name, as the server saw them", async () => {
+    const { server, jobs } = await mini();
+    await using _s = server;
+    await using worker = checkedWorker({ servers: server.address });
+    worker.register("f", (job) => job.text());
+    await worker.start();
+    const peer = await server.nextPeer();
+    await server.waitFor(T.PRE_SLEEP);
+    jobs.queue("f", "one");
+    await step(() => jobs.results.length === 1, "the job");
+    await server.waitFor(T.PRE_SLEEP);
+    const seen: Record<string, number> = {};
+    for (const p of peer.received) seen[packetName(p.type)] = (seen[packetName(p.type)] ?? 0) + 1;
+    const { received, sent } = worker.stats().servers[0]!.packets;
+    expect(sent).toEqual(seen);
+    expect(sent).toMatchObject({ ECHO_REQ: 1, CAN_DO: 1, GRAB_JOB_UNIQ: 3, PRE_SLEEP: 2, WORK_COMPLETE: 1 });
+    expect(received).toEqual({ ECHO_RES: 1, NO_JOB: 2, NOOP: 1, JOB_ASSIGN_UNIQ: 1 });
   });
 
   test("reconnect - after a lost connection the worker re-sends the whole handshake and grabs", async () => {
