@@ -32,7 +32,16 @@ import {
   type JobServer,
   type Peer,
 } from "./support.ts";
-import { fmt, median, type Row, runLoadgens, spread, type ThroughputOptions } from "./throughput.ts";
+import {
+  failedRow,
+  fmt,
+  type Measured,
+  median,
+  type Row,
+  runFigures,
+  runLoadgens,
+  type ThroughputOptions,
+} from "./throughput.ts";
 
 const BUN = process.execPath;
 const CLI = join(ROOT, "src", "cli", "main.ts");
@@ -126,12 +135,9 @@ const warmupJobs = (jobs: number): number => Math.min(jobs, Math.max(Math.ceil(j
 /** Generous time for one fill or drain: 5 ms per job at worst, plus start-up. */
 const runTimeout = (jobs: number): number => 30_000 + jobs * 5;
 
-interface Measured {
-  jobsPerSecond: number;
+interface PoolMeasured extends Measured {
+  /** The supervisor's CPU (0 for a plain Worker process). */
   supervisorCpuNs: number;
-  workerCpuNs: number;
-  serverCpuNs: number;
-  wallMs: number;
 }
 
 /** The processes that register as workers: the children of a supervisor, or the process itself. */
@@ -156,7 +162,7 @@ async function drain(
   peer: Peer,
   workers: readonly number[],
   jobs: number,
-): Promise<Measured> {
+): Promise<PoolMeasured> {
   for (const pid of workers) process.kill(pid, "SIGSTOP");
   try {
     await runLoadgens("gearbun", null, [server.address], jobs, 16, 1000, true, runTimeout(jobs), kase.fn);
@@ -215,7 +221,7 @@ async function poolRow(
     }
     opts.progress(`${step} ${kase.id} · ${variant.label} · warm-up (${fmt(warmup)} jobs)`);
     await drain(kase, server, poller, peer, workers, warmup);
-    const runs: Measured[] = [];
+    const runs: PoolMeasured[] = [];
     for (let r = 1; r <= opts.runs; r++) {
       opts.progress(
         `${step} ${kase.id} · ${variant.label} · run ${r}/${opts.runs} (${fmt(jobs)} jobs)${runs.length ? ` · last ${fmt(runs.at(-1)!.jobsPerSecond)} jobs/s` : ""}`,
@@ -224,27 +230,21 @@ async function poolRow(
     }
     const rss = Math.max(...workers.map((p) => peakRssKb(p)));
     const code = await peer.stop(10_000);
-    const wallSum = runs.reduce((s, m) => s + m.wallMs, 0);
     const row: Row = {
       ...head,
       status: "ok",
       ...(code !== 0 ? { note: `exit code ${code} when stopped` } : {}),
-      jobsPerSecond: spread(runs.map((m) => m.jobsPerSecond)),
+      ...runFigures(runs, jobs),
       cpuUsPerJob: median(runs.map((m) => (m.workerCpuNs + m.supervisorCpuNs) / 1000 / jobs)),
-      workerCpuUsPerJob: median(runs.map((m) => m.workerCpuNs / 1000 / jobs)),
       ...(variant.supervised
         ? { supervisorCpuUsPerJob: median(runs.map((m) => m.supervisorCpuNs / 1000 / jobs)) }
         : {}),
       workerPeakRssKb: rss,
-      serverCpuUsPerJob: median(runs.map((m) => m.serverCpuNs / 1000 / jobs)),
-      serverCores: runs.reduce((s, m) => s + m.serverCpuNs, 0) / 1e6 / wallSum,
     };
     opts.progress(`${step} ${kase.id} · ${variant.label} · ${fmt(row.jobsPerSecond!.median)} jobs/s`, true);
     return row;
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    opts.progress(`${step} ${kase.id} · ${variant.label} · FAILED: ${message.split("\n")[0]}`, true);
-    return { ...head, status: "failed", note: message.replace(/\s+/g, " ").slice(0, 300) };
+    return failedRow(head, error, opts.progress, `${step} ${kase.id} · ${variant.label}`);
   } finally {
     await peer?.stop(5000);
     await poller?.close();

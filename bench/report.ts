@@ -64,6 +64,18 @@ export function progressPrinter(): {
 // ---------------------------------------------------------------------------------------------
 // Tables
 
+/** jobs/s (median), min – max, its ratio, CPU µs per job, its ratio: the cells every table shares. */
+function figureCells(r: Row): string[] {
+  const ok = r.jobsPerSecond !== undefined;
+  return [
+    ok ? int(r.jobsPerSecond!.median) : r.status,
+    ok ? `${int(r.jobsPerSecond!.min)} – ${int(r.jobsPerSecond!.max)}` : "–",
+    ratio(r.ratio?.jobsPerSecond),
+    num(r.cpuUsPerJob),
+    ratio(r.ratio?.cpu),
+  ];
+}
+
 interface Table {
   title: string;
   header: string[];
@@ -83,16 +95,7 @@ function workerTables(rows: readonly Row[]): Table[] {
     if (large) header.push("worker CPU ms/MiB");
     header.push("worker peak RSS", "server CPU µs/job", "server cores", "note");
     const body = list.map((r) => {
-      const ok = r.jobsPerSecond !== undefined;
-      const cells = [
-        r.label,
-        int(r.jobs),
-        ok ? int(r.jobsPerSecond!.median) : r.status,
-        ok ? `${int(r.jobsPerSecond!.min)} – ${int(r.jobsPerSecond!.max)}` : "–",
-        ratio(r.ratio?.jobsPerSecond),
-        num(r.workerCpuUsPerJob),
-        ratio(r.ratio?.cpu),
-      ];
+      const cells = [r.label, int(r.jobs), ...figureCells(r)];
       if (large)
         cells.push(r.workerCpuUsPerJob === undefined ? "–" : (r.workerCpuUsPerJob / (r.bytes / MiB) / 1000).toFixed(2));
       cells.push(mib(r.workerPeakRssKb), num(r.serverCpuUsPerJob), num(r.serverCores, 2), r.note ?? "");
@@ -121,19 +124,7 @@ function clientTable(rows: readonly Row[]): Table | null {
       "note",
     ],
     rows: list.map((r) => {
-      const ok = r.jobsPerSecond !== undefined;
-      return [
-        r.caseTitle,
-        r.label,
-        int(r.jobs),
-        ok ? int(r.jobsPerSecond!.median) : r.status,
-        ok ? `${int(r.jobsPerSecond!.min)} – ${int(r.jobsPerSecond!.max)}` : "–",
-        ratio(r.ratio?.jobsPerSecond),
-        num(r.cpuUsPerJob),
-        ratio(r.ratio?.cpu),
-        num(r.workerCpuUsPerJob),
-        r.note ?? "",
-      ];
+      return [r.caseTitle, r.label, int(r.jobs), ...figureCells(r), num(r.workerCpuUsPerJob), r.note ?? ""];
     }),
   };
 }
@@ -158,16 +149,11 @@ function poolTable(rows: readonly Row[]): Table | null {
       "note",
     ],
     rows: list.map((r) => {
-      const ok = r.jobsPerSecond !== undefined;
       return [
         r.caseId,
         r.label,
         int(r.jobs),
-        ok ? int(r.jobsPerSecond!.median) : r.status,
-        ok ? `${int(r.jobsPerSecond!.min)} – ${int(r.jobsPerSecond!.max)}` : "–",
-        ratio(r.ratio?.jobsPerSecond),
-        num(r.cpuUsPerJob),
-        ratio(r.ratio?.cpu),
+        ...figureCells(r),
         num(r.supervisorCpuUsPerJob, 2),
         num(r.serverCpuUsPerJob),
         r.note ?? "",

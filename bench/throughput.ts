@@ -426,14 +426,40 @@ const warmupJobs = (jobs: number, bytes: number): number =>
 /** Generous time for one run: the peers are slow at worst a few hundred jobs/s. */
 const runTimeout = (jobs: number, bytes: number): number => 30_000 + jobs * 20 + Math.ceil((jobs * bytes) / MiB) * 50;
 
+/** A row that could not be measured: the progress line and the row's note say why. */
+export function failedRow(
+  head: Omit<Row, "status">,
+  error: unknown,
+  progress: ThroughputOptions["progress"],
+  what: string,
+): Row {
+  const message = error instanceof Error ? error.message : String(error);
+  progress(`${what} · FAILED: ${message.split("\n")[0]}`, true);
+  return { ...head, status: "failed", note: message.replace(/\s+/g, " ").slice(0, 300) };
+}
+
 // ---------------------------------------------------------------------------------------------
 // One worker row
 
-interface Measured {
+export interface Measured {
   jobsPerSecond: number;
   workerCpuNs: number;
   serverCpuNs: number;
   wallMs: number;
+}
+
+/** A row's figures from its measured runs: medians per job, the spread of jobs/s, server cores. */
+export function runFigures(
+  runs: readonly Measured[],
+  jobs: number,
+): Pick<Row, "jobsPerSecond" | "workerCpuUsPerJob" | "serverCpuUsPerJob" | "serverCores"> {
+  const wallSum = runs.reduce((s, m) => s + m.wallMs, 0);
+  return {
+    jobsPerSecond: spread(runs.map((m) => m.jobsPerSecond)),
+    workerCpuUsPerJob: median(runs.map((m) => m.workerCpuNs / 1000 / jobs)),
+    serverCpuUsPerJob: median(runs.map((m) => m.serverCpuNs / 1000 / jobs)),
+    serverCores: runs.reduce((s, m) => s + m.serverCpuNs, 0) / 1e6 / wallSum,
+  };
 }
 
 async function startWorkers(peer: WorkerPeer, addresses: string[], procs: number): Promise<Peer[]> {
@@ -578,24 +604,19 @@ async function workerRow(
     let note: string | undefined;
     if (Number.isNaN(done)) note = "worker did not report its job count";
     else if (done !== expected) note = `workers report ${fmt(done)} jobs done, ${fmt(expected)} submitted`;
-    const wallSum = runs.reduce((s, m) => s + m.wallMs, 0);
+    const figures = runFigures(runs, jobs);
     const row: Row = {
       ...head,
       status: note !== undefined && !Number.isNaN(done) && done < expected ? "failed" : "ok",
       ...(note !== undefined ? { note } : {}),
-      jobsPerSecond: spread(runs.map((m) => m.jobsPerSecond)),
-      cpuUsPerJob: median(runs.map((m) => m.workerCpuNs / 1000 / jobs)),
-      workerCpuUsPerJob: median(runs.map((m) => m.workerCpuNs / 1000 / jobs)),
+      ...figures,
+      cpuUsPerJob: figures.workerCpuUsPerJob,
       workerPeakRssKb: rss,
-      serverCpuUsPerJob: median(runs.map((m) => m.serverCpuNs / 1000 / jobs)),
-      serverCores: runs.reduce((s, m) => s + m.serverCpuNs, 0) / 1e6 / wallSum,
     };
     opts.progress(`${step} ${kase.id} · ${peer.label} · ${fmt(row.jobsPerSecond!.median)} jobs/s`, true);
     return row;
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    opts.progress(`${step} ${kase.id} · ${peer.label} · FAILED: ${message.split("\n")[0]}`, true);
-    return { ...head, status: "failed", note: message.replace(/\s+/g, " ").slice(0, 300) };
+    return failedRow(head, error, opts.progress, `${step} ${kase.id} · ${peer.label}`);
   } finally {
     await Promise.allSettled(workers.map((w) => w.stop(2000)));
     await poller?.close();
@@ -668,9 +689,7 @@ async function clientRow(
     opts.progress(`${step} ${kase.id} · ${label} · ${fmt(row.jobsPerSecond!.median)}/s`, true);
     return row;
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    opts.progress(`${step} ${kase.id} · ${label} · FAILED: ${message.split("\n")[0]}`, true);
-    return { ...head, status: "failed", note: message.replace(/\s+/g, " ").slice(0, 300) };
+    return failedRow(head, error, opts.progress, `${step} ${kase.id} · ${label}`);
   } finally {
     await Promise.allSettled(workers.map((w) => w.stop(2000)));
     await poller?.close();

@@ -1,9 +1,11 @@
 /**
  * The supervisor's handle on one child process: spawn with IPC, its state (starting → ready →
- * stopping → exited, each set by one transition), its output cut into whole lines, the last
- * stderr lines kept to explain a crash, and a stop that ends in SIGKILL if the deadline passes.
+ * stopping → exited, each set by one transition), its output cut into whole lines by the shared
+ * line-reading spawner, the last stderr lines kept to explain a crash, and a stop that ends in
+ * SIGKILL if the deadline passes.
  */
 import { join } from "node:path";
+import { type LineProcess, spawnLines } from "../util/lines.ts";
 import { CHILD_SPEC_ENV, type ChildMessage, type ChildSpec, isChildMessage, type SupervisorMessage } from "./ipc.ts";
 
 const CHILD_ENTRY = join(import.meta.dir, "child.ts");
@@ -39,8 +41,7 @@ export class PoolChild {
   readyAt = 0;
   jobs = 0;
   private currentState: ChildState = "starting";
-  private readonly proc: ReturnType<typeof Bun.spawn>;
-  private readonly stderrTail: string[] = [];
+  private readonly proc: LineProcess["proc"];
   private fatal: string | null = null;
   private killTimer: ReturnType<typeof setTimeout> | null = null;
   private killed = false;
@@ -50,12 +51,12 @@ export class PoolChild {
 
   constructor(spec: ChildSpec, callbacks: ChildCallbacks) {
     this.spec = spec;
-    this.proc = Bun.spawn([process.execPath, CHILD_ENTRY], {
+    const child = spawnLines([process.execPath, CHILD_ENTRY], {
+      name: `pool child ${spec.index}`,
       env: { ...process.env, [CHILD_SPEC_ENV]: JSON.stringify(spec) },
-      stdin: "ignore",
-      stdout: "pipe",
       stderr: "pipe",
-      serialization: "json",
+      keepLines: STDERR_TAIL,
+      onLine: (stream, line) => callbacks.line(this, stream, line),
       ipc: (message) => {
         if (!isChildMessage(message)) return;
         if (message.type === "ready") this.toReady();
@@ -63,23 +64,16 @@ export class PoolChild {
         callbacks.message(this, message);
       },
     });
-    this.pid = this.proc.pid;
-    const out = readLines(this.proc.stdout as ReadableStream<Uint8Array>, (line) =>
-      callbacks.line(this, "stdout", line),
-    );
-    const err = readLines(this.proc.stderr as ReadableStream<Uint8Array>, (line) => {
-      this.stderrTail.push(line);
-      if (this.stderrTail.length > STDERR_TAIL) this.stderrTail.shift();
-      callbacks.line(this, "stderr", line);
-    });
-    this.exited = Promise.all([this.proc.exited, out, err]).then(() => {
+    this.proc = child.proc;
+    this.pid = child.pid;
+    this.exited = Promise.all([this.proc.exited, child.ended]).then(() => {
       const info: ChildExitInfo = {
         code: this.proc.exitCode,
         signal: this.proc.signalCode === null ? null : String(this.proc.signalCode),
         expected: this.currentState === "stopping",
         killed: this.killed,
         fatal: this.fatal,
-        stderr: [...this.stderrTail],
+        stderr: [...child.errorLines],
       };
       this.toExited();
       callbacks.exit(this, info);
@@ -137,21 +131,4 @@ export class PoolChild {
       // The channel is closed: the child is on its way out; the kill timer covers a hang.
     }
   }
-}
-
-/** Calls `onLine` for every whole line of `stream` (and a last unterminated one). */
-async function readLines(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void): Promise<void> {
-  const decoder = new TextDecoder();
-  let rest = "";
-  for await (const chunk of stream) {
-    rest += decoder.decode(chunk, { stream: true });
-    let nl = rest.indexOf("\n");
-    while (nl >= 0) {
-      onLine(rest.slice(0, nl));
-      rest = rest.slice(nl + 1);
-      nl = rest.indexOf("\n");
-    }
-  }
-  rest += decoder.decode();
-  if (rest !== "") onLine(rest);
 }

@@ -10,22 +10,11 @@ import type { FailedJob } from "../worker/job.ts";
 /** How long a writer waits for another process's write lock. */
 const BUSY_TIMEOUT_MS = 5000;
 
-export interface DeadLetterRow {
+/** A stored failed job: what the worker reported, with its row id and how often it was resubmitted. */
+export interface DeadLetterRow extends FailedJob {
   readonly id: number;
-  readonly function: string;
-  readonly unique: string;
-  readonly handle: string;
-  readonly server: string;
-  readonly outcome: string;
-  readonly error: string;
-  readonly attempts: number;
-  /** When the job was first assigned, ms since epoch. */
-  readonly startedAt: number;
-  /** When it failed for good, ms since epoch. */
-  readonly failedAt: number;
   /** Times `gearbun dead retry` submitted it again. */
   readonly resubmitted: number;
-  readonly payload: Uint8Array;
 }
 
 interface RawRow {

@@ -1,7 +1,8 @@
 /**
- * A child process whose stdout is read line by line: the demo watches its worker processes with
- * it, and the tests and benchmarks their helper processes. Lines are kept in order, waited for by
- * a predicate, and the process is stopped by PID (SIGTERM, then SIGKILL after a grace period).
+ * A child process whose stdout is read line by line: the worker pool and the demo watch their
+ * worker processes with it, and the tests and benchmarks their helper processes. Lines are kept
+ * in order (or handed over as they come), waited for by a predicate, and the process is stopped
+ * by PID (SIGTERM, then SIGKILL after a grace period).
  */
 import type { Subprocess } from "bun";
 
@@ -18,6 +19,10 @@ export interface LineProcessOptions {
   readonly name?: string;
   /** At most this many lines are kept per stream, the oldest dropped first. @default Infinity */
   readonly keepLines?: number;
+  /** Called with each whole line as it is read (stderr's only with `stderr: "pipe"`). @default none */
+  readonly onLine?: (stream: "stdout" | "stderr", line: string) => void;
+  /** Opens an IPC channel (JSON serialization): each message the child sends is handed here. @default none */
+  readonly ipc?: (message: unknown) => void;
 }
 
 /** A spawned child with its stdout read as lines. */
@@ -59,11 +64,15 @@ export interface LineProcess {
 /** How long `stop` waits for the output to end after the exit (a grandchild may hold the pipe). */
 const OUTPUT_GRACE_MS = 1000;
 
-/** Reads `stream` into `lines` (the last line may lack its "\n"), calling `onChunk` with how many old lines it dropped. */
+/**
+ * Reads `stream` into `lines` (the last line may lack its "\n"), calling `onLine` per line and
+ * `onChunk` with how many old lines it dropped.
+ */
 async function readLines(
   stream: ReadableStream<Uint8Array>,
   lines: string[],
   keep: number,
+  onLine: ((line: string) => void) | undefined,
   onChunk: (dropped: number) => void,
 ): Promise<void> {
   const decoder = new TextDecoder();
@@ -79,7 +88,9 @@ async function readLines(
     if (nl < 0) continue;
     let start = 0;
     while (nl >= 0) {
-      lines.push(partial.slice(start, nl));
+      const line = partial.slice(start, nl);
+      lines.push(line);
+      onLine?.(line);
       start = nl + 1;
       nl = partial.indexOf("\n", start);
     }
@@ -87,7 +98,10 @@ async function readLines(
     onChunk(drop());
   }
   partial += decoder.decode();
-  if (partial !== "") lines.push(partial);
+  if (partial !== "") {
+    lines.push(partial);
+    onLine?.(partial);
+  }
   onChunk(drop());
 }
 
@@ -101,6 +115,7 @@ export function spawnLines(cmd: readonly string[], options: LineProcessOptions =
     stdin: options.stdin ?? "ignore",
     ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
     ...(options.env !== undefined ? { env: options.env } : {}),
+    ...(options.ipc !== undefined ? { ipc: options.ipc, serialization: "json" as const } : {}),
   });
   const lines: string[] = [];
   const errorLines: string[] = [];
@@ -113,12 +128,27 @@ export function spawnLines(cmd: readonly string[], options: LineProcessOptions =
     waiters = [];
     for (const f of w) f();
   };
-  const stdoutDone = readLines(proc.stdout as ReadableStream<Uint8Array>, lines, keep, (dropped) => {
-    cursor = Math.max(0, cursor - dropped);
-    wake();
-  });
+  const onLine = options.onLine;
+  const stdoutDone = readLines(
+    proc.stdout as ReadableStream<Uint8Array>,
+    lines,
+    keep,
+    onLine && ((line) => onLine("stdout", line)),
+    (dropped) => {
+      cursor = Math.max(0, cursor - dropped);
+      wake();
+    },
+  );
   const stderrDone =
-    options.stderr === "pipe" ? readLines(proc.stderr as ReadableStream<Uint8Array>, errorLines, keep, () => {}) : null;
+    options.stderr === "pipe"
+      ? readLines(
+          proc.stderr as ReadableStream<Uint8Array>,
+          errorLines,
+          keep,
+          onLine && ((line) => onLine("stderr", line)),
+          () => {},
+        )
+      : null;
   const ended = Promise.all([stdoutDone, stderrDone]).then(() => {
     done = true;
     wake();

@@ -5,11 +5,12 @@
  */
 import { expect, test } from "bun:test";
 import { join } from "node:path";
-import { FIXTURES, spawnCli } from "./helpers.ts";
+import { spawnGearbun } from "../support/processes.ts";
+import { FIXTURES } from "./helpers.ts";
 
 test("pool - a handlers file that throws at import: spawns back off, the reason is logged, SIGTERM exits promptly", async () => {
   // No server is needed: the children die before they connect.
-  const cli = spawnCli(["worker", join(FIXTURES, "broken.ts"), "--servers", "127.0.0.1:1", "--log", "json"]);
+  const cli = spawnGearbun(["worker", join(FIXTURES, "broken.ts"), "--servers", "127.0.0.1:1", "--log", "json"]);
   try {
     await Bun.sleep(5000);
     const events = cli.lines.map(

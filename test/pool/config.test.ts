@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { ConfigError } from "../../src/errors.ts";
 import { parseConfig } from "../../src/pool/config.ts";
 import { describeGearmand, startGearmand } from "../support/gearmand.ts";
-import { HANDLERS, poolWorkers, spawnCli, tempDir } from "./helpers.ts";
+import { gearbun, spawnGearbun } from "../support/processes.ts";
+import { HANDLERS, matching, poolWorkers, tempDir } from "./helpers.ts";
 
 function configError(text: string): string {
   try {
@@ -64,12 +65,12 @@ describe("pool - config file", () => {
 
   test("pool - config: the CLI prints one line naming the key and file and exits 2 before anything starts", async () => {
     const dir = tempDir({ "gearbun.toml": `handlers = "${HANDLERS}"\nprocesses = 1\nmax-job = 5\n` });
-    const cli = spawnCli(["worker", "--config", join(dir, "gearbun.toml")]);
-    expect(await cli.proc.exited).toBe(2);
-    const err = (await cli.stderr).trim();
+    const cli = await gearbun(["worker", "--config", join(dir, "gearbun.toml")]);
+    expect(cli.code).toBe(2);
+    const err = cli.err.trim();
     expect(err.split("\n")).toHaveLength(1);
     expect(err).toBe(`gearbun worker: ${join(dir, "gearbun.toml")}: max-job: unknown key`);
-    expect(cli.lines).toEqual([]);
+    expect(cli.out).toBe("");
   });
 });
 
@@ -82,7 +83,7 @@ describeGearmand("pool - config file on gearmand", () => {
         `[functions.shout]\nprocesses = 1\nconcurrency = 2\n`,
     });
     // --servers and --processes override the file (which names a dead server and 3 processes).
-    const cli = spawnCli([
+    const cli = spawnGearbun([
       "worker",
       "--config",
       join(dir, "gearbun.toml"),
@@ -94,7 +95,7 @@ describeGearmand("pool - config file on gearmand", () => {
       "json",
     ]);
     try {
-      await cli.waitLine(/"event":"started"/);
+      await cli.waitLine(matching(/"event":"started"/), "the started line", 15_000);
       const rows = await poolWorkers(g.address, "cfg:");
       const byIndex = Object.fromEntries(rows.map((r) => [r.id.split(":").at(-1), r.functions.sort()]));
       expect(byIndex).toEqual({ "1": ["pid", "reverse"], "2": ["shout"] });

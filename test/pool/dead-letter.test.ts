@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { DeadLetterStore } from "../../src/pool/dead-letter.ts";
 import { describeGearmand, startGearmand } from "../support/gearmand.ts";
 import { Submitter } from "../support/submitter.ts";
-import { spawnCli, tempDir } from "./helpers.ts";
+import { gearbun, spawnGearbun } from "../support/processes.ts";
+import { matching, tempDir } from "./helpers.ts";
 
 const HANDLERS = `export default {
   flaky: (job) => {
@@ -31,11 +32,10 @@ retries = 1
 backoff = { initial = 20 }
 `;
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const cli = spawnCli(args);
-  const code = await cli.proc.exited;
-  await cli.pump;
-  return { code, out: cli.lines.join("\n"), err: await cli.stderr };
+/** `gearbun ARGS` to its end, stdout without its last newline. */
+async function run(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  const r = await gearbun(args);
+  return { ...r, out: r.out.trimEnd() };
 }
 
 describeGearmand("pool - dead letters", () => {
@@ -43,20 +43,30 @@ describeGearmand("pool - dead letters", () => {
     await using g = await startGearmand();
     const dir = tempDir({ "handlers.ts": HANDLERS, "gearbun.toml": CONFIG });
     const deadFile = join(dir, "dead.sqlite");
-    const cli = spawnCli(["worker", "--config", join(dir, "gearbun.toml"), "--servers", g.address, "--log", "json"]);
+    const cli = spawnGearbun([
+      "worker",
+      "--config",
+      join(dir, "gearbun.toml"),
+      "--servers",
+      g.address,
+      "--log",
+      "json",
+    ]);
     try {
-      await cli.waitLine(/"event":"started"/);
+      await cli.waitLine(matching(/"event":"started"/), "the started line", 15_000);
       await using s = await Submitter.open([g.address]);
       const ok = await s.submit("flaky", "x");
       expect(ok).toMatchObject({ outcome: "complete", text: "ok on attempt 3" });
       const bad = await s.submit("doomed", "d1", { unique: "u-d1" });
       expect(bad).toMatchObject({ outcome: "exception", text: "doomed d1 attempt 2" });
 
-      const jobLine = (fn: string, from = 0) =>
-        cli.waitLine(new RegExp(`"event":"job".*"function":"${fn}"`), 5000, from);
-      expect(JSON.parse(cli.lines[await jobLine("flaky")]!)).toMatchObject({ outcome: "complete", attempts: 3 });
-      const firstDoomed = await jobLine("doomed");
-      expect(JSON.parse(cli.lines[firstDoomed]!)).toMatchObject({ outcome: "exception", attempts: 2 });
+      // Each call finds the next job line of `fn` after the line the previous call returned.
+      const jobLine = async (fn: string) =>
+        JSON.parse(
+          await cli.nextLine(matching(new RegExp(`"event":"job".*"function":"${fn}"`)), `a ${fn} job line`, 5000),
+        );
+      expect(await jobLine("flaky")).toMatchObject({ outcome: "complete", attempts: 3 });
+      expect(await jobLine("doomed")).toMatchObject({ outcome: "exception", attempts: 2 });
 
       const list = await run(["dead", "list", "--dead-letter", deadFile]);
       expect(list.code).toBe(0);
@@ -69,7 +79,7 @@ describeGearmand("pool - dead letters", () => {
       const retried = await run(["dead", "retry", "1", "--dead-letter", deadFile, "--servers", g.address]);
       expect(retried.code).toBe(0);
       expect(retried.out).toMatch(/^1 doomed resubmitted as H:/);
-      await jobLine("doomed", firstDoomed + 1);
+      await jobLine("doomed");
       {
         using store = new DeadLetterStore(deadFile);
         for (const deadline = Date.now() + 5000; store.list().length === 0 && Date.now() < deadline; )

@@ -1,6 +1,7 @@
 /**
  * Shared by the pool tests: a steady foreground load that checks every result, the admin view
- * of which children are registered, handler files in a temporary folder, and the CLI as a process.
+ * of which children are registered, and handler files in a temporary folder. The CLI runs as a
+ * process through test/support/processes.ts.
  */
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,7 +12,6 @@ import { Submitter } from "../support/submitter.ts";
 
 export const FIXTURES = join(import.meta.dir, "fixtures");
 export const HANDLERS = join(FIXTURES, "handlers.ts");
-export const MAIN = join(import.meta.dir, "../../src/cli/main.ts");
 
 /** A sink that keeps the lines (tests read them; nothing reaches the terminal). */
 export function memorySink(): LogSink & { lines: string[] } {
@@ -111,42 +111,8 @@ export function waitFor<T>(subscribe: (done: (value: T) => void) => () => void, 
   });
 }
 
-/** `gearbun ARGS` as a process, its stdout collected line by line. */
-export function spawnCli(args: string[], cwd?: string) {
-  const proc = Bun.spawn([process.execPath, MAIN, ...args], {
-    stdout: "pipe",
-    stderr: "pipe",
-    stdin: "ignore",
-    cwd,
-    env: { ...process.env, GEARMAN_SERVERS: "" },
-  });
-  const lines: string[] = [];
-  let waiters: (() => void)[] = [];
-  const pump = (async () => {
-    const decoder = new TextDecoder();
-    let rest = "";
-    for await (const chunk of proc.stdout as ReadableStream<Uint8Array>) {
-      rest += decoder.decode(chunk, { stream: true });
-      const parts = rest.split("\n");
-      rest = parts.pop()!;
-      lines.push(...parts);
-      for (const w of waiters) w();
-      waiters = [];
-    }
-    if (rest !== "") lines.push(rest);
-  })();
-  const stderr = new Response(proc.stderr as ReadableStream<Uint8Array>).text();
-  /** Waits for a stdout line matching `re` (from line `from` on); returns its index. */
-  const waitLine = async (re: RegExp, ms = 15_000, from = 0): Promise<number> => {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const i = lines.findIndex((l, k) => k >= from && re.test(l));
-      if (i >= 0) return i;
-      if (Date.now() > deadline || proc.exitCode !== null) {
-        throw new Error(`no stdout line matching ${re} (exit ${proc.exitCode}); got:\n${lines.join("\n")}`);
-      }
-      await Promise.race([new Promise<void>((r) => waiters.push(r)), Bun.sleep(100)]);
-    }
-  };
-  return { proc, lines, stderr, pump, waitLine };
-}
+/** A stdout line matching `re`, as a test for `LineProcess.waitLine` / `nextLine`. */
+export const matching =
+  (re: RegExp) =>
+  (line: string): boolean =>
+    re.test(line);

@@ -4,20 +4,21 @@
  */
 import { expect, test } from "bun:test";
 import { describeGearmand, startGearmand } from "../support/gearmand.ts";
-import { HANDLERS, reversed, spawnCli, startLoad } from "./helpers.ts";
+import { spawnGearbun } from "../support/processes.ts";
+import { HANDLERS, matching, reversed, startLoad } from "./helpers.ts";
 
 describeGearmand("pool - log", () => {
   test("pool - --log json under load: every line parses, one job line per job, with the documented fields", async () => {
     await using g = await startGearmand();
-    const cli = spawnCli(["worker", HANDLERS, "--servers", g.address, "--processes", "2", "--concurrency", "4"]);
+    const cli = spawnGearbun(["worker", HANDLERS, "--servers", g.address, "--processes", "2", "--concurrency", "4"]);
     try {
-      await cli.waitLine(/"event":"started"/);
+      await cli.waitLine(matching(/"event":"started"/), "the started line", 15_000);
       const load = await startLoad([g.address], "reverse", reversed, 8);
       await Bun.sleep(1500);
       const r = await load.stop();
       cli.proc.kill("SIGTERM");
       expect(await cli.proc.exited).toBe(0);
-      await cli.pump;
+      await cli.ended;
       const records = cli.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
       const jobs = records.filter((e) => e.event === "job");
       console.log(`pool - log: ${cli.lines.length} lines, ${jobs.length} job lines for ${r.done} jobs`);

@@ -9,7 +9,8 @@ import { join } from "node:path";
 import type { PoolEvents } from "../../src/pool/events.ts";
 import { startPool } from "../../src/pool/supervisor.ts";
 import { describeGearmand, startGearmand } from "../support/gearmand.ts";
-import { memorySink, spawnCli, startLoad, tempDir, versionHandlers, waitFor } from "./helpers.ts";
+import { spawnGearbun } from "../support/processes.ts";
+import { matching, memorySink, startLoad, tempDir, versionHandlers, waitFor } from "./helpers.ts";
 
 const BROKEN = "export default { version: () => ;\n";
 
@@ -26,23 +27,23 @@ describeGearmand("pool - reload", () => {
     await using g = await startGearmand();
     const dir = tempDir({ "handlers.ts": versionHandlers("v1") });
     const file = join(dir, "handlers.ts");
-    const cli = spawnCli(["worker", file, "--servers", g.address, "--processes", "2", "--log", "json"]);
+    const cli = spawnGearbun(["worker", file, "--servers", g.address, "--processes", "2", "--log", "json"]);
     try {
-      await cli.waitLine(/"event":"started"/);
+      await cli.waitLine(matching(/"event":"started"/), "the started line", 15_000);
       const load = await startLoad([g.address], "version", (_p, t) => /^v\d$/.test(t));
       await Bun.sleep(200);
 
       writeFileSync(file, versionHandlers("v2"));
-      let from = cli.lines.length;
+      // Each reload line is the next one after the previous.
+      const reloadLine = async () =>
+        JSON.parse(await cli.nextLine(matching(/"event":"reload"/), "a reload line", 15_000));
       cli.proc.kill("SIGHUP");
-      const ok = await cli.waitLine(/"event":"reload"/, 15_000, from);
-      expect(JSON.parse(cli.lines[ok]!)).toMatchObject({ ok: true, replaced: 2 });
+      expect(await reloadLine()).toMatchObject({ ok: true, replaced: 2 });
       expect(new Set(await settledTexts(load))).toEqual(new Set(["v2"]));
 
       writeFileSync(file, BROKEN);
-      from = cli.lines.length;
       cli.proc.kill("SIGHUP");
-      const failed = JSON.parse(cli.lines[await cli.waitLine(/"event":"reload"/, 15_000, from)]!);
+      const failed = await reloadLine();
       expect(failed).toMatchObject({ ok: false, replaced: 0 });
       expect(failed.error).toContain("handlers failed to load");
       expect(new Set(await settledTexts(load))).toEqual(new Set(["v2"]));

@@ -1,7 +1,7 @@
 /**
  * Commands run as a user runs them: `run` waits for a command to end and returns what it printed;
- * `gearbun` runs the CLI that way, `gearbunDaemon` starts a long-running subcommand on the
- * line-reading spawner (src/util/lines.ts) and waits until its output matches.
+ * `gearbun` runs the CLI that way, `spawnGearbun` starts a long-running subcommand on the
+ * line-reading spawner (src/util/lines.ts), and `gearbunDaemon` also waits until its output matches.
  */
 import { join } from "node:path";
 import { spawnLines, type LineProcess } from "../../src/util/lines.ts";
@@ -63,13 +63,19 @@ export interface Daemon extends AsyncDisposable {
   stop(): Promise<number>;
 }
 
-/** A long-running `gearbun …args`, once its stdout (across lines) matches `ready`. */
-export async function gearbunDaemon(args: readonly string[], ready: RegExp): Promise<Daemon> {
-  const child = spawnLines([process.execPath, MAIN, ...args], {
+/** `gearbun …args` started, its stdout read as lines and its stderr kept (`errorLines`). */
+export function spawnGearbun(args: readonly string[], options: { cwd?: string } = {}): LineProcess {
+  return spawnLines([process.execPath, MAIN, ...args], {
     env: CLI_ENV,
     stderr: "pipe",
     name: `gearbun ${args.join(" ")}`,
+    ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
   });
+}
+
+/** A long-running `gearbun …args`, once its stdout (across lines) matches `ready`. */
+export async function gearbunDaemon(args: readonly string[], ready: RegExp): Promise<Daemon> {
+  const child = spawnGearbun(args);
   const output = (): string => child.lines.map((l) => `${l}\n`).join("");
   const errors = (): string => child.errorLines.map((l) => `${l}\n`).join("");
   const stop = async (): Promise<number> => (await child.stop(5000, "SIGINT")) ?? -1;
