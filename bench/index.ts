@@ -9,12 +9,14 @@
  *                                 # --case fg-16b,... --peer c,gearbun-c16,... --jobs N
  *                                 # --no-mss-shim (see bench/peers/mss-shim.c)
  *   bun run bench --case pool-cpu,pool-light   # only the worker pool's rows (bench/pool.ts)
+ *   bun run bench --case server-ref   # only the job servers side by side (bench/server-ref.ts)
  *   bun run bench --quick --dry-run   # list the rows a run would measure, run nothing
  *   bun run bench --no-write      # print only, leave RESULTS.md and results.svg alone
  */
 import { runCodecBench, type CodecFigure } from "./codec.bench.ts";
 import { printTable, progressPrinter, writeResults } from "./report.ts";
 import { runPool } from "./pool.ts";
+import { runServerRef } from "./server-ref.ts";
 import { installCleanup } from "./support.ts";
 import { parseThroughputArgs, runThroughput } from "./throughput.ts";
 
@@ -39,6 +41,18 @@ const result = await runThroughput({ ...options, progress: printer.progress, log
 const pool = await runPool({ ...options, progress: printer.progress, log: printer.log });
 result.rows.push(...pool.rows);
 result.notes.push(...pool.notes);
+if (!options.dryRun && (options.caseFilter === null || options.caseFilter.includes("server-ref"))) {
+  const ref = await runServerRef({
+    jobs: options.jobsOverride ?? (options.quick ? 5_000 : 50_000),
+    runs: options.runs,
+    servers: 1,
+    pairs: null,
+    progress: printer.progress,
+    log: printer.log,
+  });
+  result.rows.push(...ref.rows);
+  result.notes.push(...ref.notes);
+}
 printer.done();
 printTable(result, codec);
 

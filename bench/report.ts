@@ -5,6 +5,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CodecFigure } from "./codec.bench.ts";
+import { serverRefCells } from "./server-ref.ts";
 import { BENCH_DIR, machineInfo } from "./support.ts";
 import { CLIENT_WORKER_PROCS, type Row, type ThroughputResult } from "./throughput.ts";
 
@@ -162,6 +163,13 @@ function poolTable(rows: readonly Row[]): Table | null {
   };
 }
 
+/** bench/server-ref.ts's rows: gearmand --threads 1 (the reference), default gearmand, the embedded server. */
+function serverTable(rows: readonly Row[]): Table | null {
+  if (!rows.some((r) => r.section === "server")) return null;
+  const cells = serverRefCells(rows);
+  return { title: "Job servers side by side: 16 B foreground, 1,000 in flight, 1 worker process", ...cells };
+}
+
 function codecTable(figures: readonly CodecFigure[]): Table | null {
   if (figures.length === 0) return null;
   return {
@@ -219,6 +227,7 @@ export function printTable(result: ThroughputResult, codec: readonly CodecFigure
     ...workerTables(result.rows),
     clientTable(result.rows),
     poolTable(result.rows),
+    serverTable(result.rows),
     codecTable(codec),
   ].filter((t): t is Table => t !== null);
   console.log("");
@@ -278,6 +287,8 @@ export function writeResults(input: ReportInput): { markdown: string; svg: strin
   if (pt !== null) {
     parts.push(`## ${pt.title}`, "", POOL_HOW, "", markdownTable(pt), "");
   }
+  const st = serverTable(result.rows);
+  if (st !== null) parts.push(`## ${st.title}`, "", SERVER_HOW, "", markdownTable(st), "");
   const cd = codecTable(input.codec);
   if (cd !== null) parts.push(`## ${cd.title}`, "", markdownTable(cd), "");
   if (result.notes.length > 0) parts.push("## Notes", "", ...result.notes.map((n) => `- ${n}`), "");
@@ -294,6 +305,13 @@ const POOL_HOW =
   "of CPU per job, `--processes 1` vs `2` (target ≥ 1.7× jobs/s). pool-light: 16 B echo jobs, a pool of one child vs a plain " +
   "Worker process with the same handler: the supervisor's own cost (target: jobs/s and CPU per job within 5 %). CPU per job " +
   "counts every process of the row, the supervisor's included; the pool runs with `--log off`.";
+
+const SERVER_HOW =
+  "gearmand `--threads 1` is gearmand at its best on a small machine and the reference of the ratios; the default-flag row " +
+  "(4 I/O threads) is what a plain `gearmand` costs. Per pairing (load generator + worker) each server runs with its own " +
+  "worker, warmed up, and the measured runs go round the servers so noise hits them alike (bench/server-ref.ts). Server CPU is " +
+  "the server process's schedstat per job; jobs/s is the load generator's clock. Targets for the embedded server: CPU per job " +
+  "≤ 2× and jobs/s ≥ 0.8× gearmand `--threads 1`'s.";
 
 const xml = (s: string): string =>
   s.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll('"', "&quot;");

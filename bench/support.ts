@@ -112,12 +112,19 @@ export interface JobServer {
 }
 
 /**
- * gearmand (default flags: 4 I/O threads; `preload`: an LD_PRELOAD library such as the MSS shim)
- * or the embedded server in its own Bun process.
+ * gearmand (default flags: 4 I/O threads, unless `args` says otherwise; `preload`: an LD_PRELOAD
+ * library such as the MSS shim) or the embedded server in its own Bun process.
  */
-export async function startJobServer(target: Target, preload: string | null = null): Promise<JobServer> {
+export async function startJobServer(
+  target: Target,
+  preload: string | null = null,
+  args: readonly string[] = [],
+): Promise<JobServer> {
   if (target === "gearmand") {
-    const g: Gearmand = await startGearmand(preload !== null ? { env: { LD_PRELOAD: preload } } : {});
+    const g: Gearmand = await startGearmand({
+      args: [...args],
+      ...(preload !== null ? { env: { LD_PRELOAD: preload } } : {}),
+    });
     const server: JobServer = { address: g.address, pid: g.pid, stop: () => g[Symbol.asyncDispose]() };
     liveServers.add(server);
     return server;

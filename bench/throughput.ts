@@ -362,8 +362,8 @@ export interface Spread {
 }
 
 export interface Row {
-  /** "pool": bench/pool.ts's rows (gearbun worker's supervisor and its scaling). */
-  readonly section: "worker" | "client" | "pool";
+  /** "pool": bench/pool.ts's rows (gearbun worker's supervisor and its scaling); "server": bench/server-ref.ts's. */
+  readonly section: "worker" | "client" | "pool" | "server";
   readonly caseId: string;
   readonly caseTitle: string;
   /** Worker peer id (worker section) or load generator id (client section). */
@@ -380,6 +380,7 @@ export interface Row {
   readonly workerCpuUsPerJob?: number;
   readonly workerPeakRssKb?: number;
   readonly serverCpuUsPerJob?: number;
+  readonly serverCpuSpread?: Spread;
   /** Pool rows: the supervisor process's CPU per job, µs (included in `cpuUsPerJob`). */
   readonly supervisorCpuUsPerJob?: number;
   /** Server CPU time over wall time in the measured runs (1 = one core busy). */
