@@ -18,7 +18,8 @@
 # Needs no network and installs nothing on the system. Build dependencies (Debian/Ubuntu):
 #   apt-get install automake autoconf libtool gperf g++ libboost-dev \
 #     libboost-program-options-dev libevent-dev uuid-dev
-# The compiler runs at the lowest priority (nice -n 19) with MAKE_JOBS jobs (default 2).
+# The compiler runs at the lowest priority (nice -n 19) with MAKE_JOBS jobs (default 2); a failed
+# step prints the end of its log; KEEP_BUILD=1 keeps the build folder for a closer look.
 #
 # Exit codes: 0 built (or already built), 1 build failed, 2 bad arguments or missing tools.
 set -euo pipefail
@@ -38,13 +39,31 @@ version="${2:-}"
 [ -e "$source_arg" ] || fail "no such source: $source_arg" 2
 source_abs="$(cd "$(dirname "$source_arg")" && pwd)/$(basename "$source_arg")"
 
-for tool in autoreconf libtoolize gperf g++ make tar; do
-  command -v "$tool" >/dev/null 2>&1 ||
-    fail "$tool is missing; install the build dependencies listed at the top of this script" 2
-done
+need() {
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null 2>&1 ||
+      fail "$tool is missing; install the build dependencies listed at the top of this script" 2
+  done
+}
 
 cache="${GEARBUN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gearbun}"
 mkdir -p "$cache"
+# Prints the binary and exits when `gearmand-$1` is already built.
+reuse_if_built() {
+  local prefix="$cache/gearmand-${1#v}"
+  if [ -x "$prefix/sbin/gearmand" ] && [ -f "$prefix/build-info" ]; then
+    echo "build-gearmand: gearmand ${1#v} is already built (remove $prefix to rebuild)" >&2
+    echo "$prefix/sbin/gearmand"
+    exit 0
+  fi
+}
+# The version names a folder: letters, digits and . _ + - only.
+check_version() {
+  case "$1" in
+    "" | .* | *[!A-Za-z0-9._+-]*) fail "not a version: '$1' (e.g. 2.0.0)" 2 ;;
+  esac
+}
+[ -z "$version" ] || { check_version "$version" && reuse_if_built "$version"; }
 work="$(mktemp -d "$cache/build-XXXXXX")"
 # A failed build leaves its tree for inspection only when asked; the work folder is removed otherwise.
 cleanup() { [ "${KEEP_BUILD:-0}" = 1 ] || rm -rf "$work"; }
@@ -54,7 +73,7 @@ trap cleanup EXIT
 #    git work tree other than its own (configure would take that repository's `git describe`).
 if [ -d "$source_abs" ]; then
   [ -f "$source_abs/configure.ac" ] || fail "$source_arg has no configure.ac: not a gearmand source tree" 2
-  if [ -z "$version" ] && [ -d "$source_abs/.git" ]; then
+  if [ -z "$version" ] && [ -e "$source_abs/.git" ]; then
     version="$(git -C "$source_abs" describe --tags --always 2>/dev/null || true)"
   fi
   cp -a "$source_abs/." "$work/src"
@@ -69,6 +88,7 @@ src="$work/src"
 
 # 2. A release tarball carries a generated configure with its version in it; a source tree gets one.
 if [ ! -x "$src/configure" ]; then
+  need autoreconf libtoolize
   echo "build-gearmand: autoreconf" >&2
   (cd "$src" && autoreconf --force --install >"$work/autoreconf.log" 2>&1) ||
     { cat "$work/autoreconf.log" >&2; fail "autoreconf failed"; }
@@ -76,21 +96,16 @@ fi
 if [ -z "$version" ]; then
   version="$(sed -n "s/^PACKAGE_VERSION='\(.*\)'$/\1/p" "$src/configure" | head -n 1)"
 fi
-case "$version" in
-  "" | *[!A-Za-z0-9._+-]*)
-    fail "cannot tell which version $source_arg is: pass it as the second argument, e.g. 2.0.0" 2 ;;
-esac
+[ -n "$version" ] || fail "cannot tell which version $source_arg is: pass it as the second argument, e.g. 2.0.0" 2
+check_version "$version"
 version="${version#v}"
 prefix="$cache/gearmand-$version"
 binary="$prefix/sbin/gearmand"
 
-if [ -x "$binary" ] && [ -f "$prefix/build-info" ]; then
-  echo "build-gearmand: gearmand $version is already built (remove $prefix to rebuild)" >&2
-  echo "$binary"
-  exit 0
-fi
+reuse_if_built "$version"
 
 # 3. Only what gearmand needs: no database queues, no SSL, no man pages.
+need gperf g++ make
 echo "build-gearmand: configure (log: $work/configure.log)" >&2
 (cd "$src" && ./configure --prefix="$prefix" --disable-dependency-tracking \
   --disable-libmemcached --disable-libpq --disable-libdrizzle --disable-hiredis \
