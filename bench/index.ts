@@ -10,6 +10,7 @@
  *                                 # --no-mss-shim (see bench/peers/mss-shim.c)
  *   bun run bench --case pool-cpu,pool-light   # only the worker pool's rows (bench/pool.ts)
  *   bun run bench --case server-ref   # only the job servers side by side (bench/server-ref.ts)
+ *   bun run bench --case servers,workers       # the scale rows (bench/scale.ts): many servers, many workers
  *   bun run bench --quick --dry-run   # list the rows a run would measure, run nothing
  *   bun run bench --no-write      # print only, leave RESULTS.md and results.svg alone
  */
@@ -17,6 +18,7 @@ import { runCodecBench, type CodecFigure } from "./codec.bench.ts";
 import { printTable, progressPrinter, writeResults } from "./report.ts";
 import { runPool } from "./pool.ts";
 import { runServerRef } from "./server-ref.ts";
+import { runScale } from "./scale.ts";
 import { installCleanup } from "./support.ts";
 import { parseThroughputArgs, runThroughput } from "./throughput.ts";
 
@@ -53,6 +55,9 @@ if (!options.dryRun && (options.caseFilter === null || options.caseFilter.includ
   result.rows.push(...ref.rows);
   result.notes.push(...ref.notes);
 }
+const scale = await runScale({ ...options, progress: printer.progress, log: printer.log });
+result.rows.push(...scale.rows);
+result.notes.push(...scale.notes);
 printer.done();
 printTable(result, codec);
 

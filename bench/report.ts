@@ -170,6 +170,55 @@ function serverTable(rows: readonly Row[]): Table | null {
   return { title: "Job servers side by side: 16 B foreground, 1,000 in flight, 1 worker process", ...cells };
 }
 
+/** bench/scale.ts's rows: one table per axis, packets per job by type in each direction. */
+function scaleTables(rows: readonly Row[]): Table[] {
+  const list = rows.filter((r) => r.section === "scale");
+  const short = (counts: Record<string, number> | undefined): string =>
+    counts === undefined
+      ? "–"
+      : Object.entries(counts)
+          .filter(([, n]) => n >= 0.005)
+          .sort((a, b) => b[1] - a[1])
+          .map(([name, n]) => `${name} ${n.toFixed(2)}`)
+          .join(", ");
+  const tables: Table[] = [];
+  for (const [axis, title] of [
+    ["servers", "One worker process on many servers (16 B foreground, 1,000 in flight, round-robin)"],
+    ["workers", "Many worker processes on one gearmand --threads 1 (16 B foreground, one job at a time)"],
+  ] as const) {
+    const part = list.filter((r) => r.caseId.startsWith(`${axis}-`));
+    if (part.length === 0) continue;
+    tables.push({
+      title,
+      header: [
+        "case",
+        "peer",
+        "jobs/run",
+        "jobs/s (median)",
+        "min – max",
+        "× C",
+        "workers CPU µs/job",
+        "× C",
+        "server CPU µs/job",
+        "packets/job received",
+        "packets/job sent",
+        "note",
+      ],
+      rows: part.map((r) => [
+        r.caseId,
+        r.label,
+        int(r.jobs),
+        ...figureCells(r),
+        num(r.serverCpuUsPerJob),
+        short(r.packetsPerJob?.received),
+        short(r.packetsPerJob?.sent),
+        r.note ?? "",
+      ]),
+    });
+  }
+  return tables;
+}
+
 function codecTable(figures: readonly CodecFigure[]): Table | null {
   if (figures.length === 0) return null;
   return {
@@ -228,6 +277,7 @@ export function printTable(result: ThroughputResult, codec: readonly CodecFigure
     clientTable(result.rows),
     poolTable(result.rows),
     serverTable(result.rows),
+    ...scaleTables(result.rows),
     codecTable(codec),
   ].filter((t): t is Table => t !== null);
   console.log("");
@@ -289,6 +339,7 @@ export function writeResults(input: ReportInput): { markdown: string; svg: strin
   }
   const st = serverTable(result.rows);
   if (st !== null) parts.push(`## ${st.title}`, "", SERVER_HOW, "", markdownTable(st), "");
+  for (const t of scaleTables(result.rows)) parts.push(`## ${t.title}`, "", SCALE_HOW, "", markdownTable(t), "");
   const cd = codecTable(input.codec);
   if (cd !== null) parts.push(`## ${cd.title}`, "", markdownTable(cd), "");
   if (result.notes.length > 0) parts.push("## Notes", "", ...result.notes.map((n) => `- ${n}`), "");
@@ -298,6 +349,13 @@ export function writeResults(input: ReportInput): { markdown: string; svg: strin
   writeFileSync(join(BENCH_DIR, "results.svg"), svg);
   return { markdown, svg };
 }
+
+const SCALE_HOW =
+  "bench/scale.ts: servers-emb-N runs N embedded servers in one process, servers-gd-N N gearmand processes (--threads 1); one " +
+  "worker process is connected to all of them and one gearbun client spreads the jobs round-robin. workers-W runs W worker " +
+  "processes (concurrency 1) on one gearmand --threads 1 (-wakeup1: --worker-wakeup 1) and sends one job at a time, so every " +
+  "job wakes sleeping workers. CPU per job is all worker processes' together, and the servers' (schedstat). Packets per job " +
+  "are counted by the gearbun worker (stats().servers[].packets), warm-up included, summed over its servers and processes.";
 
 const POOL_HOW =
   "Each row starts gearmand and the workers, pauses the worker processes (SIGSTOP), fills the queue with background jobs, " +
