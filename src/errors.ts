@@ -39,6 +39,7 @@ export const ERROR_CODES = {
   JobFailedError: ["JOB_FAILED"],
   JobExceptionError: ["JOB_EXCEPTION"],
   ConfigError: ["BAD_OPTION"],
+  PoolError: ["START_FAILED"],
   /** Carried by a plain GearmanError: the worker's reasons for aborting or failing one job. */
   GearmanError: ["UNKNOWN_FUNCTION", "JOB_REASSIGNED", "STOPPED", "DEAD_LETTER_FAILED"],
 } as const;
@@ -154,5 +155,19 @@ export class ConfigError extends GearmanError {
   constructor(option: string, message: string) {
     super("BAD_OPTION", `${option}: ${message}`);
     this.option = option;
+  }
+}
+
+export type PoolErrorCode = (typeof ERROR_CODES.PoolError)[number];
+
+/**
+ * A worker pool could not start: no child process became ready within `startTimeout`; the
+ * message says why the last child exited (its handlers did not load, no server was reachable).
+ */
+export class PoolError extends GearmanError {
+  override name = "PoolError";
+  declare readonly code: PoolErrorCode;
+  constructor(code: PoolErrorCode, message: string, options: GearmanErrorOptions = {}) {
+    super(code, message, options);
   }
 }

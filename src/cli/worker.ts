@@ -55,7 +55,8 @@ ${flagLine("--client-id ID", 'prefix of each process\'s client id ("gearadmin --
     const file = str(values.config);
     let fromFile: Partial<PoolOptions> = {};
     if (file !== undefined) fromFile = loadConfigOrUsage(file);
-    const options: PoolOptions = { ...fromFile, ...fromFlags(values), handlers: positionals };
+    // No start timeout: the command keeps respawning with backoff, and says why, until a signal.
+    const options: PoolOptions = { ...fromFile, ...fromFlags(values), handlers: positionals, startTimeout: 0 };
     if (positionals.length === 0) {
       if (fromFile.handlers === undefined) {
         throw new UsageError("worker needs a FILE.ts whose default export maps function names to handlers");

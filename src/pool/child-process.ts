@@ -6,7 +6,14 @@
  */
 import { join } from "node:path";
 import { type LineProcess, spawnLines } from "../util/lines.ts";
-import { CHILD_SPEC_ENV, type ChildMessage, type ChildSpec, isChildMessage, type SupervisorMessage } from "./ipc.ts";
+import {
+  CHILD_SPEC_ENV,
+  ChildExit,
+  type ChildMessage,
+  type ChildSpec,
+  isChildMessage,
+  type SupervisorMessage,
+} from "./ipc.ts";
 
 const CHILD_ENTRY = join(import.meta.dir, "child.ts");
 /** Lines of stderr kept per child to explain why it died. */
@@ -130,5 +137,22 @@ export class PoolChild {
     } catch {
       // The channel is closed: the child is on its way out; the kill timer covers a hang.
     }
+  }
+}
+
+/** A child's exit, in words. */
+export function explainExit(info: ChildExitInfo): string {
+  if (info.fatal !== null) return `handlers failed to load: ${info.fatal}`;
+  if (info.killed) return "killed after the stop deadline";
+  if (info.signal !== null) return `killed by ${info.signal}`;
+  switch (info.code) {
+    case ChildExit.Stopped:
+      return info.expected ? "stopped" : "exited with code 0";
+    case ChildExit.LoadFailed:
+      return "handlers failed to load";
+    case ChildExit.NoServers:
+      return "no job server could be reached";
+    default:
+      return `exited with code ${info.code}`;
   }
 }

@@ -43,6 +43,12 @@ export interface PoolOptions {
   restartSplay?: number;
   /** Milliseconds a stopping child gets to finish its running jobs. @default 30000 */
   stopDeadline?: number;
+  /**
+   * Milliseconds `start()` / `startPool()` wait for a first child to register; if none has by
+   * then, the pool stops and they reject with PoolError START_FAILED; 0: wait (respawning with
+   * backoff) until `stop()`, as `gearbun worker` does. @default 30000
+   */
+  startTimeout?: number;
   /** Rolling reload when a file under the handlers' folders changes. @default false */
   watch?: boolean;
   /** Per-job and lifecycle lines on stdout. @default "off" */
@@ -74,6 +80,7 @@ export const POOL_DEFAULTS = {
   maxLifetime: 0,
   restartSplay: 0,
   stopDeadline: 30_000,
+  startTimeout: 30_000,
   watch: false,
   log: "off",
   jobEvents: false,
@@ -112,6 +119,7 @@ export interface ResolvedPoolOptions {
   readonly maxLifetime: number;
   readonly restartSplay: number;
   readonly stopDeadline: number;
+  readonly startTimeout: number;
   readonly watch: boolean;
   readonly log: PoolLogMode;
   readonly jobEvents: boolean;
@@ -211,6 +219,7 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     maxLifetime: numberOption("maxLifetime", options.maxLifetime, POOL_DEFAULTS.maxLifetime, 0),
     restartSplay: numberOption("restartSplay", options.restartSplay, POOL_DEFAULTS.restartSplay, 0),
     stopDeadline: numberOption("stopDeadline", options.stopDeadline, POOL_DEFAULTS.stopDeadline, 0),
+    startTimeout: numberOption("startTimeout", options.startTimeout, POOL_DEFAULTS.startTimeout, 0),
     watch,
     log,
     jobEvents: (options.jobEvents ?? POOL_DEFAULTS.jobEvents) || log !== "off",

@@ -10,8 +10,9 @@
  *   await pool.stop();
  */
 import { exponentialBackoff, type ReconnectPolicy } from "../connection/reconnect.ts";
+import { PoolError } from "../errors.ts";
 import { type EventListener, TypedEmitter } from "../util/emitter.ts";
-import { type ChildExitInfo, PoolChild, type ChildState } from "./child-process.ts";
+import { type ChildExitInfo, type ChildState, explainExit, PoolChild } from "./child-process.ts";
 import type { PoolEvents, RecycleReason, StartReason } from "./events.ts";
 import { ChildExit, type ChildMessage, type ChildSpec } from "./ipc.ts";
 import { attachLog, type LogSink } from "./log.ts";
@@ -93,7 +94,11 @@ export class Pool {
     return this.currentState;
   }
 
-  /** Spawns every child; resolves once each slot has had a child registered on the servers. */
+  /**
+   * Spawns every child; resolves once each slot has had a child registered on the servers (or
+   * `stop()` was called). If no child at all has registered within `startTimeout`, the pool
+   * stops its children and this rejects with PoolError START_FAILED naming the last exit.
+   */
   start(): Promise<void> {
     if (this.started !== null) return this.started;
     this.currentState = "running";
@@ -102,12 +107,38 @@ export class Pool {
       pending.delete(index);
       if (pending.size === 0) this.startedWaiter.resolve();
     });
+    let lastExit: string | null = null;
+    const offExit = this.on("child:exit", (e) => {
+      if (!e.expected) lastExit = e.reason;
+    });
+    let failure: PoolError | null = null;
+    const timeout = this.options.startTimeout;
+    const timer =
+      timeout > 0
+        ? setTimeout(() => {
+            // One child registered: the pool works, and the others respawn as usual.
+            if (pending.size < this.slots.length || this.currentState !== "running") return;
+            const why = lastExit === null ? "" : `; the last one exited: ${lastExit}`;
+            failure = new PoolError("START_FAILED", `no worker process became ready within ${timeout} ms${why}`);
+            void this.stop({ deadline: 0 });
+          }, timeout)
+        : null;
     for (const slot of this.slots) slot.current = this.spawn(slot, "start");
     if (this.options.watch) {
       const dirs = [...new Set(this.options.handlers.map((h) => dirname(h)))];
       this.watcher = watchFiles(dirs, () => void this.reload());
     }
-    this.started = this.startedWaiter.promise.finally(off);
+    this.started = this.startedWaiter.promise
+      .then(async () => {
+        if (failure === null) return;
+        await this.stopped;
+        throw failure;
+      })
+      .finally(() => {
+        off();
+        offExit();
+        if (timer !== null) clearTimeout(timer);
+      });
     return this.started;
   }
 
@@ -373,27 +404,12 @@ function ref(child: PoolChild): { index: number; pid: number; group: string } {
   return { index: child.spec.index, pid: child.pid, group: child.spec.group };
 }
 
-/** A child's exit, in words. */
-export function explainExit(info: ChildExitInfo): string {
-  if (info.fatal !== null) return `handlers failed to load: ${info.fatal}`;
-  if (info.killed) return "killed after the stop deadline";
-  if (info.signal !== null) return `killed by ${info.signal}`;
-  switch (info.code) {
-    case ChildExit.Stopped:
-      return info.expected ? "stopped" : "exited with code 0";
-    case ChildExit.LoadFailed:
-      return "handlers failed to load";
-    case ChildExit.NoServers:
-      return "no job server could be reached";
-    default:
-      return `exited with code ${info.code}`;
-  }
-}
-
 /**
  * Creates a pool, starts it, and resolves once every child is registered on the servers. Bad
  * options throw ConfigError at once; children that cannot start are respawned with backoff
- * (watch `child:exit`), so with handlers that never load it waits until `stop()`.
+ * (watch `child:exit`). If none has registered within `startTimeout` (handlers that never
+ * load, no reachable server), the children are stopped and it rejects with PoolError
+ * START_FAILED, whose message says why the last child exited.
  */
 export async function startPool(options: PoolOptions, start: PoolStartOptions = {}): Promise<Pool> {
   const pool = new Pool(options, start);
