@@ -8,9 +8,10 @@
  * - pool-light: 16 B echo jobs, a pool of 1 vs a plain Worker process (bench/peers/gearbun-worker.ts)
  *   with the same handler: what the supervisor itself costs (target: jobs/s and CPU per job within 5 %).
  *
- * Each row starts a fresh gearmand and the workers, waits until they are registered, then per run:
- * the worker processes are paused (SIGSTOP), the queue filled with background jobs, the workers
- * resumed and timed until gearmand reports the queue empty. CPU per job counts every process of
+ * Each row has its own gearmand and workers, registered before anything is measured; a case's
+ * rows run interleaved (run 1 of each row, then run 2…). Per run: the worker processes are paused
+ * (SIGSTOP), the queue filled with background jobs, the workers resumed and timed until gearmand
+ * reports the queue empty. CPU per job counts every process of
  * the row (supervisor and children); the supervisor's share is shown on its own. The pool runs
  * with `--log off`, its default when nothing reads the job lines.
  */
@@ -120,11 +121,12 @@ export function poolCases(quick: boolean): PoolCase[] {
       fn: "light",
       jobs: q(100_000, 5_000),
       variants: [plainWorker, pool(1)],
+      // The supervisor may cost up to 5 %; a pool that comes out ahead is within the target too.
       verdict: (base, other) => {
         const speed = (other.jobsPerSecond?.median ?? 0) / (base.jobsPerSecond?.median ?? Number.NaN) - 1;
         const cpu = (other.cpuUsPerJob ?? Number.NaN) / (base.cpuUsPerJob ?? Number.NaN) - 1;
         const met = speed >= -0.05 && cpu <= 0.05;
-        return `pool of 1 vs plain Worker: jobs/s ${pct(speed)}, CPU per job ${pct(cpu)} (target within 5 %: ${met ? "met" : "MISSED"})`;
+        return `pool of 1 vs plain Worker: jobs/s ${pct(speed)}, CPU per job ${pct(cpu)} (target: at most 5 % fewer jobs/s and 5 % more CPU: ${met ? "met" : "MISSED"})`;
       },
     },
   ];
@@ -188,67 +190,125 @@ async function drain(
   };
 }
 
-async function poolRow(
+/** One variant of a case, started: its gearmand, its processes, its runs so far. */
+interface Live {
+  readonly variant: PoolVariant;
+  readonly head: Omit<Row, "status">;
+  server: JobServer | null;
+  poller: StatusPoller | null;
+  peer: Peer | null;
+  workers: number[];
+  readonly runs: PoolMeasured[];
+  error: unknown;
+}
+
+async function setUp(live: Live, kase: PoolCase, env: Record<string, string>): Promise<void> {
+  const server = await startJobServer("gearmand");
+  live.server = server;
+  live.poller = new StatusPoller([server.address]);
+  const peer = spawnPeer(live.variant.id, live.variant.command(server.address), env);
+  live.peer = peer;
+  await live.poller.waitWorkers(kase.fn, live.variant.workers, 30_000, gone(peer, []));
+  live.workers = workerPids(live.variant, peer);
+  if (live.workers.length !== live.variant.workers) {
+    throw new Error(
+      `${live.variant.workers} worker processes expected, found ${live.workers.length} (${live.workers.join(", ")})`,
+    );
+  }
+}
+
+/** The variant's row from its runs; stops its processes (their exit code is part of the row). */
+async function finish(live: Live, jobs: number, opts: ThroughputOptions, what: string): Promise<Row> {
+  if (live.error !== null) return failedRow(live.head, live.error, opts.progress, what);
+  const { runs, workers, peer } = live;
+  const rss = Math.max(...workers.map((p) => peakRssKb(p)));
+  const code = await peer!.stop(10_000);
+  const row: Row = {
+    ...live.head,
+    status: "ok",
+    ...(code !== 0 ? { note: `exit code ${code} when stopped` } : {}),
+    ...runFigures(runs, jobs),
+    cpuUsPerJob: median(runs.map((m) => (m.workerCpuNs + m.supervisorCpuNs) / 1000 / jobs)),
+    ...(live.variant.supervised
+      ? { supervisorCpuUsPerJob: median(runs.map((m) => m.supervisorCpuNs / 1000 / jobs)) }
+      : {}),
+    workerPeakRssKb: rss,
+  };
+  opts.progress(`${what} · ${fmt(row.jobsPerSecond!.median)} jobs/s`, true);
+  return row;
+}
+
+/**
+ * A case's rows: every variant started (each on its own gearmand), warmed up, then the runs
+ * interleaved — run 1 of each variant, run 2 of each… — so a slow spell of a shared machine
+ * falls on all of them rather than on one row.
+ */
+async function caseRows(
   kase: PoolCase,
-  variant: PoolVariant,
   env: Record<string, string>,
   opts: ThroughputOptions,
-  step: string,
-): Promise<Row> {
+  step: (variant: PoolVariant) => string,
+): Promise<Row[]> {
   const jobs = opts.jobsOverride ?? kase.jobs;
-  const warmup = warmupJobs(jobs);
-  const head = {
-    section: "pool" as const,
-    caseId: kase.id,
-    caseTitle: kase.title,
-    peerId: variant.id,
-    label: variant.label,
-    bytes: 16,
-    jobs,
+  const lives: Live[] = kase.variants.map((variant) => ({
+    variant,
+    head: {
+      section: "pool",
+      caseId: kase.id,
+      caseTitle: kase.title,
+      peerId: variant.id,
+      label: variant.label,
+      bytes: 16,
+      jobs,
+    },
+    server: null,
+    poller: null,
+    peer: null,
+    workers: [],
+    runs: [],
+    error: null,
+  }));
+  const what = (live: Live): string => `${step(live.variant)} ${kase.id} · ${live.variant.label}`;
+  /** Runs `f` for each variant that has not failed; a failure is kept for its row. */
+  const each = async (label: (live: Live) => string, f: (live: Live) => Promise<void>): Promise<void> => {
+    for (const live of lives) {
+      if (live.error !== null) continue;
+      opts.progress(`${what(live)} · ${label(live)}`);
+      try {
+        await f(live);
+      } catch (error) {
+        live.error = error;
+      }
+    }
   };
-  let server: JobServer | null = null;
-  let peer: Peer | null = null;
-  let poller: StatusPoller | null = null;
+  const drainOnce = (live: Live, n: number): Promise<PoolMeasured> =>
+    drain(kase, live.server!, live.poller!, live.peer!, live.workers, n);
   try {
-    server = await startJobServer("gearmand");
-    poller = new StatusPoller([server.address]);
-    opts.progress(`${step} ${kase.id} · ${variant.label} · starting`);
-    peer = spawnPeer(variant.id, variant.command(server.address), env);
-    await poller.waitWorkers(kase.fn, variant.workers, 30_000, gone(peer, []));
-    const workers = workerPids(variant, peer);
-    if (workers.length !== variant.workers) {
-      throw new Error(`${variant.workers} worker processes expected, found ${workers.length} (${workers.join(", ")})`);
-    }
-    opts.progress(`${step} ${kase.id} · ${variant.label} · warm-up (${fmt(warmup)} jobs)`);
-    await drain(kase, server, poller, peer, workers, warmup);
-    const runs: PoolMeasured[] = [];
+    await each(
+      () => "starting",
+      (live) => setUp(live, kase, env),
+    );
+    const warmup = warmupJobs(jobs);
+    await each(
+      () => `warm-up (${fmt(warmup)} jobs)`,
+      async (live) => void (await drainOnce(live, warmup)),
+    );
     for (let r = 1; r <= opts.runs; r++) {
-      opts.progress(
-        `${step} ${kase.id} · ${variant.label} · run ${r}/${opts.runs} (${fmt(jobs)} jobs)${runs.length ? ` · last ${fmt(runs.at(-1)!.jobsPerSecond)} jobs/s` : ""}`,
+      await each(
+        (live) =>
+          `run ${r}/${opts.runs} (${fmt(jobs)} jobs)${live.runs.length ? ` · last ${fmt(live.runs.at(-1)!.jobsPerSecond)} jobs/s` : ""}`,
+        async (live) => void live.runs.push(await drainOnce(live, jobs)),
       );
-      runs.push(await drain(kase, server, poller, peer, workers, jobs));
     }
-    const rss = Math.max(...workers.map((p) => peakRssKb(p)));
-    const code = await peer.stop(10_000);
-    const row: Row = {
-      ...head,
-      status: "ok",
-      ...(code !== 0 ? { note: `exit code ${code} when stopped` } : {}),
-      ...runFigures(runs, jobs),
-      cpuUsPerJob: median(runs.map((m) => (m.workerCpuNs + m.supervisorCpuNs) / 1000 / jobs)),
-      ...(variant.supervised
-        ? { supervisorCpuUsPerJob: median(runs.map((m) => m.supervisorCpuNs / 1000 / jobs)) }
-        : {}),
-      workerPeakRssKb: rss,
-    };
-    opts.progress(`${step} ${kase.id} · ${variant.label} · ${fmt(row.jobsPerSecond!.median)} jobs/s`, true);
-    return row;
-  } catch (error) {
-    return failedRow(head, error, opts.progress, `${step} ${kase.id} · ${variant.label}`);
+    const rows: Row[] = [];
+    for (const live of lives) rows.push(await finish(live, jobs, opts, what(live)));
+    return rows;
   } finally {
-    await peer?.stop(5000);
-    await poller?.close();
-    await server?.stop();
+    for (const live of lives) {
+      await live.peer?.stop(5000);
+      await live.poller?.close();
+      await live.server?.stop();
+    }
   }
 }
 
@@ -297,15 +357,13 @@ export async function runPool(opts: ThroughputOptions): Promise<{ rows: Row[]; n
     if (navigator.hardwareConcurrency < 2) notes.push("pool-cpu: this machine has one core: 2 processes cannot scale");
   }
   const rows: Row[] = [];
-  let i = 0;
+  let done = 0;
   try {
     for (const kase of plan) {
-      const caseRows: Row[] = [];
-      for (const variant of kase.variants) {
-        i++;
-        caseRows.push(await poolRow(kase, variant, env, opts, `[pool ${i}/${total}]`));
-      }
-      rows.push(...withVerdict(kase, caseRows));
+      const first = done;
+      const step = (v: PoolVariant): string => `[pool ${first + kase.variants.indexOf(v) + 1}/${total}]`;
+      rows.push(...withVerdict(kase, await caseRows(kase, env, opts, step)));
+      done += kase.variants.length;
     }
   } finally {
     await stopAll();

@@ -358,8 +358,9 @@ const SCALE_HOW =
   "are counted by the gearbun worker (stats().servers[].packets), warm-up included, summed over its servers and processes.";
 
 const POOL_HOW =
-  "Each row starts gearmand and the workers, pauses the worker processes (SIGSTOP), fills the queue with background jobs, " +
-  "resumes them and times until gearmand reports the queue empty (bench/pool.ts). pool-cpu: a hash loop calibrated to ~0.5 ms " +
+  "Each row has its own gearmand and workers; a case's rows run interleaved (run 1 of each, then run 2…). Per run the worker " +
+  "processes are paused (SIGSTOP), the queue filled with background jobs, the workers resumed and timed until gearmand reports " +
+  "the queue empty (bench/pool.ts). pool-cpu: a hash loop calibrated to ~0.5 ms " +
   "of CPU per job, `--processes 1` vs `2` (target ≥ 1.7× jobs/s). pool-light: 16 B echo jobs, a pool of one child vs a plain " +
   "Worker process with the same handler: the supervisor's own cost (target: jobs/s and CPU per job within 5 %). CPU per job " +
   "counts every process of the row, the supervisor's included; the pool runs with `--log off`.";

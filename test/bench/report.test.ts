@@ -94,9 +94,11 @@ describe("bench pool plan", () => {
     expect(cpu!.verdict(r(1000, 500), r(1800, 500))).toContain("1.80× the jobs/s of 1 (target ≥ 1.70×: met)");
     expect(cpu!.verdict(r(1000, 500), r(1500, 500))).toContain("MISSED");
     expect(light!.verdict(r(1000, 30), r(980, 31))).toContain(
-      "jobs/s -2.0 %, CPU per job +3.3 % (target within 5 %: met)",
+      "jobs/s -2.0 %, CPU per job +3.3 % (target: at most 5 % fewer jobs/s and 5 % more CPU: met)",
     );
     expect(light!.verdict(r(1000, 30), r(1000, 33))).toContain("MISSED");
+    expect(light!.verdict(r(1000, 30), r(940, 30))).toContain("MISSED");
+    expect(light!.verdict(r(1000, 30), r(1200, 25))).toContain(": met)");
   });
 
   test("bench pool plan - the hash loop is calibrated to a positive round count", () => {

@@ -116,3 +116,13 @@ export const matching =
   (re: RegExp) =>
   (line: string): boolean =>
     re.test(line);
+
+/** Whether a process with this pid exists (signal 0 checks without sending anything). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

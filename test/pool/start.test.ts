@@ -10,16 +10,7 @@ import { POOL_DEFAULTS, resolvePoolOptions } from "../../src/pool/options.ts";
 import { startPool } from "../../src/pool/supervisor.ts";
 import { eventually } from "../support/eventually.ts";
 import { describeGearmand, startGearmand } from "../support/gearmand.ts";
-import { FIXTURES, HANDLERS, memorySink } from "./helpers.ts";
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+import { alive, FIXTURES, HANDLERS, memorySink } from "./helpers.ts";
 
 test("pool - start: startTimeout defaults to 30 s, 0 means wait, a bad value names the option", () => {
   expect(POOL_DEFAULTS.startTimeout).toBe(30_000);

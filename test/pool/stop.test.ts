@@ -10,7 +10,7 @@ import { eventually } from "../support/eventually.ts";
 import { describeGearmand, startGearmand } from "../support/gearmand.ts";
 import { spawnGearbun } from "../support/processes.ts";
 import { Submitter } from "../support/submitter.ts";
-import { matching, tempDir } from "./helpers.ts";
+import { alive, matching, tempDir } from "./helpers.ts";
 
 /** A job that runs for a minute: far longer than the test. */
 const SLOW = `export default {
@@ -20,15 +20,6 @@ const SLOW = `export default {
   },
 };
 `;
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describeGearmand("pool - stop", () => {
   for (const [first, second] of [
