@@ -30,7 +30,7 @@ export type {
 } from "./connection/connection.ts";
 export { exponentialBackoff, noReconnect, BACKOFF_DEFAULTS } from "./connection/reconnect.ts";
 export type { ReconnectPolicy, BackoffOptions } from "./connection/reconnect.ts";
-export { parseServers, parseAddress, DEFAULT_SERVER } from "./connection/servers.ts";
+export { parseServers, parseAddress, formatAddress, DEFAULT_SERVER } from "./connection/servers.ts";
 export type { ServerAddress, ServersInput } from "./connection/servers.ts";
 export { resolveConnectionOptions, CONNECTION_DEFAULTS } from "./options.ts";
 export type { ConnectionOptions } from "./options.ts";

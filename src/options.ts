@@ -9,7 +9,13 @@ import {
   type BackoffOptions,
   type ReconnectPolicy,
 } from "./connection/reconnect.ts";
-import { DEFAULT_SERVER, parseServers, type ServerAddress, type ServersInput } from "./connection/servers.ts";
+import {
+  DEFAULT_SERVER,
+  formatAddress,
+  parseServers,
+  type ServerAddress,
+  type ServersInput,
+} from "./connection/servers.ts";
 import { ConfigError } from "./errors.ts";
 import type { FailedJob } from "./worker/job.ts";
 import { DEFAULT_MAX_PACKET_SIZE } from "./protocol/decode.ts";
@@ -450,7 +456,7 @@ export function resolveAdminOptions(server: string | undefined, options: AdminOp
   const given = servers[0]!;
   const resolved = resolveConnectionOptions({
     ...options,
-    servers: given.tls === true ? `tls://${given.key}` : given.key,
+    servers: formatAddress(given),
     reconnect: () => null,
   });
   return {

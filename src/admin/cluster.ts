@@ -4,7 +4,8 @@
  * hangs or answers garbage is reported as down with the reason; polling never throws, so a
  * monitor (exporter, top, check, dashboard) always has a picture to show.
  */
-import { parseServers, type ServersInput } from "../connection/servers.ts";
+import { formatAddress, parseServers, type ServersInput } from "../connection/servers.ts";
+import type { TlsOptions } from "../options.ts";
 import type { StatusRow, WorkerRow } from "../protocol/admin.ts";
 import { Admin } from "./admin.ts";
 
@@ -30,15 +31,22 @@ export interface PollOptions {
   timeout?: number;
   /** Ask `workers` too. @default false */
   workers?: boolean;
+  /** TLS to every server, as Admin's `tls` ("tls://" servers use TLS regardless). @default false */
+  tls?: boolean | TlsOptions;
 }
 
 export const POLL_DEFAULTS = { timeout: 2000, workers: false } as const;
 
-/** Polls one server; never rejects. */
+/** Polls one server ("host:port" or "tls://host:port"); never rejects. */
 export async function pollServer(server: string, options: PollOptions = {}): Promise<ServerSnapshot> {
   const timeout = options.timeout ?? POLL_DEFAULTS.timeout;
   const started = performance.now();
-  const admin = new Admin(server, { connectTimeout: timeout, commandTimeout: timeout, keepAlive: false });
+  const admin = new Admin(server, {
+    connectTimeout: timeout,
+    commandTimeout: timeout,
+    keepAlive: false,
+    tls: options.tls,
+  });
   let deadline: ReturnType<typeof setTimeout> | undefined;
   try {
     const replies = Promise.all([
@@ -80,7 +88,7 @@ export async function pollServer(server: string, options: PollOptions = {}): Pro
 
 /** Polls every server in parallel, in the order given; never rejects. */
 export function pollCluster(servers: ServersInput, options: PollOptions = {}): Promise<ServerSnapshot[]> {
-  return Promise.all(parseServers(servers).map((s) => pollServer(s.key, options)));
+  return Promise.all(parseServers(servers).map((s) => pollServer(formatAddress(s), options)));
 }
 
 /** One function summed over the cluster, with each server's row. */

@@ -1,7 +1,7 @@
 /** `gearbun check`: a Nagios/Icinga plugin (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN). */
 import { POLL_DEFAULTS, pollCluster } from "../admin/cluster.ts";
 import { Client } from "../client/client.ts";
-import { parseServers } from "../connection/servers.ts";
+import { formatAddress, parseServers } from "../connection/servers.ts";
 import {
   CHECK_DEFAULTS,
   CheckState,
@@ -10,13 +10,21 @@ import {
   parseThresholds,
   unknownResult,
 } from "../monitor/check.ts";
+import type { TlsOptions } from "../options.ts";
 import { type Command, flagLine, intFlag, SERVERS_FLAG, str } from "./args.ts";
+import { CLIENT_SSL_OPTIONS, CLIENT_SSL_USAGE, clientTlsFlags } from "./client-tls.ts";
 
-async function runJob(servers: string[], spec: string, expect: string | undefined, timeout: number): Promise<JobProbe> {
+async function runJob(
+  servers: string[],
+  tls: TlsOptions | undefined,
+  spec: string,
+  expect: string | undefined,
+  timeout: number,
+): Promise<JobProbe> {
   const colon = spec.indexOf(":");
   const fn = colon < 0 ? spec : spec.slice(0, colon);
   const data = colon < 0 ? "" : spec.slice(colon + 1);
-  const client = new Client({ servers, connectTimeout: timeout });
+  const client = new Client({ servers, tls, connectTimeout: timeout });
   const started = performance.now();
   try {
     const result = new TextDecoder().decode(await client.submit(fn, data, { timeout }));
@@ -47,7 +55,8 @@ ${flagLine("-W R", "workers per function (--workers-warning)", CHECK_DEFAULTS.wo
 ${flagLine("-C R", "workers per function (--workers-critical)", CHECK_DEFAULTS.workersCritical)}
 ${flagLine("--job FUNC:DATA", "submit a test job; its round trip goes into perfdata")}
 ${flagLine("--expect TEXT", "the test job's result must contain TEXT")}
-${flagLine("-t MS", "per server answer and test job (--timeout)", POLL_DEFAULTS.timeout)}`,
+${flagLine("-t MS", "per server answer and test job (--timeout)", POLL_DEFAULTS.timeout)}
+${CLIENT_SSL_USAGE}`,
   usageExitCode: CheckState.UNKNOWN,
   options: {
     servers: { type: "string", short: "H" },
@@ -59,11 +68,13 @@ ${flagLine("-t MS", "per server answer and test job (--timeout)", POLL_DEFAULTS.
     job: { type: "string" },
     expect: { type: "string" },
     timeout: { type: "string", short: "t" },
+    ...CLIENT_SSL_OPTIONS,
   },
   async run(values) {
     let result: ReturnType<typeof evaluateCheck>;
     try {
-      const servers = parseServers(str(values.servers)).map((s) => s.key);
+      const servers = parseServers(str(values.servers)).map(formatAddress);
+      const tls = clientTlsFlags(values);
       const thresholds = parseThresholds({
         waitingWarning: str(values.warning),
         waitingCritical: str(values.critical),
@@ -74,8 +85,8 @@ ${flagLine("-t MS", "per server answer and test job (--timeout)", POLL_DEFAULTS.
       const functions = Array.isArray(values.function) ? values.function.map(String) : [];
       const job = str(values.job);
       const [snapshots, probe] = await Promise.all([
-        pollCluster(servers, { timeout }),
-        job === undefined ? Promise.resolve(null) : runJob(servers, job, str(values.expect), timeout),
+        pollCluster(servers, { timeout, tls }),
+        job === undefined ? Promise.resolve(null) : runJob(servers, tls, job, str(values.expect), timeout),
       ]);
       result = evaluateCheck(snapshots, thresholds, functions, probe);
     } catch (error) {

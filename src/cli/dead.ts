@@ -6,6 +6,7 @@ import { existsSync } from "node:fs";
 import { Client } from "../client/client.ts";
 import { type DeadLetterRow, DeadLetterStore } from "../pool/dead-letter.ts";
 import { type Command, type Flags, flagLine, SERVERS_FLAG, str, UsageError } from "./args.ts";
+import { CLIENT_SSL_OPTIONS, CLIENT_SSL_USAGE, clientTlsFlags } from "./client-tls.ts";
 
 const ACTIONS = ["list", "show", "retry", "purge"];
 
@@ -22,7 +23,8 @@ ${flagLine("--function F", "only this function's jobs (list, retry --all, purge 
 ${flagLine("--limit N", "list at most N jobs")}
 ${flagLine("--all", "retry or purge every job (of --function F)")}
 ${flagLine("--keep", "retry: keep the rows (their resubmitted count goes up)")}
-${SERVERS_FLAG}`,
+${SERVERS_FLAG}
+${CLIENT_SSL_USAGE}`,
   options: {
     "dead-letter": { type: "string" },
     function: { type: "string" },
@@ -30,6 +32,7 @@ ${SERVERS_FLAG}`,
     all: { type: "boolean" },
     keep: { type: "boolean" },
     servers: { type: "string" },
+    ...CLIENT_SSL_OPTIONS,
   },
   async run(values, positionals) {
     const [action, ...rest] = positionals;
@@ -100,7 +103,7 @@ function selection(
 }
 
 async function retry(store: DeadLetterStore, values: Flags, rows: DeadLetterRow[]): Promise<number> {
-  const client = new Client({ servers: str(values.servers) });
+  const client = new Client({ servers: str(values.servers), tls: clientTlsFlags(values) });
   try {
     for (const row of rows) {
       const handle = await client.submitBackground(row.function, row.payload, {

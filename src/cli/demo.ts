@@ -1,7 +1,9 @@
 /** `gearbun demo`: the multi-server stall scenario, solved, on screen. */
 import { runDemo } from "../demo/demo.ts";
+import { GearmanError } from "../errors.ts";
 import { DEMO_DEFAULTS } from "../options.ts";
-import { type Command, flagLine, intFlag, str } from "./args.ts";
+import { type Command, flagLine, intFlag, str, UsageError } from "./args.ts";
+import { CLIENT_SSL_OPTIONS, CLIENT_SSL_USAGE, clientTlsFlags } from "./client-tls.ts";
 
 const d = DEMO_DEFAULTS;
 
@@ -18,7 +20,8 @@ ${flagLine("--rounds N", "rounds", d.rounds)}
 ${flagLine("--work-ms N", "simulated work per job, milliseconds", d.workMs)}
 ${flagLine("--servers LIST", "use these servers instead of embedded ones")}
 ${flagLine("--naive", "naive (python-gearman style) workers first, then gearbun's, on the")}
-${flagLine("", "same servers, with the lost wake-up forced before round 3")}`,
+${flagLine("", "same servers, with the lost wake-up forced before round 3")}
+${CLIENT_SSL_USAGE}`,
   options: {
     workers: { type: "string" },
     clients: { type: "string" },
@@ -27,17 +30,30 @@ ${flagLine("", "same servers, with the lost wake-up forced before round 3")}`,
     "work-ms": { type: "string" },
     servers: { type: "string" },
     naive: { type: "boolean" },
+    ...CLIENT_SSL_OPTIONS,
   },
   async run(values) {
-    const ok = await runDemo({
+    const tls = clientTlsFlags(values);
+    if (tls !== undefined && str(values.servers) === undefined) {
+      throw new UsageError("--ssl needs --servers (the embedded job servers speak plaintext)");
+    }
+    const run = runDemo({
       workers: intFlag(values, "workers", d.workers),
       clients: intFlag(values, "clients", d.clients),
       jobs: intFlag(values, "jobs", d.jobs),
       rounds: intFlag(values, "rounds", d.rounds),
       workMs: intFlag(values, "work-ms", d.workMs, 0),
       servers: str(values.servers),
+      tls,
       naive: values.naive === true,
     });
-    return ok ? 0 : 1;
+    try {
+      return (await run) ? 0 : 1;
+    } catch (error) {
+      // A worker process that could not start (it printed why on stderr): one line, exit 1.
+      if (!(error instanceof Error) || error instanceof GearmanError) throw error;
+      console.error(`gearbun demo: ${error.message.split("\n")[0]}`);
+      return 1;
+    }
   },
 };

@@ -1,7 +1,8 @@
 /** `gearbun exporter`: Prometheus metrics for a gearmand cluster, asked on every scrape. */
-import { parseServers } from "../connection/servers.ts";
+import { formatAddress, parseServers } from "../connection/servers.ts";
 import { EXPORTER_DEFAULTS, startExporter } from "../metrics/exporter.ts";
 import { type Command, flagLine, intFlag, SERVERS_FLAG, str, untilSignal } from "./args.ts";
+import { CLIENT_SSL_OPTIONS, CLIENT_SSL_USAGE, clientTlsFlags } from "./client-tls.ts";
 
 export const exporter: Command = {
   usage: `Usage: gearbun exporter [--servers LIST] [--listen ${EXPORTER_DEFAULTS.listen}] [--timeout MS]
@@ -10,12 +11,19 @@ Serves /metrics (Prometheus text format) and /healthz. Every scrape asks each se
 "status" and "version"; a server that does not answer is gearman_up{server="…"} 0.
 ${SERVERS_FLAG}
 ${flagLine("--listen HOST:PORT", "where to serve HTTP (port 0 picks a free one)", EXPORTER_DEFAULTS.listen)}
-${flagLine("--timeout MS", "how long each server may take to answer", EXPORTER_DEFAULTS.timeout)}`,
-  options: { servers: { type: "string" }, listen: { type: "string" }, timeout: { type: "string" } },
+${flagLine("--timeout MS", "how long each server may take to answer", EXPORTER_DEFAULTS.timeout)}
+${CLIENT_SSL_USAGE}`,
+  options: {
+    servers: { type: "string" },
+    listen: { type: "string" },
+    timeout: { type: "string" },
+    ...CLIENT_SSL_OPTIONS,
+  },
   async run(values) {
-    const servers = parseServers(str(values.servers)).map((s) => s.key);
+    const servers = parseServers(str(values.servers)).map(formatAddress);
     const endpoint = startExporter({
       servers,
+      tls: clientTlsFlags(values),
       listen: str(values.listen) ?? EXPORTER_DEFAULTS.listen,
       timeout: intFlag(values, "timeout", EXPORTER_DEFAULTS.timeout),
     });

@@ -4,26 +4,30 @@
  * and the jobs still waiting for a worker as WAITING (TOTAL − RUNNING).
  */
 import { Admin } from "../admin/admin.ts";
-import { parseServers } from "../connection/servers.ts";
+import { formatAddress, parseServers } from "../connection/servers.ts";
 import { type Command, SERVERS_FLAG, str } from "./args.ts";
+import { CLIENT_SSL_OPTIONS, CLIENT_SSL_USAGE, clientTlsFlags } from "./client-tls.ts";
 
 export const status: Command = {
-  usage: `Usage: gearbun status [--servers LIST]
+  usage: `Usage: gearbun status [--servers LIST] [--ssl [--ssl-ca-file F] [--ssl-certificate F --ssl-key F]]
 
 Prints the admin status of every server, one row per function:
   TOTAL    jobs the server holds (waiting and running)
   RUNNING  jobs a worker is running
   WAITING  jobs waiting for a worker (TOTAL - RUNNING)
   WORKERS  workers that can run the function
-${SERVERS_FLAG}`,
-  options: { servers: { type: "string" } },
+${SERVERS_FLAG}
+${CLIENT_SSL_USAGE}`,
+  options: { servers: { type: "string" }, ...CLIENT_SSL_OPTIONS },
   async run(values) {
     let failed = 0;
+    const tls = clientTlsFlags(values);
     for (const server of parseServers(str(values.servers))) {
-      const admin = new Admin(server.key);
+      const address = formatAddress(server);
+      const admin = new Admin(address, { tls });
       try {
         const rows = await admin.status();
-        console.log(`${server.key}`);
+        console.log(address);
         const table = [["FUNCTION", "TOTAL", "RUNNING", "WAITING", "WORKERS"]].concat(
           rows.map((r) => [
             r.function,
@@ -37,7 +41,7 @@ ${SERVERS_FLAG}`,
         for (const row of table) console.log(`  ${row.map((cell, c) => cell.padEnd(widths[c]!)).join("  ")}`.trimEnd());
       } catch (error) {
         failed++;
-        console.log(`${server.key}\n  unreachable: ${error instanceof Error ? error.message : String(error)}`);
+        console.log(`${address}\n  unreachable: ${error instanceof Error ? error.message : String(error)}`);
       } finally {
         await admin.close();
       }

@@ -2,6 +2,7 @@
 import { Client } from "../client/client.ts";
 import { CLIENT_DEFAULTS, SUBMIT_DEFAULTS } from "../options.ts";
 import { type Command, flagLine, intFlag, readStdin, SERVERS_FLAG, str, UsageError } from "./args.ts";
+import { CLIENT_SSL_OPTIONS, CLIENT_SSL_USAGE, clientTlsFlags } from "./client-tls.ts";
 
 export const submit: Command = {
   usage: `Usage: gearbun submit FUNC [DATA] [--background] [--priority high|low] [--unique U] [--timeout MS] [--servers LIST]
@@ -11,13 +12,15 @@ ${flagLine("--background", "do not wait: print the job handle")}
 ${flagLine("--priority P", "high, normal or low", SUBMIT_DEFAULTS.priority)}
 ${flagLine("--unique U", "unique key (jobs with the same key are coalesced)")}
 ${flagLine("--timeout MS", "give up after MS milliseconds (0: never)", CLIENT_DEFAULTS.timeout)}
-${SERVERS_FLAG}`,
+${SERVERS_FLAG}
+${CLIENT_SSL_USAGE}`,
   options: {
     background: { type: "boolean" },
     priority: { type: "string" },
     unique: { type: "string" },
     timeout: { type: "string" },
     servers: { type: "string" },
+    ...CLIENT_SSL_OPTIONS,
   },
   async run(values, positionals) {
     const fn = positionals[0];
@@ -27,8 +30,9 @@ ${SERVERS_FLAG}`,
       throw new UsageError(`--priority must be high, normal or low, got "${priority}"`);
     }
     const timeout = intFlag(values, "timeout", CLIENT_DEFAULTS.timeout, 0);
+    const tls = clientTlsFlags(values);
     const data = positionals[1] ?? (await readStdin());
-    const client = new Client({ servers: str(values.servers) });
+    const client = new Client({ servers: str(values.servers), tls });
     try {
       const options = { priority, unique: str(values.unique), timeout } as const;
       if (values.background) {

@@ -9,6 +9,7 @@ import { loadConfig } from "../pool/config.ts";
 import { POOL_DEFAULTS, type PoolLogMode, type PoolOptions } from "../pool/options.ts";
 import { Pool } from "../pool/supervisor.ts";
 import { type Command, type Flags, flagLine, SERVERS_FLAG, str, UsageError } from "./args.ts";
+import { CLIENT_SSL_OPTIONS, CLIENT_SSL_USAGE, clientTlsFlags } from "./client-tls.ts";
 
 const s = (ms: number): string => `${ms / 1000}`;
 /** How often each child reports its counters when --metrics is on. */
@@ -25,6 +26,7 @@ SIGINT/SIGTERM stop gracefully (running jobs finish first); a second signal stop
 Exit codes: 0 stopped gracefully, 1 a child had to be killed or an error, 2 bad flags or config.
 ${flagLine("--config FILE", "TOML file with these settings and [functions.NAME] pools")}
 ${SERVERS_FLAG}
+${CLIENT_SSL_USAGE}
 ${flagLine("--processes N|auto", "worker processes (auto: one per CPU core)", POOL_DEFAULTS.processes)}
 ${flagLine("--concurrency N", "jobs running at once in each process", WORKER_DEFAULTS.concurrency)}
 ${flagLine("--max-jobs N", "recycle a process after N jobs (0: never)", POOL_DEFAULTS.maxJobs)}
@@ -50,6 +52,7 @@ ${flagLine("--client-id ID", 'prefix of each process\'s client id ("gearadmin --
     "client-id": { type: "string" },
     "dead-letter": { type: "string" },
     metrics: { type: "string" },
+    ...CLIENT_SSL_OPTIONS,
   },
   async run(values, positionals) {
     const file = str(values.config);
@@ -123,6 +126,7 @@ function fromFlags(values: Flags): Partial<PoolOptions> {
   const processes = str(values.processes);
   set("processes", processes === "auto" ? "auto" : count(values, "processes", 0));
   set("servers", str(values.servers));
+  set("tls", clientTlsFlags(values));
   set("concurrency", count(values, "concurrency", 1));
   set("maxJobs", count(values, "max-jobs", 0));
   set("maxLifetime", seconds(values, "max-lifetime"));

@@ -17,6 +17,7 @@
  * reachable, and its error lists each server and why.
  */
 import { Connection, type ConnectionEvent } from "../connection/connection.ts";
+import { everyTlsFailed } from "../connection/tls.ts";
 import { ConfigError, ConnectionError, TimeoutError, type GearmanError } from "../errors.ts";
 import {
   nameOption,
@@ -299,11 +300,16 @@ export class Client {
     this.ready = this.up.filter((l) => l.isReady);
   }
 
-  /** The error for "no server reachable", or null while some server is still on its first dial. */
+  /**
+   * The error for "no server reachable" (TLS_FAILED when every server failed its handshake), or
+   * null while some server is still on its first dial.
+   */
   private unreachable(): ConnectionError | null {
     if (this.closed) return new ConnectionError("CLOSED", "client is closed");
     if (this.ready.length > 0) return null;
     if (this.links.some((l) => l.lastError === null && l.connection.state !== "closed")) return null;
+    const tls = everyTlsFailed(this.links.map((l) => ({ server: l.key, error: l.lastError })));
+    if (tls !== null) return tls;
     const why = this.links.map((l) => `${l.key}: ${l.lastError?.message ?? "closed"}`).join("; ");
     return new ConnectionError("NO_SERVERS", `no job server reachable (${why})`, {
       cause: this.links[0]?.lastError ?? undefined,

@@ -19,6 +19,14 @@ const TLS_SCHEME = "tls://";
 
 export type ServersInput = string | readonly string[];
 
+/**
+ * The address as a server list entry: "tls://host:port" for a TLS server, else its key. A list
+ * built from these parses back to the same servers, so TLS is never lost on the way.
+ */
+export function formatAddress(address: ServerAddress): string {
+  return address.tls === true ? `${TLS_SCHEME}${address.key}` : address.key;
+}
+
 export const DEFAULT_SERVER = `127.0.0.1:${DEFAULT_PORT}`;
 
 /** Parses one address; `option` names the setting it came from, for the error. */

@@ -111,3 +111,26 @@ export function tlsClosedAfterHandshake(server: string, hasCert: boolean): Conne
     { server },
   );
 }
+
+/**
+ * When every server of a client or worker failed its TLS handshake, one `TLS_FAILED` naming each
+ * server and reason (a settings problem, not an outage); otherwise null, and the caller reports
+ * `NO_SERVERS`. One server: its own error; several: an AggregateError of theirs as `cause`.
+ */
+export function everyTlsFailed(failures: readonly { server: string; error: unknown }[]): ConnectionError | null {
+  const errors: ConnectionError[] = [];
+  for (const { error } of failures) {
+    if (!(error instanceof ConnectionError) || error.code !== "TLS_FAILED") return null;
+    errors.push(error);
+  }
+  if (errors.length === 0) return null;
+  if (errors.length === 1) return errors[0]!;
+  const reasons = failures.map(({ server, error }) => {
+    const message = (error as ConnectionError).message;
+    const reason = message.replace(/^TLS handshake failed: /, "").replace(` (server ${server})`, "");
+    return `${server}: ${reason}`;
+  });
+  return new ConnectionError("TLS_FAILED", `TLS handshake failed with every server: ${reasons.join("; ")}`, {
+    cause: new AggregateError(errors),
+  });
+}

@@ -6,9 +6,9 @@
  * costs no admin round trip of its own.
  */
 import { type ServerSnapshot, pollCluster, sumFunctions } from "../admin/cluster.ts";
-import { parseServers, type ServersInput } from "../connection/servers.ts";
+import { formatAddress, parseServers, type ServersInput } from "../connection/servers.ts";
 import { serveHttp, type HttpEndpoint } from "../metrics/http.ts";
-import { numberOption } from "../options.ts";
+import { numberOption, type TlsOptions } from "../options.ts";
 import { PAGE } from "./page.ts";
 
 export interface DashboardOptions {
@@ -26,6 +26,8 @@ export interface DashboardOptions {
    * queues change instead.
    */
   completed?: () => number;
+  /** TLS to every server, as Admin's `tls` ("tls://" servers use TLS regardless). @default false */
+  tls?: boolean | TlsOptions;
 }
 
 export const DASHBOARD_DEFAULTS = { listen: "127.0.0.1:8080", interval: 1000, history: 300 } as const;
@@ -92,7 +94,7 @@ export function dashboardData(
 
 /** Serves the dashboard; the background poll starts at once and stops with the endpoint. */
 export function serveDashboard(options: DashboardOptions = {}): HttpEndpoint {
-  const servers = parseServers(options.servers).map((s) => s.key);
+  const servers = parseServers(options.servers).map(formatAddress);
   const interval = numberOption("interval", options.interval, DASHBOARD_DEFAULTS.interval, 100);
   const keep = numberOption("history", options.history, DASHBOARD_DEFAULTS.history, 2);
   const rateKind = options.completed === undefined ? "change" : "completed";
@@ -104,7 +106,7 @@ export function serveDashboard(options: DashboardOptions = {}): HttpEndpoint {
   let first: Promise<void> | null = null;
 
   const poll = async (): Promise<void> => {
-    const snaps = await pollCluster(servers, { timeout: Math.max(interval, 1000), workers: true });
+    const snaps = await pollCluster(servers, { timeout: Math.max(interval, 1000), workers: true, tls: options.tls });
     const at = Date.now();
     const depth = sumFunctions(snaps).reduce((n, f) => n + f.total, 0);
     const count = options.completed?.() ?? depth;

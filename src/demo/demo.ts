@@ -7,7 +7,9 @@
  */
 import { join } from "node:path";
 import { Client } from "../client/client.ts";
-import { parseServers } from "../connection/servers.ts";
+import { formatAddress, parseServers } from "../connection/servers.ts";
+import { TLS_ENVIRONMENT, type TlsOptions } from "../options.ts";
+import { ConfigError } from "../errors.ts";
 import { startServer, type EmbeddedServer } from "../server/server.ts";
 import { spawnWorkers, stopWorkers, type WorkerProcess } from "./processes.ts";
 import { countJob, emptyTally, findStalls, formatResult, verdict, type DemoResult, type RoundTally } from "./report.ts";
@@ -25,8 +27,13 @@ export interface DemoOptions {
   rounds: number;
   /** Simulated work per job in ms. @default 2 */
   workMs: number;
-  /** External servers ("h:p,h:p") instead of two embedded ones. */
+  /** External servers ("h:p,h:p", "tls://h:p") instead of two embedded ones. */
   servers?: string;
+  /**
+   * TLS to every one of `servers`, with these files (paths) or libgearman's environment
+   * variables. The worker processes get the files through those variables. @default false
+   */
+  tls?: Pick<TlsOptions, "ca" | "cert" | "key">;
   /** Run python-gearman-style naive workers first, then gearbun's, and compare. */
   naive?: boolean;
   /** Where lines go. @default console.log */
@@ -65,11 +72,15 @@ async function runRounds(
   workerIds: string[],
   servers: string[],
   options: DemoOptions,
+  reach: Reach,
 ): Promise<DemoResult> {
   const { kind } = plan;
   const print = options.print ?? ((line: string) => console.log(line));
   const stallMs = options.stallMs ?? 2000;
-  const clients = Array.from({ length: options.clients }, () => new Client({ servers, timeout: 30_000 }));
+  const clients = Array.from(
+    { length: options.clients },
+    () => new Client({ servers: servers.map(reach.entry), tls: options.tls, timeout: 30_000 }),
+  );
   const tty = process.stdout.isTTY === true && options.print === undefined;
   const rounds: RoundTally[] = [];
   const run = Math.random().toString(36).slice(2, 8);
@@ -180,9 +191,11 @@ async function forceRace(
   functionName: string,
   holdFunction: string,
   names: Map<string, string>,
+  reach: Reach,
+  tls: DemoOptions["tls"],
 ): Promise<string> {
-  const onA = new Client({ servers: a, timeout: 10_000 });
-  const onB = new Client({ servers: b, timeout: 5_000 });
+  const onA = new Client({ servers: reach.entry(a), tls, timeout: 10_000 });
+  const onB = new Client({ servers: reach.entry(b), tls, timeout: 5_000 });
   const nameA = names.get(a) ?? a;
   const nameB = names.get(b) ?? b;
   try {
@@ -206,11 +219,23 @@ async function forceRace(
   }
 }
 
+/** How clients and worker processes reach the servers the report names by "host:port". */
+interface Reach {
+  /** The server list entry for a server ("tls://host:port" when it speaks TLS). */
+  entry: (server: string) => string;
+  /** libgearman's TLS variables, for the worker processes. */
+  env: Record<string, string | undefined> | undefined;
+}
+
+const PLAINTEXT: Reach = { entry: (server) => server, env: undefined };
+
 interface RunSpec {
   kind: DemoResult["kind"];
   script: string;
   functionName: string;
+  /** "host:port" of each server, as the report shows them. */
   servers: string[];
+  reach: Reach;
   /** Set for the naive comparison: server names and the race to force. */
   compare?: { names: Map<string, string> };
 }
@@ -223,7 +248,8 @@ async function runWith(spec: RunSpec, options: DemoOptions): Promise<DemoResult>
     options.workers,
     {
       script: spec.script,
-      servers: spec.servers,
+      servers: spec.servers.map(spec.reach.entry),
+      env: spec.reach.env,
       workMs: options.workMs,
       functionName: spec.functionName,
       holdFunction,
@@ -239,7 +265,7 @@ async function runWith(spec: RunSpec, options: DemoOptions): Promise<DemoResult>
       const pair: [string, string] = [spec.servers[0]!, spec.servers[1]!];
       plan.force = {
         beforeRound: Math.min(3, options.rounds),
-        run: () => forceRace(holder, pair, spec.functionName, holdFunction, names),
+        run: () => forceRace(holder, pair, spec.functionName, holdFunction, names, spec.reach, options.tls),
       };
     }
     return await runRounds(
@@ -247,10 +273,21 @@ async function runWith(spec: RunSpec, options: DemoOptions): Promise<DemoResult>
       workers.map((w) => w.id),
       spec.servers,
       options,
+      spec.reach,
     );
   } finally {
     await stopWorkers(workers);
   }
+}
+
+/** The worker processes' environment with the TLS files set in libgearman's variables. */
+function tlsEnvironment(tls: DemoOptions["tls"]): Record<string, string | undefined> | undefined {
+  if (tls === undefined) return undefined;
+  const env: Record<string, string | undefined> = { ...process.env };
+  for (const field of ["ca", "cert", "key"] as const) {
+    if (tls[field] !== undefined) env[TLS_ENVIRONMENT[field]] = tls[field];
+  }
+  return env;
 }
 
 /** Runs the demo; returns true when gearbun's verdict is good. */
@@ -258,9 +295,15 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
   const print = options.print ?? ((line: string) => console.log(line));
   const embedded: EmbeddedServer[] = [];
   let servers: string[];
+  let reach = PLAINTEXT;
   if (options.servers) {
-    servers = parseServers(options.servers).map((s) => s.key);
+    const parsed = parseServers(options.servers).map((s) => (options.tls !== undefined ? { ...s, tls: true } : s));
+    servers = parsed.map((s) => s.key);
+    const entries = new Map(parsed.map((s) => [s.key, formatAddress(s)]));
+    reach = { entry: (server) => entries.get(server) ?? server, env: tlsEnvironment(options.tls) };
   } else {
+    if (options.tls !== undefined)
+      throw new ConfigError("tls", "the demo's embedded servers speak plaintext: give servers too");
     embedded.push(await startServer({ port: 0, host: "127.0.0.1" }), await startServer({ port: 0, host: "127.0.0.1" }));
     servers = embedded.map((s) => s.address);
   }
@@ -272,7 +315,10 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
           `${options.clients} clients x ${options.jobs} foreground jobs x ${options.rounds} rounds` +
           (options.servers ? "" : " (embedded job servers)"),
       );
-      const result = await runWith({ kind: "gearbun", script: gearbunScript, functionName: "demo", servers }, options);
+      const result = await runWith(
+        { kind: "gearbun", script: gearbunScript, functionName: "demo", servers, reach },
+        options,
+      );
       for (const line of formatResult(result)) print(line);
       return result.ok;
     }
@@ -290,6 +336,7 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
         script: join(import.meta.dir, "naive-worker-process.ts"),
         functionName: "demo-naive",
         servers,
+        reach,
         compare,
       },
       options,
@@ -297,7 +344,7 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
     for (const line of formatResult(naive)) print(line);
     print("");
     const gearbun = await runWith(
-      { kind: "gearbun", script: gearbunScript, functionName: "demo", servers, compare },
+      { kind: "gearbun", script: gearbunScript, functionName: "demo", servers, reach, compare },
       options,
     );
     for (const line of formatResult(gearbun)) print(line);

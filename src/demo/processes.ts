@@ -13,6 +13,8 @@ export interface SpawnOptions {
   functionName: string;
   /** This worker also registers the held-job function (see hold.ts). */
   holdFunction?: string;
+  /** The process's environment (e.g. TLS files in libgearman's variables). @default inherited */
+  env?: Record<string, string | undefined>;
 }
 
 export class WorkerProcess {
@@ -26,6 +28,7 @@ export class WorkerProcess {
     this.child = spawnLines([process.execPath, options.script, ...args], {
       name: `worker ${id}`,
       stdin: options.holdFunction === undefined ? "ignore" : "pipe",
+      ...(options.env === undefined ? {} : { env: options.env }),
     });
   }
 

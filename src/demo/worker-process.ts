@@ -24,7 +24,12 @@ if (holdFn !== undefined) {
     return `${id}|held`;
   });
 }
-await worker.start();
+try {
+  await worker.start();
+} catch (error) {
+  console.error(`worker ${id}: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+}
 const want = servers.split(",").length;
 while (worker.stats().servers.filter((s) => s.state === "ready").length < want) await Bun.sleep(10);
 console.log("ready");

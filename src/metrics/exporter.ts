@@ -5,8 +5,8 @@
  * always succeeds.
  */
 import { pollCluster } from "../admin/cluster.ts";
-import { parseServers, type ServersInput } from "../connection/servers.ts";
-import { numberOption } from "../options.ts";
+import { formatAddress, parseServers, type ServersInput } from "../connection/servers.ts";
+import { numberOption, type TlsOptions } from "../options.ts";
 import { Exposition } from "./exposition.ts";
 import { writeGearmanMetrics } from "./gearman.ts";
 import { serveHttp, type HttpEndpoint } from "./http.ts";
@@ -19,6 +19,8 @@ export interface ExporterOptions {
   listen?: string;
   /** Milliseconds each server has to answer a scrape's admin commands. @default 2000 */
   timeout?: number;
+  /** TLS to every server, as Admin's `tls` ("tls://" servers use TLS regardless). @default false */
+  tls?: boolean | TlsOptions;
 }
 
 export const EXPORTER_DEFAULTS = { listen: "127.0.0.1:9418", timeout: 2000 } as const;
@@ -27,23 +29,24 @@ export const EXPORTER_DEFAULTS = { listen: "127.0.0.1:9418", timeout: 2000 } as 
 export async function scrapeCluster(
   servers: ServersInput,
   timeout: number = EXPORTER_DEFAULTS.timeout,
+  tls?: boolean | TlsOptions,
 ): Promise<string> {
   const out = new Exposition();
-  writeGearmanMetrics(out, await pollCluster(servers, { timeout }), true);
+  writeGearmanMetrics(out, await pollCluster(servers, { timeout, tls }), true);
   writeProcessMetrics(out);
   return out.text();
 }
 
 /** Starts the exporter's HTTP endpoint; /healthz is 200 while at least one server answers. */
 export function startExporter(options: ExporterOptions = {}): HttpEndpoint {
-  const servers = parseServers(options.servers).map((s) => s.key);
+  const servers = parseServers(options.servers).map(formatAddress);
   const timeout = numberOption("timeout", options.timeout, EXPORTER_DEFAULTS.timeout, 1);
   return serveHttp({
     listen: options.listen ?? EXPORTER_DEFAULTS.listen,
     option: "listen",
-    metrics: () => scrapeCluster(servers, timeout),
+    metrics: () => scrapeCluster(servers, timeout, options.tls),
     health: async () => {
-      const snaps = await pollCluster(servers, { timeout });
+      const snaps = await pollCluster(servers, { timeout, tls: options.tls });
       const down = snaps.filter((s) => !s.up);
       if (down.length === snaps.length)
         return { ok: false, reason: `no server answers (${down.map((s) => s.server).join(", ")})` };

@@ -81,6 +81,7 @@ async function main(): Promise<void> {
   let recorder: WorkerRecorder | null = null;
   const worker = new Worker({
     servers: spec.servers === "" ? undefined : spec.servers,
+    tls: spec.tls ?? undefined,
     concurrency: spec.concurrency,
     clientId: `${spec.clientId}:${hostname()}:${process.pid}:${spec.index}`,
     stopDeadline: spec.stopDeadline,
@@ -166,7 +167,11 @@ async function main(): Promise<void> {
     await worker.start();
   } catch (error) {
     console.error(firstLine(error));
-    process.exit(error instanceof ConnectionError && error.code === "NO_SERVERS" ? ChildExit.NoServers : 1);
+    process.exit(
+      error instanceof ConnectionError && (error.code === "NO_SERVERS" || error.code === "TLS_FAILED")
+        ? ChildExit.NoServers
+        : 1,
+    );
   }
   if (connected.size < serverCount) {
     let timer: ReturnType<typeof setTimeout> | undefined;

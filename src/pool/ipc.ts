@@ -4,6 +4,7 @@
  * member here and one more case where it is handled.
  */
 import type { ChildStats } from "../metrics/worker.ts";
+import type { TlsOptions } from "../options.ts";
 import type { ResolvedFunctionOptions } from "./options.ts";
 
 /** Environment variable that carries a child's spec (JSON) to the child entry. */
@@ -18,6 +19,8 @@ export interface ChildSpec {
   readonly only: readonly string[] | null;
   readonly exclude: readonly string[];
   readonly servers: string;
+  /** The pool's `tls` option, or null. */
+  readonly tls: boolean | TlsOptions | null;
   readonly concurrency: number;
   readonly functions: Readonly<Record<string, ResolvedFunctionOptions>>;
   /** Prefix; the child appends `:host:pid:index`. */

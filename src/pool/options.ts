@@ -7,7 +7,13 @@ import { availableParallelism, hostname } from "node:os";
 import { isAbsolute, resolve } from "node:path";
 import type { ServersInput } from "../connection/servers.ts";
 import { ConfigError } from "../errors.ts";
-import { numberOption, type RetryBackoffOptions, resolveRetryOptions } from "../options.ts";
+import {
+  numberOption,
+  type RetryBackoffOptions,
+  resolveRetryOptions,
+  resolveTlsOptions,
+  type TlsOptions,
+} from "../options.ts";
 
 /** How the supervisor writes per-job and lifecycle lines on stdout. */
 export type PoolLogMode = "pretty" | "json" | "off";
@@ -31,6 +37,8 @@ export interface PoolOptions {
   handlers: string | string[];
   /** Job servers, as for a Worker. @default process.env.GEARMAN_SERVERS, else "127.0.0.1:4730" */
   servers?: ServersInput;
+  /** TLS to every server, as a Worker's `tls` ("tls://" servers use TLS regardless). @default false */
+  tls?: boolean | TlsOptions;
   /** General children; "auto": one per CPU core. @default 1 */
   processes?: number | "auto";
   /** Jobs at once in each child. @default 1 */
@@ -113,6 +121,8 @@ export interface ResolvedPoolOptions {
   readonly handlers: readonly string[];
   /** As given (a child parses it again with the Worker's own rules), "" for the default. */
   readonly servers: string;
+  /** As given (checked here, resolved again by each child), null for none. */
+  readonly tls: boolean | TlsOptions | null;
   readonly groups: readonly PoolGroup[];
   readonly functions: Readonly<Record<string, ResolvedFunctionOptions>>;
   readonly maxJobs: number;
@@ -157,6 +167,8 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     throw new ConfigError("servers", "must be a string or a list of strings");
   }
   const servers = raw === undefined ? "" : typeof raw === "string" ? raw : raw.join(",");
+  // Checked (files read) here, so a bad file stops the pool before any child starts.
+  resolveTlsOptions(options.tls, false);
 
   const processes =
     options.processes === "auto"
@@ -213,6 +225,7 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
   return {
     handlers,
     servers,
+    tls: options.tls ?? null,
     groups,
     functions,
     maxJobs: whole("maxJobs", options.maxJobs, POOL_DEFAULTS.maxJobs, 0),

@@ -237,6 +237,7 @@ export class Pool {
       only: slot.group.only,
       exclude: slot.group.exclude,
       servers: o.servers,
+      tls: o.tls,
       concurrency: slot.group.concurrency,
       functions: o.functions,
       clientId: o.clientId,

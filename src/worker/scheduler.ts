@@ -12,6 +12,7 @@
  * GRAB went unanswered for `grabTimeout`, giving their slots to the other servers.
  */
 import { Connection, type ConnectionEvent } from "../connection/connection.ts";
+import { everyTlsFailed } from "../connection/tls.ts";
 import { ConnectionError, GearmanError, ProtocolError, ServerError, TimeoutError } from "../errors.ts";
 import type { ResolvedRetry, ResolvedWorkerOptions } from "../options.ts";
 import { CONSTANT_PACKETS } from "../protocol/encode.ts";
@@ -88,7 +89,10 @@ export class Scheduler {
   // ---------------------------------------------------------------------------------------
   // Lifecycle
 
-  /** Dials every server; resolves at the first ready one, rejects with NO_SERVERS if every first dial fails. */
+  /**
+   * Dials every server; resolves at the first ready one, rejects with NO_SERVERS if every first
+   * dial fails (TLS_FAILED if every one failed its TLS handshake).
+   */
   start(): Promise<void> {
     this.firstReady = Promise.withResolvers<void>();
     const first = this.firstReady;
@@ -106,9 +110,10 @@ export class Scheduler {
           this.firstReady = null;
           const detail = this.links.map((l) => `${l.key} (${l.lastError?.message ?? "unreachable"})`).join(", ");
           first.reject(
-            new ConnectionError("NO_SERVERS", `no job server could be reached: ${detail}`, {
-              cause: new AggregateError(this.links.map((l) => l.lastError)),
-            }),
+            everyTlsFailed(this.links.map((l) => ({ server: l.key, error: l.lastError }))) ??
+              new ConnectionError("NO_SERVERS", `no job server could be reached: ${detail}`, {
+                cause: new AggregateError(this.links.map((l) => l.lastError)),
+              }),
           );
         }
       });

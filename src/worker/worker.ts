@@ -128,8 +128,8 @@ export class Worker {
   /**
    * Connects to every server. Resolves once the worker is registered on at least one; the others
    * keep being retried in the background (reconnect policy). If no server can be reached on the
-   * first try, rejects with ConnectionError `NO_SERVERS` (its message lists each server and why)
-   * and the worker is stopped: a supervisor restarting the process is the usual answer.
+   * first try, rejects with ConnectionError `NO_SERVERS` (its message lists each server and why),
+   * or `TLS_FAILED` when every server failed its TLS handshake, and the worker is stopped: a supervisor restarting the process is the usual answer.
    */
   start(): Promise<void> {
     if (this.stopped !== null) {

@@ -23,8 +23,9 @@ async function events(task: Task): Promise<string[]> {
 }
 
 /**
- * The TLS_FAILED error behind a refused first connect: Admin rejects with it, a Client's
- * NO_SERVERS has it as `cause`, a Worker's NO_SERVERS has it in an AggregateError `cause`.
+ * The TLS_FAILED error behind a refused first connect: Admin, Client and Worker reject with it
+ * when every server failed its handshake; a NO_SERVERS (some other server down) carries it as
+ * `cause` (a Worker's in an AggregateError).
  */
 function tlsError(error: unknown): ConnectionError {
   let e = error;

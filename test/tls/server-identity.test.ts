@@ -85,16 +85,4 @@ describe("tls - the server's identity", () => {
     const error = await versionError(`tls://${plain.address}`, { ca: certs.ca.cert });
     expect(error.message).toContain("plaintext peer");
   });
-
-  test("tls - a client's NO_SERVERS carries the TLS_FAILED of its server as cause", async () => {
-    await using client = new Client({
-      servers: server.address,
-      tls: { ca: certs.otherCa.cert },
-      reconnect: () => null,
-    });
-    const error = await client.submit("f", "x").catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ConnectionError);
-    expect((error as ConnectionError).message).toContain("unknown CA");
-    expect(((error as ConnectionError).cause as ConnectionError).code).toBe("TLS_FAILED");
-  });
 });
