@@ -66,19 +66,20 @@ export class Deadline {
       this.start(this.waitMs);
       return;
     }
-    this.hop(generation, 3);
-  }
-
-  private hop(generation: number, left: number): void {
-    setImmediate(() => {
+    afterArrivedIo(() => {
       if (generation !== this.generation) return;
-      if (left > 1) {
-        this.hop(generation, left - 1);
-        return;
-      }
       this.pending = false;
       this.generation++;
       this.expired(this.activity() >= this.due);
     });
   }
+}
+
+/**
+ * Runs `fn` once the socket events that have already arrived were handled, including the answer
+ * of a peer in this same process: three `setImmediate` hops, two I/O polls (see Deadline).
+ * For a verdict taken outside a Deadline, such as a periodic check.
+ */
+export function afterArrivedIo(fn: () => void, hops = 3): void {
+  setImmediate(() => (hops > 1 ? afterArrivedIo(fn, hops - 1) : fn()));
 }

@@ -200,12 +200,25 @@ export class Link {
     return true;
   }
 
+  /** The oldest GRAB in flight has gone unanswered past `grabTimeout` (a question: nothing changes). */
+  overdue(now: number, grabTimeout: number): boolean {
+    return this._ready && this._grabsInFlight > 0 && now - this._waitingSince > grabTimeout;
+  }
+
+  /**
+   * Our own code held the event loop (and the guard) for most of `grabTimeout`: the wait for the
+   * GRABs in flight starts again now, so the server is judged only on time it had to answer.
+   */
+  excuse(now: number): void {
+    if (this._grabsInFlight > 0) this._waitingSince = now;
+  }
+
   /**
    * The oldest GRAB went unanswered past `grabTimeout`: write the grabs off (returned, for the
    * caller to give back) and skip the link until it speaks. 0 when not overdue.
    */
   stall(now: number, grabTimeout: number): number {
-    if (!this._ready || this._grabsInFlight === 0 || now - this._waitingSince <= grabTimeout) return 0;
+    if (!this.overdue(now, grabTimeout)) return 0;
     const grabs = this._grabsInFlight;
     this._grabsInFlight = 0;
     this._hasWork = false;

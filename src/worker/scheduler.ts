@@ -21,6 +21,7 @@ import type { Emitter } from "./events.ts";
 import type { JobHandler } from "./job.ts";
 import { InvariantCheck, schedulerViolation, type ServerStats, serverStats } from "./inspect.ts";
 import { Link, NoJobAnswer } from "./link.ts";
+import { afterArrivedIo } from "../util/deadline.ts";
 import { FunctionRegistry, Registration } from "./registry.ts";
 import { JobRunner } from "./runner.ts";
 
@@ -43,6 +44,11 @@ export class Scheduler {
   /** Index of the link served last; the next fill starts after it. */
   private cursor = -1;
   private guardTimer: ReturnType<typeof setInterval> | null = null;
+  private guardPeriod = 0;
+  /** When the guard last ran (or started): a long gap means our own code held the loop. */
+  private guardAt = 0;
+  /** A grab-timeout verdict is waiting for the I/O that had already arrived. */
+  private stallCheck = false;
   private idleWaiters: (() => void)[] = [];
   private firstReady: PromiseWithResolvers<void> | null = null;
   private readonly invariants: InvariantCheck;
@@ -99,6 +105,8 @@ export class Scheduler {
     first.promise.catch(() => {});
     const shortest = Math.min(this.config.idleRegrabInterval, this.config.grabTimeout);
     const period = Math.max(10, Math.min(1000, Math.floor(shortest / 4)));
+    this.guardPeriod = period;
+    this.guardAt = Date.now();
     this.guardTimer = setInterval(() => this.guard(), period);
     this.guardTimer.unref?.();
     let failed = 0;
@@ -367,15 +375,45 @@ export class Scheduler {
     }
   }
 
-  /** The worker's one timer: the idle re-grab guard and the grab timeout. */
+  /**
+   * The worker's one timer: the idle re-grab guard and the grab timeout. A server is judged
+   * overdue only on time it had to answer: when our own code held the guard back for more than
+   * half of `grabTimeout`, the wait starts again; otherwise the verdict waits until the I/O that
+   * had already arrived was handled (an answer there un-does the overdue state).
+   */
   private guard(): void {
     const now = Date.now();
+    const heldBack = now - this.guardAt > this.guardPeriod + this.config.grabTimeout / 2;
+    this.guardAt = now;
     let changed = false;
+    let overdue = false;
     for (const link of this.links) {
       if (!this.stopping && link.regrabDue(now)) {
         changed = true;
         continue;
       }
+      if (heldBack) link.excuse(now);
+      else if (link.overdue(now, this.config.grabTimeout)) overdue = true;
+    }
+    if (overdue && !this.stallCheck) {
+      this.stallCheck = true;
+      afterArrivedIo(() => {
+        this.stallCheck = false;
+        if (this.guardTimer !== null) this.stallOverdue();
+      });
+    }
+    if (changed) {
+      this.fill();
+      this.checkIdle();
+    }
+    this.invariants.after();
+  }
+
+  /** Writes off the grabs of links still overdue once the arrived I/O was handled. */
+  private stallOverdue(): void {
+    const now = Date.now();
+    let changed = false;
+    for (const link of this.links) {
       const written = link.stall(now, this.config.grabTimeout);
       if (written > 0) {
         this.inFlight -= written;
