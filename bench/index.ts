@@ -11,6 +11,7 @@
  *   bun run bench --case pool-cpu,pool-light   # only the worker pool's rows (bench/pool.ts)
  *   bun run bench --case server-ref   # only the job servers side by side (bench/server-ref.ts)
  *   bun run bench --case servers,workers       # the scale rows (bench/scale.ts): many servers, many workers
+ *   bun run bench --case tls      # TLS against plaintext on the embedded server (bench/tls.ts; bun run bench:tls)
  *   bun run bench --quick --dry-run   # list the rows a run would measure, run nothing
  *   bun run bench --no-write      # print only, leave RESULTS.md and results.svg alone
  */
@@ -21,6 +22,7 @@ import { runServerRef } from "./server-ref.ts";
 import { runScale } from "./scale.ts";
 import { installCleanup } from "./support.ts";
 import { parseThroughputArgs, runThroughput } from "./throughput.ts";
+import { runTls } from "./tls.ts";
 
 const argv = process.argv.slice(2);
 const own = new Set(["--skip-codec", "--no-write"]);
@@ -58,6 +60,9 @@ if (!options.dryRun && (options.caseFilter === null || options.caseFilter.includ
 const scale = await runScale({ ...options, progress: printer.progress, log: printer.log });
 result.rows.push(...scale.rows);
 result.notes.push(...scale.notes);
+const tls = await runTls({ ...options, progress: printer.progress, log: printer.log });
+result.rows.push(...tls.rows);
+result.notes.push(...tls.notes);
 printer.done();
 printTable(result, codec);
 

@@ -163,6 +163,26 @@ function poolTable(rows: readonly Row[]): Table | null {
   };
 }
 
+/** bench/tls.ts's rows: plaintext, then TLS with its ratios to plaintext. */
+function tlsTable(rows: readonly Row[]): Table | null {
+  const list = rows.filter((r) => r.section === "tls");
+  if (list.length === 0) return null;
+  return {
+    title: `TLS against plaintext: ${list[0]!.caseTitle}`,
+    header: [
+      "row",
+      "jobs/run",
+      "jobs/s (median)",
+      "min – max",
+      "× plaintext",
+      "worker+client CPU µs/job",
+      "× plaintext",
+      "server CPU µs/job",
+    ],
+    rows: list.map((r) => [r.label, int(r.jobs), ...figureCells(r), num(r.serverCpuUsPerJob)]),
+  };
+}
+
 /** bench/server-ref.ts's rows: gearmand --threads 1 (the reference), default gearmand, the embedded server. */
 function serverTable(rows: readonly Row[]): Table | null {
   if (!rows.some((r) => r.section === "server")) return null;
@@ -278,6 +298,7 @@ export function printTable(result: ThroughputResult, codec: readonly CodecFigure
     poolTable(result.rows),
     serverTable(result.rows),
     ...scaleTables(result.rows),
+    tlsTable(result.rows),
     codecTable(codec),
   ].filter((t): t is Table => t !== null);
   console.log("");
@@ -340,6 +361,8 @@ export function writeResults(input: ReportInput): { markdown: string; svg: strin
   const st = serverTable(result.rows);
   if (st !== null) parts.push(`## ${st.title}`, "", SERVER_HOW, "", markdownTable(st), "");
   for (const t of scaleTables(result.rows)) parts.push(`## ${t.title}`, "", SCALE_HOW, "", markdownTable(t), "");
+  const tt = tlsTable(result.rows);
+  if (tt !== null) parts.push(`## ${tt.title}`, "", TLS_HOW, "", markdownTable(tt), "");
   const cd = codecTable(input.codec);
   if (cd !== null) parts.push(`## ${cd.title}`, "", markdownTable(cd), "");
   if (result.notes.length > 0) parts.push("## Notes", "", ...result.notes.map((n) => `- ${n}`), "");
@@ -356,6 +379,12 @@ const SCALE_HOW =
   "processes (concurrency 1) on one gearmand --threads 1 (-wakeup1: --worker-wakeup 1) and sends one job at a time, so every " +
   "job wakes sleeping workers. CPU per job is all worker processes' together, and the servers' (schedstat). Packets per job " +
   "are counted by the gearbun worker (stats().servers[].packets), warm-up included, summed over its servers and processes.";
+
+const TLS_HOW =
+  "bench/tls.ts: each row starts `gearbun server` as its own process (plaintext, or --ssl with a CA: every connection mutual TLS, " +
+  "P-256 certificates) and runs a gearbun Worker (concurrency 16) and Client in the bench process over loopback; 16 B echo jobs, " +
+  "at most 256 in flight. CPU per job: the worker + client process (process.cpuUsage) and the server process (/proc schedstat) " +
+  "over the measured runs. No target: the rows show what TLS costs.";
 
 const POOL_HOW =
   "Each row has its own gearmand and workers; a case's rows run interleaved (run 1 of each, then run 2…). Per run the worker " +

@@ -362,8 +362,8 @@ export interface Spread {
 }
 
 export interface Row {
-  /** "pool": bench/pool.ts's rows (gearbun worker's supervisor and its scaling); "server": bench/server-ref.ts's; "scale": bench/scale.ts's. */
-  readonly section: "worker" | "client" | "pool" | "server" | "scale";
+  /** "pool": bench/pool.ts's rows (gearbun worker's supervisor and its scaling); "server": bench/server-ref.ts's; "scale": bench/scale.ts's; "tls": bench/tls.ts's. */
+  readonly section: "worker" | "client" | "pool" | "server" | "scale" | "tls";
   readonly caseId: string;
   readonly caseTitle: string;
   /** Worker peer id (worker section) or load generator id (client section). */

@@ -1,42 +1,40 @@
 /**
- * TLS against plaintext on the embedded server: jobs/s and CPU per job, one row each.
+ * The TLS rows of `bun run bench` (`--case tls`): TLS against plaintext on the embedded server,
+ * jobs/s and CPU per job.
  *
- *   bun run bench:tls                 # 20,000 foreground jobs per run, 3 measured runs per row
- *   bun run bench:tls --jobs 2000 --runs 1
- *   bun run bench:tls --dry-run       # list the rows, run nothing
+ *   bun run bench --case tls --skip-codec          # 20,000 foreground jobs per run (--quick: 2,000)
+ *   bun run bench --case tls --jobs 2000 --runs 1
+ *   bun run bench --case tls --dry-run             # list the rows, run nothing
+ *   bun run bench:tls                              # the same as --case tls --skip-codec --no-write
  *
  * Each row starts `gearbun server` as a process of its own (plaintext, or `--ssl` with a CA, so
  * every connection is mutual TLS), then a gearbun Worker (concurrency 16) and Client in this
- * process, over loopback. A run submits `--jobs` 16-byte echo jobs with at most 256 in flight and
- * times the first submit to the last result; jobs/s is the median of the measured runs after one
+ * process, over loopback. A run submits 16-byte echo jobs with at most 256 in flight and times
+ * the first submit to the last result; jobs/s is the median of the measured runs after one
  * unmeasured warm-up. CPU per job is the server process's (/proc schedstat) and this process's
  * (worker + client, process.cpuUsage) over the measured runs. Certificates are P-256, made with
  * openssl into a temporary directory.
  */
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { Client } from "../src/client/client.ts";
 import type { TlsOptions } from "../src/options.ts";
 import { spawnLines } from "../src/util/lines.ts";
 import { Worker } from "../src/worker/worker.ts";
 import { makeCerts, type TestCerts } from "../test/support/certs.ts";
 import { cpuDeltaNs, cpuSnapshot } from "./support.ts";
+import type { Row, ThroughputOptions } from "./throughput.ts";
 
 const MAIN = join(import.meta.dir, "../src/cli/main.ts");
 const IN_FLIGHT = 256;
 const PAYLOAD = "0123456789abcdef";
-
-export interface TlsBenchRow {
-  readonly row: "plaintext" | "TLS (mutual)";
-  readonly jobs: number;
-  readonly jobsPerSecond: number;
-  readonly min: number;
-  readonly max: number;
-  /** Server process CPU, µs per job. */
-  readonly serverCpuUs: number;
-  /** Worker + client (this process) CPU, µs per job. */
-  readonly peersCpuUs: number;
-}
+const CASE_ID = "tls";
+const CASE_TITLE =
+  "16 B foreground, 256 in flight, embedded server (own process), Worker (concurrency 16) + Client in one process";
+const JOBS = { full: 20_000, quick: 2_000 } as const;
+const VARIANTS = [
+  { id: "plaintext", tls: false },
+  { id: "tls-mutual", tls: true },
+] as const;
 
 async function runJobs(client: Client, jobs: number): Promise<number> {
   const started = performance.now();
@@ -51,7 +49,7 @@ async function runJobs(client: Client, jobs: number): Promise<number> {
   return jobs / ((performance.now() - started) / 1000);
 }
 
-async function measure(tls: boolean, certs: TestCerts, jobs: number, runs: number): Promise<TlsBenchRow> {
+async function measure(tls: boolean, certs: TestCerts, jobs: number, runs: number): Promise<Row> {
   const flags = tls
     ? [
         "--ssl",
@@ -84,13 +82,17 @@ async function measure(tls: boolean, certs: TestCerts, jobs: number, runs: numbe
     const total = jobs * runs;
     rates.sort((a, b) => a - b);
     return {
-      row: tls ? "TLS (mutual)" : "plaintext",
+      section: "tls",
+      caseId: CASE_ID,
+      caseTitle: CASE_TITLE,
+      peerId: tls ? "tls-mutual" : "plaintext",
+      label: tls ? "TLS (mutual, P-256)" : "plaintext",
+      bytes: PAYLOAD.length,
       jobs,
-      jobsPerSecond: rates[Math.floor(rates.length / 2)]!,
-      min: rates[0]!,
-      max: rates[rates.length - 1]!,
-      serverCpuUs: serverNs / 1000 / total,
-      peersCpuUs: (peers.user + peers.system) / total,
+      status: "ok",
+      jobsPerSecond: { median: rates[Math.floor(rates.length / 2)]!, min: rates[0]!, max: rates[rates.length - 1]! },
+      cpuUsPerJob: (peers.user + peers.system) / total,
+      serverCpuUsPerJob: serverNs / 1000 / total,
     };
   } finally {
     server.proc.kill("SIGTERM");
@@ -98,49 +100,45 @@ async function measure(tls: boolean, certs: TestCerts, jobs: number, runs: numbe
   }
 }
 
-/** Measures both rows; plaintext first. */
-export async function runTlsBench(options: { jobs: number; runs: number }): Promise<TlsBenchRow[]> {
+/** Whether a run with these options measures the TLS rows. */
+export function tlsSelected(opts: Pick<ThroughputOptions, "caseFilter">): boolean {
+  return opts.caseFilter === null || opts.caseFilter.includes(CASE_ID);
+}
+
+/**
+ * Measures the plaintext row, then the TLS row (with ratios to plaintext: jobs/s, and CPU per job
+ * of worker + client); with `dryRun` lists them.
+ */
+export async function runTls(
+  opts: Pick<ThroughputOptions, "quick" | "caseFilter" | "runs" | "jobsOverride" | "dryRun" | "progress" | "log">,
+): Promise<{ rows: Row[]; notes: string[] }> {
+  if (!tlsSelected(opts)) return { rows: [], notes: [] };
+  const jobs = opts.jobsOverride ?? (opts.quick ? JOBS.quick : JOBS.full);
+  if (opts.dryRun) {
+    for (const v of VARIANTS)
+      opts.log(
+        `${CASE_ID.padEnd(16)} ${v.id.padEnd(16)} ${jobs.toLocaleString("en").padStart(8)} jobs/run × ${opts.runs} + warm-up`,
+      );
+    opts.log(`${VARIANTS.length} tls rows`);
+    return { rows: [], notes: [] };
+  }
   using certs = makeCerts();
-  return [
-    await measure(false, certs, options.jobs, options.runs),
-    await measure(true, certs, options.jobs, options.runs),
-  ];
-}
-
-/** The rows as a markdown table, TLS's ratio to plaintext in the last column. */
-export function tlsTable(rows: readonly TlsBenchRow[]): string {
-  const plain = rows.find((r) => r.row === "plaintext");
-  const n = (x: number): string => Math.round(x).toLocaleString("en-US");
-  const lines = [
-    "| row | jobs/run | jobs/s (median) | min – max | server CPU µs/job | worker+client CPU µs/job | jobs/s × plaintext |",
-    "|---|---|---|---|---|---|---|",
-  ];
-  for (const r of rows) {
-    const ratio = plain ? (r.jobsPerSecond / plain.jobsPerSecond).toFixed(2) : "";
-    lines.push(
-      `| ${r.row} | ${n(r.jobs)} | ${n(r.jobsPerSecond)} | ${n(r.min)} – ${n(r.max)} | ${r.serverCpuUs.toFixed(1)} | ${r.peersCpuUs.toFixed(1)} | ${ratio} |`,
-    );
+  const rows: Row[] = [];
+  for (const [i, v] of VARIANTS.entries()) {
+    opts.progress(`[tls ${i + 1}/${VARIANTS.length}] ${v.id}: ${opts.runs} × ${jobs} jobs…`);
+    rows.push(await measure(v.tls, certs, jobs, opts.runs));
   }
-  return lines.join("\n");
-}
-
-if (import.meta.main) {
-  const { values } = parseArgs({
-    options: {
-      jobs: { type: "string", default: "20000" },
-      runs: { type: "string", default: "3" },
-      "dry-run": { type: "boolean", default: false },
-    },
-  });
-  const jobs = Number(values.jobs);
-  const runs = Number(values.runs);
-  if (!Number.isInteger(jobs) || jobs < 1 || !Number.isInteger(runs) || runs < 1) {
-    console.error("bench:tls: --jobs and --runs must be whole numbers >= 1");
-    process.exit(2);
-  }
-  if (values["dry-run"]) {
-    console.log(`plaintext: ${runs} × ${jobs} jobs\nTLS (mutual): ${runs} × ${jobs} jobs`);
-  } else {
-    console.log(tlsTable(await runTlsBench({ jobs, runs })));
-  }
+  const base = rows[0]!;
+  const withRatio = rows.map((r, i) =>
+    i === 0
+      ? r
+      : {
+          ...r,
+          ratio: {
+            jobsPerSecond: r.jobsPerSecond!.median / base.jobsPerSecond!.median,
+            cpu: r.cpuUsPerJob! / base.cpuUsPerJob!,
+          },
+        },
+  );
+  return { rows: withRatio, notes: [] };
 }
