@@ -630,7 +630,12 @@ export interface ServerOptions {
   host?: string;
   /** SQLite file for durable background jobs (like gearmand `-q libsqlite3`). @default none: memory only */
   store?: string;
-  /** Times a job may be taken back from a worker (disconnect, CAN_DO_TIMEOUT) before its clients get WORK_FAIL; 0: no limit (gearmand `--job-retries`). @default 0 */
+  /**
+   * Times a job may be taken back from a worker (disconnect, CAN_DO_TIMEOUT) before its clients
+   * get WORK_FAIL; 0: no limit (gearmand `--job-retries`, whose default is 0). Finite by default
+   * so a job that kills every worker that takes it ends instead of circulating for ever.
+   * @default 5
+   */
   jobRetries?: number;
   /** Sleeping workers woken (NOOP) per queued job; 0: all (gearmand `--worker-wakeup`). @default 0 */
   workerWakeup?: number;
@@ -671,7 +676,7 @@ export interface ServerTlsOptions {
 export const SERVER_DEFAULTS = {
   port: DEFAULT_PORT,
   host: "127.0.0.1",
-  jobRetries: 0,
+  jobRetries: 5,
   workerWakeup: 0,
   keepAliveDelay: 0,
   maxPacketSize: DEFAULT_MAX_PACKET_SIZE,

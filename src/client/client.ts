@@ -18,7 +18,7 @@
  */
 import { Connection, type ConnectionEvent } from "../connection/connection.ts";
 import { everyTlsFailed } from "../connection/tls.ts";
-import { ConfigError, ConnectionError, TimeoutError, type GearmanError } from "../errors.ts";
+import { ConfigError, ConnectionError, ProtocolError, TimeoutError, type GearmanError } from "../errors.ts";
 import {
   nameOption,
   resolveClientOptions,
@@ -30,7 +30,7 @@ import {
   type SubmitOptions,
 } from "../options.ts";
 import { encodePacket } from "../protocol/encode.ts";
-import { PacketType } from "../protocol/packets.ts";
+import { HEADER_SIZE, PacketType } from "../protocol/packets.ts";
 import { Fifo } from "../util/fifo.ts";
 import { ServerLink, type JobStatus, type UniqueStatus } from "./link.ts";
 import { Task } from "./task.ts";
@@ -249,6 +249,19 @@ export class Client {
 
   /** Arms the task's timeout (resolved milliseconds, 0 for none) and sends it. */
   private start(task: Task, ms: number): Task {
+    // A server drops the connection of a packet over its limit, and every job waiting on it with
+    // it: refuse this one submit here instead.
+    const body = task.packet!.byteLength - HEADER_SIZE;
+    const limit = this.options.connection.maxPacketSize;
+    if (body > limit) {
+      task.reject(
+        new ProtocolError(
+          "PACKET_TOO_LARGE",
+          `submit to ${task.function} is a ${body}-byte packet, over the ${limit}-byte limit (maxPacketSize)`,
+        ),
+      );
+      return task;
+    }
     if (ms > 0) {
       task.timer = setTimeout(() => {
         task.timer = null;

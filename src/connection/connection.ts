@@ -168,6 +168,11 @@ export class Connection {
     return this._state === "ready";
   }
 
+  /** Largest packet body this connection accepts, and may send (`maxPacketSize`). */
+  get maxPacketSize(): number {
+    return this.config.maxPacketSize;
+  }
+
   /** Time data was last received, ms since epoch (0: never). */
   get lastSeenAt(): number {
     return this.dataAt === 0 ? 0 : Math.round(performance.timeOrigin + this.dataAt);

@@ -6,7 +6,7 @@
  * is sent, and delivers only on the connection session the job came from. It owns the `running`
  * count; the scheduler is told through `onSettled` when a slot frees.
  */
-import { GearmanError, TimeoutError } from "../errors.ts";
+import { GearmanError, ProtocolError, TimeoutError } from "../errors.ts";
 import { type Arg, encodePacket } from "../protocol/encode.ts";
 import { PacketType } from "../protocol/packets.ts";
 import type { Emitter, JobOutcome } from "./events.ts";
@@ -40,6 +40,25 @@ function errorText(value: unknown): string {
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
+}
+
+/**
+ * A ProtocolError PACKET_TOO_LARGE when a packet for `job` carrying `data` would be over the
+ * connection's `maxPacketSize` (the server would answer ERROR and drop the connection, and
+ * re-queue the job to run and fail again), else null.
+ */
+function oversized(job: Job, what: string, data: Arg): ProtocolError | null {
+  const limit = job.link.connection.maxPacketSize;
+  const fixed = job.handleBytes.byteLength + 1;
+  // A string's UTF-8 size is at most 3 bytes per UTF-16 unit: count it only when that could matter.
+  if (typeof data === "string" && fixed + data.length * 3 <= limit) return null;
+  const size = fixed + (typeof data === "string" ? Buffer.byteLength(data) : data.byteLength);
+  if (size <= limit) return null;
+  return new ProtocolError(
+    "PACKET_TOO_LARGE",
+    `${what} for job ${job.handle} (${job.function}) is a ${size}-byte packet, over the ${limit}-byte limit (maxPacketSize)`,
+    { server: job.link.key },
+  );
 }
 
 /** The handler's value as WORK_COMPLETE data, or null for an unsupported type. */
@@ -267,13 +286,17 @@ export class JobRunner implements JobHost {
         this.bury(job, outcome, error);
         delivered = this.deliver(job, PacketType.WORK_FAIL);
       } else {
-        const data = threw ? null : resultData(value);
+        let data = threw ? null : resultData(value);
+        const tooLarge = data === null ? null : oversized(job, "the result", data);
+        if (tooLarge !== null) data = null;
         if (data === null) {
-          error = threw
-            ? value
-            : new TypeError(
-                `handler for "${job.function}" returned ${typeof value}; return a string, Uint8Array or nothing`,
-              );
+          error =
+            tooLarge ??
+            (threw
+              ? value
+              : new TypeError(
+                  `handler for "${job.function}" returned ${typeof value}; return a string, Uint8Array or nothing`,
+                ));
           outcome = "exception";
           stats.exceptions++;
           this.bury(job, outcome, error);
@@ -313,6 +336,8 @@ export class JobRunner implements JobHost {
   sendFor(job: Job, type: number, a: Arg, b?: Arg): Promise<boolean> {
     const link = job.link;
     if (job.state !== JobState.Running || job.session !== link.session || !link.ready) return Promise.resolve(false);
+    const tooLarge = oversized(job, "a data, warning or status packet", b === undefined ? a : b);
+    if (tooLarge !== null) return Promise.reject(tooLarge);
     let bytes: Uint8Array;
     if (b === undefined) {
       this.args2[0] = job.handleBytes;

@@ -3,8 +3,10 @@
  * (jobRetries: 2): a worker that disconnects with a job, or lets its CAN_DO_TIMEOUT expire,
  * loses the job to the queue; after the retry limit the clients get WORK_FAIL. Also `cancel job`.
  */
-import { expect } from "bun:test";
+import { expect, test } from "bun:test";
+import { SERVER_DEFAULTS } from "../../src/options.ts";
 import { PacketType as T } from "../../src/protocol/packets.ts";
+import { startServer } from "../../src/server/server.ts";
 import { RawPeer } from "../support/raw-peer.ts";
 import { testOnTargets } from "../support/targets.ts";
 
@@ -108,4 +110,24 @@ testOnTargets("requeue", "cancel job: the client gets WORK_FAIL and the job neve
   w.send(T.GRAB_JOB);
   w.send(T.GRAB_JOB);
   expect(await w.syncRendered()).toEqual(["JOB_ASSIGN(H:2,f,y)", "NO_JOB"]);
+});
+
+test("requeue - by default (jobRetries 5) a job that kills every worker taking it ends with WORK_FAIL", async () => {
+  await using server = await startServer({ port: 0 });
+  expect(SERVER_DEFAULTS.jobRetries).toBe(5);
+  using c = await RawPeer.connect(server.port);
+  c.send(T.SUBMIT_JOB, "killer", "", "x");
+  await c.sync();
+  let runs = 0;
+  for (; runs < 10; runs++) {
+    const w = await RawPeer.connect(server.port);
+    w.send(T.CAN_DO, "killer");
+    w.send(T.GRAB_JOB);
+    const got = await w.syncRendered();
+    w.terminate();
+    if (got[0] !== "JOB_ASSIGN(H:1,killer,x)") break;
+    await Bun.sleep(20);
+  }
+  expect(runs).toBe(5);
+  expect(await c.syncRendered()).toEqual(["WORK_FAIL(H:1)"]);
 });
