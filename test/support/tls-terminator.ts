@@ -45,6 +45,12 @@ export interface Terminator extends AsyncDisposable {
   kill(): Promise<void>;
   /** Starts it again on the same port. */
   restart(): Promise<void>;
+  /**
+   * SIGSTOP the terminator and its connections: every socket stays open and nothing is forwarded
+   * or answered, not even a TLS handshake — a silent TLS peer. `resume()` (SIGCONT) ends it.
+   */
+  pause(): void;
+  resume(): void;
   stop(): Promise<void>;
   log(): string;
 }
@@ -151,8 +157,22 @@ export async function startTerminator(
     clearTimeout(timer);
   };
 
+  const signalAll = (signal: "SIGSTOP" | "SIGCONT"): void => {
+    const p = proc;
+    if (p === null || p.exitCode !== null || p.signalCode !== null) return;
+    for (const pid of [p.pid, ...childrenOf(p.pid)]) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // Already gone.
+      }
+    }
+  };
+
   await launch();
   const stop = async (): Promise<void> => {
+    // A stopped process would not act on SIGTERM.
+    signalAll("SIGCONT");
     await end("SIGTERM");
     rmSync(dir, { recursive: true, force: true });
   };
@@ -162,6 +182,8 @@ export async function startTerminator(
     address: `127.0.0.1:${port}`,
     kill: () => end("SIGKILL"),
     restart: launch,
+    pause: () => signalAll("SIGSTOP"),
+    resume: () => signalAll("SIGCONT"),
     stop,
     log: () => {
       try {
