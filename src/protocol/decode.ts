@@ -45,6 +45,8 @@ export const DEFAULT_MAX_LINE_LENGTH = 8192;
 const NUL = 0;
 const LF = 10;
 const utf8 = new TextDecoder("utf-8");
+/** The body of every packet without one (shared, never written). */
+const EMPTY = new Uint8Array(0);
 
 function readU32(b: Uint8Array, o: number): number {
   return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
@@ -161,7 +163,8 @@ export class PacketDecoder {
       const end = off + HEADER_SIZE + size;
       if (end <= len) {
         off = end;
-        this.emit(type, chunk.subarray(start + HEADER_SIZE, end), this.position + start);
+        // Most worker packets have no body: no view for them.
+        this.emit(type, size === 0 ? EMPTY : chunk.subarray(start + HEADER_SIZE, end), this.position + start);
       } else {
         this.have = len - start;
         this.spanType = type;

@@ -28,6 +28,9 @@ function checkArity(type: number, args: readonly Arg[]): void {
   }
 }
 
+/** Arguments up to this many bytes are copied (and checked for NUL) byte by byte: cheaper than a native call. */
+const SHORT_ARG = 64;
+
 /**
  * Writes one packet into `out` at `offset` and returns the offset after it.
  * `out` must have room for `encodedLength(args)` bytes.
@@ -46,12 +49,19 @@ export function encodeInto(
     if (i > 0) out[pos++] = 0;
     const arg = args[i]!;
     // Only the last argument may hold NULs: one elsewhere would shift every later argument.
-    if (i < last && (typeof arg === "string" ? arg.includes("\0") : arg.indexOf(0) >= 0)) {
-      throw new ConfigError("packet arguments", `${PACKETS[type]!.name} argument ${i + 1} contains a NUL byte`);
-    }
     if (typeof arg === "string") {
+      if (i < last && arg.includes("\0")) throw nulInArgument(type, i);
       pos += utf8.encodeInto(arg, out.subarray(pos)).written;
+    } else if (arg.byteLength <= SHORT_ARG) {
+      const n = arg.byteLength;
+      for (let j = 0; j < n; j++) {
+        const b = arg[j]!;
+        if (b === 0 && i < last) throw nulInArgument(type, i);
+        out[pos + j] = b;
+      }
+      pos += n;
     } else {
+      if (i < last && arg.indexOf(0) >= 0) throw nulInArgument(type, i);
       out.set(arg, pos);
       pos += arg.byteLength;
     }
@@ -61,7 +71,11 @@ export function encodeInto(
   return pos;
 }
 
-function writeHeader(out: Uint8Array, offset: number, magic: number, type: number, body: number): void {
+const nulInArgument = (type: number, i: number): ConfigError =>
+  new ConfigError("packet arguments", `${PACKETS[type]!.name} argument ${i + 1} contains a NUL byte`);
+
+/** Writes a 12-byte packet header at `offset`. */
+export function writeHeader(out: Uint8Array, offset: number, magic: number, type: number, body: number): void {
   out[offset] = magic >>> 24;
   out[offset + 1] = (magic >>> 16) & 0xff;
   out[offset + 2] = (magic >>> 8) & 0xff;
@@ -78,11 +92,21 @@ function writeHeader(out: Uint8Array, offset: number, magic: number, type: numbe
 
 /** Encodes one packet into a new buffer (the packet's one allocation). */
 export function encodePacket(type: number, args: readonly Arg[], magic: number = REQ_MAGIC): Uint8Array {
-  // Every byte is written below, so the buffer need not be zeroed (allocUnsafe is pooled and
-  // several times faster than new Uint8Array for the many small packets).
-  const out = Buffer.allocUnsafe(encodedLength(args));
+  const out = allocPacket(encodedLength(args));
   encodeInto(out, 0, type, args, magic);
   return out;
+}
+
+/** Packets up to this size get a plain (zeroed) array: for small sizes it is cheaper than Buffer's pool. */
+const SMALL_PACKET = 1024;
+
+/**
+ * A buffer for a packet of `size` bytes that the caller writes whole: a plain Uint8Array when
+ * small (measured in Bun: ~13 ns against ~34 ns for Buffer.allocUnsafe at 40 bytes), else an
+ * unzeroed Buffer (zeroing costs more than the pool then).
+ */
+export function allocPacket(size: number): Uint8Array {
+  return size <= SMALL_PACKET ? new Uint8Array(size) : Buffer.allocUnsafe(size);
 }
 
 /** A request packet (client or worker → server). */

@@ -10,6 +10,7 @@ import type { ServerFaults } from "../options.ts";
 import { CONSTANT_PACKETS, encodePacket } from "../protocol/encode.ts";
 import { type Packet, PacketType, RES_MAGIC } from "../protocol/packets.ts";
 import { type AdminContext, runAdminCommand } from "./admin-text.ts";
+import { copyBytes, latin1, latin1Bytes, NameCache } from "./bytes.ts";
 import type { ServerCounters } from "./counters.ts";
 import type { Peer, PeerInput } from "./peer.ts";
 import { type Job, Priority, type SubmitRequest } from "./records.ts";
@@ -35,7 +36,7 @@ export interface HandlerContext extends AdminContext {
 }
 
 const binary = (s: string): Buffer => Buffer.from(s, "latin1");
-const text = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("latin1");
+const text = latin1;
 
 /** C `atoi` into a uint32, as gearmand keeps WORK_STATUS numbers. */
 function atoiU32(b: Uint8Array): string {
@@ -64,6 +65,9 @@ const DECODER_ERROR_CODES: Readonly<Record<string, string>> = {
 };
 
 export class PacketHandlers implements PeerInput {
+  /** Submits come in runs for one function: its name is decoded once per run. */
+  private readonly names = new NameCache();
+
   constructor(private readonly ctx: HandlerContext) {}
 
   packet(peer: Peer, packet: Packet): void {
@@ -161,7 +165,7 @@ export class PacketHandlers implements PeerInput {
 
   /** SUBMIT_JOB, _BG, _HIGH, _HIGH_BG, _LOW, _LOW_BG: func, unique, data. */
   private submitJob(peer: Peer, type: number, a: Uint8Array[]): void {
-    this.submit(peer, type, text(a[0]!), text(a[1]!), a[2]!, null, 0);
+    this.submit(peer, type, this.names.get(a[0]!), text(a[1]!), a[2]!, null, 0);
   }
 
   /** func, unique, epoch seconds, data; a time that is not a positive number means now. */
@@ -193,7 +197,7 @@ export class PacketHandlers implements PeerInput {
     const req: SubmitRequest = {
       fn,
       unique,
-      data: data.slice(), // the decoder's view belongs to the received chunk
+      data: copyBytes(data), // the decoder's view belongs to the received chunk
       priority: kind.priority,
       background: kind.background,
       reducer,
@@ -220,7 +224,7 @@ export class PacketHandlers implements PeerInput {
       this.ctx.counters.submitted(fn);
       if (job.when > 0) this.ctx.armEpochTimer();
     }
-    peer.reply(PacketType.JOB_CREATED, binary(job.handle));
+    peer.reply(PacketType.JOB_CREATED, latin1Bytes(job.handle));
   }
 
   private getStatus(peer: Peer, a: Uint8Array[]): void {
@@ -296,15 +300,15 @@ export class PacketHandlers implements PeerInput {
       peer.send(CONSTANT_PACKETS.NO_JOB);
       return;
     }
-    const handle = binary(job.handle);
-    const fn = binary(job.fn.name);
+    const handle = latin1Bytes(job.handle);
+    const fn = job.fn.nameBytes;
     if (type === PacketType.GRAB_JOB_ALL && job.reducer !== null) {
-      peer.reply(PacketType.JOB_ASSIGN_ALL, handle, fn, binary(job.unique), binary(job.reducer), job.data);
+      peer.reply(PacketType.JOB_ASSIGN_ALL, handle, fn, latin1Bytes(job.unique), binary(job.reducer), job.data);
     } else if (type === PacketType.GRAB_JOB) {
       peer.reply(PacketType.JOB_ASSIGN, handle, fn, job.data);
     } else {
       // GRAB_JOB_UNIQ, and GRAB_JOB_ALL for a job without a reducer (as gearmand)
-      peer.reply(PacketType.JOB_ASSIGN_UNIQ, handle, fn, binary(job.unique), job.data);
+      peer.reply(PacketType.JOB_ASSIGN_UNIQ, handle, fn, latin1Bytes(job.unique), job.data);
     }
     const timeout = peer.abilities.get(job.fn) ?? 0;
     if (timeout > 0) {

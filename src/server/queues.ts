@@ -113,8 +113,9 @@ export class JobQueues {
   }
 
   /** Puts a new job in its queue (or waits for its epoch time) and wakes workers. */
-  enqueue(job: Job, now = Date.now()): void {
-    if (job.when > now) {
+  enqueue(job: Job, now?: number): void {
+    // Only epoch jobs need the clock.
+    if (job.when > 0 && job.when > (now ?? Date.now())) {
       job.fn.scheduled++;
       const at = this.scheduled.findIndex((j) => j.when > job.when);
       if (at < 0) this.scheduled.push(job);

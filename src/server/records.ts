@@ -46,7 +46,12 @@ export class FunctionRecord {
   /** `maxqueue` limits per priority; 0: unlimited. */
   maxQueue: [number, number, number] = [0, 0, 0];
 
-  constructor(readonly name: string) {}
+  /** The name's bytes, for JOB_ASSIGN (names are latin1 strings). */
+  readonly nameBytes: Uint8Array;
+
+  constructor(readonly name: string) {
+    this.nameBytes = Buffer.from(name, "latin1");
+  }
 
   queued(priority: Priority): number {
     return this.queues[priority].length + (priority === Priority.NORMAL ? this.scheduled : 0);
