@@ -6,8 +6,11 @@
  *
  * Slots: `running + inFlight <= concurrency`, `inFlight` being the GRABs sent and not answered
  * on every connection; a GRAB goes out only for a free slot, so the worker never holds a job it
- * cannot start. `fill()` grabs round-robin from links that owe a GRAB, starting after the link
- * served last, so a server that keeps assigning cannot starve one that woke us. The guard timer
+ * cannot start. `fill()` answers links that woke (NOOP, connect, idle guard) first, in the order
+ * they woke, so a server that keeps assigning cannot starve one that woke us; then it stays on
+ * the link served last while that server keeps assigning, up to STREAK grabs (its results and
+ * next GRABs share segments, and a second busy server costs no wake-up per job), then rotates
+ * round-robin to the next link with work. The guard timer
  * wakes links asleep past `idleRegrabInterval` (a lost NOOP's stand-in) and stalls links whose
  * GRAB went unanswered for `grabTimeout`, giving their slots to the other servers.
  */
@@ -23,10 +26,16 @@ import { InvariantCheck, schedulerViolation, type ServerStats, serverStats } fro
 import { Link, NoJobAnswer } from "./link.ts";
 import { afterArrivedIo } from "../util/deadline.ts";
 import { FunctionRegistry, Registration } from "./registry.ts";
+import { Fifo } from "../util/fifo.ts";
 import { JobRunner } from "./runner.ts";
 
 const utf8 = new TextDecoder();
 const EMPTY = new Uint8Array(0);
+/**
+ * GRABs in a row the link served last may take while its server keeps assigning, before the next
+ * link with work gets its turn: fair over a window of this many jobs, not per job.
+ */
+export const STREAK = 8;
 
 export class Scheduler {
   readonly links: Link[];
@@ -41,8 +50,12 @@ export class Scheduler {
   private readonly grabPacket: Uint8Array;
   /** Stop began: no GRAB goes out any more. */
   private stopping = false;
-  /** Index of the link served last; the next fill starts after it. */
+  /** Index of the link served last; the next fill stays on it (up to STREAK grabs) or starts after it. */
   private cursor = -1;
+  /** GRABs sent in a row to the link at `cursor`. */
+  private streak = 0;
+  /** Links woken (they owe a GRAB) in the order they woke; answered before any streak. Entries may be stale. */
+  private readonly wakes = new Fifo<Link>();
   private guardTimer: ReturnType<typeof setInterval> | null = null;
   private guardPeriod = 0;
   /** When the guard last ran (or started): a long gap means our own code held the loop. */
@@ -175,7 +188,7 @@ export class Scheduler {
       if (!link.ready) continue;
       this.sendCanDo(link, name, timeout);
       // Jobs for a new function may be queued already; no NOOP will tell us.
-      if (change === Registration.New && !this.stopping) link.woken();
+      if (change === Registration.New && !this.stopping && link.woken()) this.wakes.push(link);
     }
     this.fill();
     this.invariants.after();
@@ -215,6 +228,7 @@ export class Scheduler {
   private onReady(link: Link): void {
     if (this.stopping) return; // closing: register nothing, grab nothing
     link.becameReady();
+    this.wakes.push(link);
     link.lastError = null;
     const conn = link.connection;
     if (this.config.clientId !== undefined) conn.send(PacketType.SET_CLIENT_ID, this.config.clientId);
@@ -245,12 +259,21 @@ export class Scheduler {
 
   private onPacket(link: Link, p: Packet): void {
     // A stalled link speaks again: grab afresh (whatever this is, it is not owed to a counted GRAB).
-    if (link.spoke()) queueMicrotask(() => this.fill());
+    if (link.spoke()) {
+      this.wakes.push(link);
+      queueMicrotask(() => this.fill());
+    }
     const a = p.args;
     switch (p.type) {
       case PacketType.NOOP:
         link.noops++;
-        if (!this.stopping && link.woken()) this.fill();
+        if (!this.stopping) {
+          const queued = link.wakePending;
+          if (link.woken()) {
+            if (!queued) this.wakes.push(link);
+            this.fill();
+          }
+        }
         return;
       case PacketType.NO_JOB:
         this.onNoJob(link);
@@ -294,6 +317,8 @@ export class Scheduler {
       link.connection.write(CONSTANT_PACKETS.PRE_SLEEP);
       const spread = this.config.idleRegrabJitter * (2 * Math.random() - 1);
       link.sleep(Date.now() + this.config.idleRegrabInterval * (1 + spread));
+    } else if (answer === NoJobAnswer.Owed) {
+      this.wakes.push(link);
     }
     this.fill();
   }
@@ -348,31 +373,55 @@ export class Scheduler {
   // ---------------------------------------------------------------------------------------
   // Slots
 
-  /** Sends GRABs for free slots, round-robin over links that owe one. */
+  /**
+   * Sends GRABs for free slots: to links that woke, in the order they woke; then to the link
+   * served last while it keeps assigning (up to STREAK in a row); then round-robin after it.
+   */
   fill(): void {
     if (this.stopping || this.registry.size === 0) return;
     let free = this.concurrency - this.runner.running - this.inFlight;
     if (free <= 0) return;
+    let now = 0;
+    const wakes = this.wakes;
+    while (free > 0 && wakes.length > 0) {
+      const link = wakes.shift()!;
+      // Skipped when its wake was answered already, the link went down, or its GRABs in flight
+      // fill its depth (a NO_JOB that leaves the wake owed queues it again).
+      if (!link.wakePending || !link.wantsGrab()) continue;
+      if (now === 0) now = Date.now();
+      this.sendGrab(link, now);
+      free--;
+    }
     const links = this.links;
     const n = links.length;
-    let i = this.cursor;
-    let idle = 0;
-    let now = 0;
-    while (free > 0 && idle < n) {
-      i = i + 1 >= n ? 0 : i + 1;
-      const link = links[i]!;
-      if (link.wantsGrab()) {
-        if (now === 0) now = Date.now();
-        link.connection.write(this.grabPacket);
-        link.grabSent(now);
-        this.inFlight++;
-        this.cursor = i;
-        free--;
-        idle = 0;
+    while (free > 0) {
+      let link: Link | undefined;
+      if (this.cursor >= 0 && this.streak < STREAK && links[this.cursor]!.wantsGrab()) {
+        link = links[this.cursor]!;
       } else {
-        idle++;
+        let i = this.cursor;
+        for (let tried = 0; tried < n; tried++) {
+          i = i + 1 >= n ? 0 : i + 1;
+          if (links[i]!.wantsGrab()) {
+            link = links[i]!;
+            this.cursor = i;
+            this.streak = 0;
+            break;
+          }
+        }
+        if (link === undefined) return;
       }
+      if (now === 0) now = Date.now();
+      this.sendGrab(link, now);
+      this.streak++;
+      free--;
     }
+  }
+
+  private sendGrab(link: Link, now: number): void {
+    link.connection.write(this.grabPacket);
+    link.grabSent(now);
+    this.inFlight++;
   }
 
   /**
@@ -389,6 +438,7 @@ export class Scheduler {
     let overdue = false;
     for (const link of this.links) {
       if (!this.stopping && link.regrabDue(now)) {
+        this.wakes.push(link);
         changed = true;
         continue;
       }

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { packetName, PacketType as T } from "../../src/protocol/packets.ts";
 import type { WorkerOptions } from "../../src/options.ts";
 import { Worker } from "../../src/worker/worker.ts";
+import { STREAK } from "../../src/worker/scheduler.ts";
 import { miniJobServer, startFaultServer, type FaultPeer, type FaultServer } from "../support/fault-server.ts";
 import { eventually } from "./helpers.ts";
 
@@ -269,6 +270,70 @@ describe("worker scheduler", () => {
     gate.resolve();
     await step(() => a.jobs.results.length === 2 && b.jobs.results.length === 1, "all three jobs");
     expect(order).toEqual(["A1", "B1", "A2"]);
+  });
+
+  test("fairness - one busy and one trickling server at concurrency 1: each trickled job is taken at the next free slot, the busy server is never starved", async () => {
+    const busy = await mini();
+    const trickle = await mini();
+    await using _a = busy.server;
+    await using _b = trickle.server;
+    await using worker = checkedWorker({ servers: [busy.server.address, trickle.server.address], concurrency: 1 });
+    const order: string[] = [];
+    worker.register("f", async (job) => {
+      order.push(job.text());
+      await Bun.sleep(1); // a job takes a little time, so trickled jobs arrive while the slot is busy
+      return job.text();
+    });
+    await worker.start();
+    await step(() => worker.stats().servers.every((s) => s.asleep), "asleep on both");
+    for (let i = 0; i < 200; i++) busy.jobs.queue("f", `A${i}`);
+    const queuedAt: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      await step(() => order.length >= 10 * (i + 1), `busy jobs before trickle ${i}`);
+      queuedAt.push(order.length);
+      trickle.jobs.queue("f", `B${i}`);
+    }
+    await step(() => trickle.jobs.results.length === 10, "every trickled job", 10_000);
+    // A trickled job waits for the job running when it arrived (and one whose GRAB was already
+    // on its way), never for a streak of the busy server.
+    for (let i = 0; i < 10; i++) expect(order.indexOf(`B${i}`) - queuedAt[i]!).toBeLessThanOrEqual(2);
+    await step(() => busy.jobs.results.length === 200, "every busy job", 10_000);
+  });
+
+  test(`fairness - two busy servers at concurrency 1 take turns of at most ${STREAK} jobs, without a wake-up per job`, async () => {
+    const a = await mini();
+    const b = await mini();
+    await using _a = a.server;
+    await using _b = b.server;
+    await using worker = checkedWorker({ servers: [a.server.address, b.server.address], concurrency: 1 });
+    const order: string[] = [];
+    worker.register("f", (job) => {
+      order.push(job.text()[0]!);
+      return job.text();
+    });
+    await worker.start();
+    await step(() => worker.stats().servers.every((s) => s.asleep), "asleep on both");
+    for (let i = 0; i < 100; i++) {
+      a.jobs.queue("f", `A${i}`);
+      b.jobs.queue("f", `B${i}`);
+    }
+    await step(() => order.length === 200, "every job", 10_000);
+    // While both have work: turns of at most STREAK jobs (a wake-up answered first may add one).
+    const both = order.slice(0, Math.min(order.lastIndexOf("A"), order.lastIndexOf("B")));
+    let run = 0;
+    let longest = 0;
+    for (let i = 0; i < both.length; i++) {
+      run = i > 0 && both[i] === both[i - 1] ? run + 1 : 1;
+      longest = Math.max(longest, run);
+    }
+    expect(longest).toBeLessThanOrEqual(STREAK + 1);
+    expect(both.filter((t) => t === "A").length).toBeGreaterThan(80);
+    expect(both.filter((t) => t === "B").length).toBeGreaterThan(80);
+    // Turns, not alternation: far fewer switches than jobs, and no sleep while work is queued.
+    const switches = both.filter((t, i) => i > 0 && t !== both[i - 1]).length;
+    expect(switches).toBeLessThan(both.length / 4);
+    const noops = worker.stats().servers.reduce((n, s) => n + (s.packets.received.NOOP ?? 0), 0);
+    expect(noops).toBeLessThanOrEqual(4);
   });
 
   test("pipelined grabs - PRE_SLEEP only after the LAST grab in flight came back NO_JOB", async () => {
