@@ -1,18 +1,23 @@
 /**
  * The embedded server's packet handlers: one method per request packet, named after it (one
  * method serves packets that differ only in priority or background). Replies are what gearmand
- * 1.1 sends (server.cc); where gearbun differs, a test in test/server/ says so.
+ * 1.1 sends (server.cc); where gearbun differs, a test in test/server/ says so. Work results are
+ * in results.ts. The plain submits and WORK_COMPLETE, most of the traffic, are read straight from
+ * the received bytes (`body`) and answered with replies framed in replies.ts.
  *
  * Strings here are latin1 ("binary") strings: one char per byte, so names and handles round-trip.
  */
 import type { ProtocolError } from "../errors.ts";
 import type { ServerFaults } from "../options.ts";
-import { CONSTANT_PACKETS, encodePacket } from "../protocol/encode.ts";
-import { type Packet, PacketType, RES_MAGIC } from "../protocol/packets.ts";
+import { CONSTANT_PACKETS } from "../protocol/encode.ts";
+import { type Packet, PacketType } from "../protocol/packets.ts";
 import { type AdminContext, runAdminCommand } from "./admin-text.ts";
+import { findNul } from "../protocol/decode.ts";
 import { copyBytes, latin1, latin1Bytes, NameCache } from "./bytes.ts";
 import type { ServerCounters } from "./counters.ts";
 import type { Peer, PeerInput } from "./peer.ts";
+import { jobAssign, jobCreated } from "./replies.ts";
+import { WorkResults } from "./results.ts";
 import { type Job, Priority, type SubmitRequest } from "./records.ts";
 
 /** Longest unique gearmand accepts (GEARMAN_MAX_UNIQUE_SIZE). */
@@ -36,13 +41,7 @@ export interface HandlerContext extends AdminContext {
 }
 
 const binary = (s: string): Buffer => Buffer.from(s, "latin1");
-const text = latin1;
-
-/** C `atoi` into a uint32, as gearmand keeps WORK_STATUS numbers. */
-function atoiU32(b: Uint8Array): string {
-  const n = Number.parseInt(text(b), 10);
-  return String(Number.isFinite(n) ? n >>> 0 : 0);
-}
+const text = (b: Uint8Array): string => latin1(b);
 
 const SUBMITS: Readonly<Record<number, { priority: Priority; background: boolean }>> = {
   [PacketType.SUBMIT_JOB]: { priority: Priority.NORMAL, background: false },
@@ -67,8 +66,11 @@ const DECODER_ERROR_CODES: Readonly<Record<string, string>> = {
 export class PacketHandlers implements PeerInput {
   /** Submits come in runs for one function: its name is decoded once per run. */
   private readonly names = new NameCache();
+  private readonly results: WorkResults;
 
-  constructor(private readonly ctx: HandlerContext) {}
+  constructor(private readonly ctx: HandlerContext) {
+    this.results = new WorkResults(ctx);
+  }
 
   packet(peer: Peer, packet: Packet): void {
     if (peer.closed) return;
@@ -125,22 +127,62 @@ export class PacketHandlers implements PeerInput {
         this.grabJob(peer, packet.type);
         return;
       case PacketType.WORK_STATUS:
-        this.workStatus(peer, a);
+        this.results.status(peer, a);
         return;
       case PacketType.WORK_DATA:
       case PacketType.WORK_WARNING:
-        this.workData(peer, packet.type, a);
+        this.results.data(peer, packet.type, a);
         return;
       case PacketType.WORK_COMPLETE:
       case PacketType.WORK_FAIL:
-        this.workComplete(peer, packet.type, a);
+        this.results.complete(peer, packet.type, a);
         return;
       case PacketType.WORK_EXCEPTION:
-        this.workException(peer, a);
+        this.results.exception(peer, a);
         return;
       default:
         // Server-to-peer packets, ALL_YOURS, SUBMIT_JOB_SCHED: as gearmand answers them.
         peer.error("INVALID_COMMAND", "Command not expected");
+    }
+  }
+
+  /**
+   * The per-job packets read straight from their bytes (no view per argument): the plain submits
+   * and WORK_COMPLETE. False: not one of them, or malformed (then `packet` or the decoder's error
+   * handles it as usual).
+   */
+  body(peer: Peer, type: number, buf: Uint8Array, from: number, to: number): boolean {
+    switch (type) {
+      case PacketType.WORK_COMPLETE: {
+        const nul = findNul(buf, from, to);
+        if (nul < 0) return false;
+        if (!peer.closed) this.results.completeFrom(peer, latin1(buf, from, nul), buf, from, to);
+        return true;
+      }
+      case PacketType.SUBMIT_JOB:
+      case PacketType.SUBMIT_JOB_BG:
+      case PacketType.SUBMIT_JOB_HIGH:
+      case PacketType.SUBMIT_JOB_HIGH_BG:
+      case PacketType.SUBMIT_JOB_LOW:
+      case PacketType.SUBMIT_JOB_LOW_BG: {
+        const a = findNul(buf, from, to);
+        const b = a < 0 ? -1 : findNul(buf, a + 1, to);
+        if (b < 0) return false;
+        // The data is copied: a queued job does not keep the received chunk alive.
+        if (!peer.closed)
+          this.submit(
+            peer,
+            type,
+            this.names.get(buf, from, a),
+            latin1(buf, a + 1, b),
+            copyBytes(buf, b + 1, to),
+            null,
+            0,
+          );
+        return true;
+      }
+      default:
+        return false;
     }
   }
 
@@ -165,19 +207,19 @@ export class PacketHandlers implements PeerInput {
 
   /** SUBMIT_JOB, _BG, _HIGH, _HIGH_BG, _LOW, _LOW_BG: func, unique, data. */
   private submitJob(peer: Peer, type: number, a: Uint8Array[]): void {
-    this.submit(peer, type, this.names.get(a[0]!), text(a[1]!), a[2]!, null, 0);
+    this.submit(peer, type, this.names.get(a[0]!), text(a[1]!), copyBytes(a[2]!), null, 0);
   }
 
   /** func, unique, epoch seconds, data; a time that is not a positive number means now. */
   private submitJobEpoch(peer: Peer, a: Uint8Array[]): void {
     const seconds = Number.parseInt(text(a[2]!), 10);
     const when = Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 0;
-    this.submit(peer, PacketType.SUBMIT_JOB_EPOCH, text(a[0]!), text(a[1]!), a[3]!, null, when);
+    this.submit(peer, PacketType.SUBMIT_JOB_EPOCH, text(a[0]!), text(a[1]!), copyBytes(a[3]!), null, when);
   }
 
   /** SUBMIT_REDUCE_JOB and _BACKGROUND: func, unique, reducer, aggregator (ignored, as by gearmand), data. */
   private submitReduceJob(peer: Peer, type: number, a: Uint8Array[]): void {
-    this.submit(peer, type, text(a[0]!), text(a[1]!), a[4]!, text(a[2]!), 0);
+    this.submit(peer, type, text(a[0]!), text(a[1]!), copyBytes(a[4]!), text(a[2]!), 0);
   }
 
   private submit(
@@ -197,7 +239,7 @@ export class PacketHandlers implements PeerInput {
     const req: SubmitRequest = {
       fn,
       unique,
-      data: copyBytes(data), // the decoder's view belongs to the received chunk
+      data,
       priority: kind.priority,
       background: kind.background,
       reducer,
@@ -224,7 +266,7 @@ export class PacketHandlers implements PeerInput {
       this.ctx.counters.submitted(fn);
       if (job.when > 0) this.ctx.armEpochTimer();
     }
-    peer.reply(PacketType.JOB_CREATED, latin1Bytes(job.handle));
+    peer.send(jobCreated(job.handle));
   }
 
   private getStatus(peer: Peer, a: Uint8Array[]): void {
@@ -300,15 +342,13 @@ export class PacketHandlers implements PeerInput {
       peer.send(CONSTANT_PACKETS.NO_JOB);
       return;
     }
-    const handle = latin1Bytes(job.handle);
     const fn = job.fn.nameBytes;
     if (type === PacketType.GRAB_JOB_ALL && job.reducer !== null) {
+      const handle = latin1Bytes(job.handle);
       peer.reply(PacketType.JOB_ASSIGN_ALL, handle, fn, latin1Bytes(job.unique), binary(job.reducer), job.data);
-    } else if (type === PacketType.GRAB_JOB) {
-      peer.reply(PacketType.JOB_ASSIGN, handle, fn, job.data);
     } else {
-      // GRAB_JOB_UNIQ, and GRAB_JOB_ALL for a job without a reducer (as gearmand)
-      peer.reply(PacketType.JOB_ASSIGN_UNIQ, handle, fn, latin1Bytes(job.unique), job.data);
+      // GRAB_JOB_UNIQ, and GRAB_JOB_ALL for a job without a reducer (as gearmand), carry the unique
+      peer.send(jobAssign(job.handle, fn, type === PacketType.GRAB_JOB ? null : job.unique, job.data));
     }
     const timeout = peer.abilities.get(job.fn) ?? 0;
     if (timeout > 0) {
@@ -318,60 +358,5 @@ export class PacketHandlers implements PeerInput {
       }, timeout);
     }
     if (faults.dropOnAssign) peer.closeAfterFlush();
-  }
-
-  // Work results are accepted only from the worker holding the job (as gearmand). Each is encoded
-  // once and the same bytes go to every attached client (one entry per foreground submit).
-
-  private workStatus(peer: Peer, a: Uint8Array[]): void {
-    const job = this.heldJob(peer, a[0]!, "Job given in work result not found");
-    if (job === null) return;
-    job.numerator = atoiU32(a[1]!);
-    job.denominator = atoiU32(a[2]!);
-    this.forward(job, PacketType.WORK_STATUS, a);
-  }
-
-  /** WORK_DATA and WORK_WARNING: passed on; the job goes on. */
-  private workData(peer: Peer, type: number, a: Uint8Array[]): void {
-    const job = this.heldJob(peer, a[0]!, "Job does not exist on server");
-    if (job !== null) this.forward(job, type, a);
-  }
-
-  /** WORK_COMPLETE and WORK_FAIL: passed on; the job ends. */
-  private workComplete(peer: Peer, type: number, a: Uint8Array[]): void {
-    const job = this.heldJob(peer, a[0]!, "Job given in work result not found");
-    if (job === null) return;
-    this.forward(job, type, a);
-    this.ctx.counters.ended(job.fn.name, type === PacketType.WORK_COMPLETE ? "complete" : "fail");
-    this.ctx.end(job);
-  }
-
-  /** Passed on to clients that asked for exceptions; the others get WORK_FAIL. The job ends. */
-  private workException(peer: Peer, a: Uint8Array[]): void {
-    const job = this.heldJob(peer, a[0]!, "An exception was received for a job that does not exist");
-    if (job === null) return;
-    let exception: Uint8Array | null = null;
-    let fail: Uint8Array | null = null;
-    for (const c of job.clients) {
-      if (c.exceptions) c.send((exception ??= encodePacket(PacketType.WORK_EXCEPTION, a, RES_MAGIC)));
-      // gearmand: WORK_FAIL whose body is the handle and its NUL
-      else
-        c.send((fail ??= encodePacket(PacketType.WORK_FAIL, [Buffer.concat([a[0]!, new Uint8Array(1)])], RES_MAGIC)));
-    }
-    this.ctx.counters.ended(job.fn.name, "exception");
-    this.ctx.end(job);
-  }
-
-  /** The job `handle` names if this worker holds it; otherwise an ERROR with gearmand's text. */
-  private heldJob(peer: Peer, handle: Uint8Array, notFound: string): Job | null {
-    const job = this.ctx.queues.held(text(handle), peer);
-    if (job === null) peer.error("JOB_NOT_FOUND", notFound);
-    return job;
-  }
-
-  private forward(job: Job, type: number, a: Uint8Array[]): void {
-    if (job.clients.length === 0) return;
-    const bytes = encodePacket(type, a, RES_MAGIC);
-    for (const c of job.clients) c.send(bytes);
   }
 }

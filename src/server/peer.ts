@@ -23,6 +23,8 @@ const CLOSE_GRACE = 1000;
 
 /** Where a peer's decoded input goes (the packet handlers). */
 export interface PeerInput {
+  /** A packet's body before it is split (see DecoderHandlers.body); true when handled. */
+  body(peer: Peer, type: number, buf: Uint8Array, from: number, to: number): boolean;
   packet(peer: Peer, packet: Packet): void;
   text(peer: Peer, line: string): void;
   decoderError(peer: Peer, error: ProtocolError): void;
@@ -68,6 +70,7 @@ export class Peer implements QueuePeer {
     const input = host.input;
     this.decoder = new PacketDecoder(
       {
+        body: (type, buf, from, to) => input.body(this, type, buf, from, to),
         packet: (p) => input.packet(this, p),
         text: (line) => input.text(this, line),
         error: (e) => input.decoderError(this, e),
