@@ -14,26 +14,12 @@ import { PoolError } from "../errors.ts";
 import { type EventListener, TypedEmitter } from "../util/emitter.ts";
 import { type ChildExitInfo, type ChildState, explainExit, PoolChild } from "./child-process.ts";
 import type { PoolEvents, RecycleReason, StartReason } from "./events.ts";
-import { ChildExit, type ChildMessage, type ChildSpec } from "./ipc.ts";
+import { ChildExit, type ChildMessage } from "./ipc.ts";
 import { attachLog, type LogSink } from "./log.ts";
-import { type PoolGroup, type PoolOptions, type ResolvedPoolOptions, resolvePoolOptions } from "./options.ts";
+import { type PoolOptions, type ResolvedPoolOptions, resolvePoolOptions } from "./options.ts";
+import { childSpec, clearSlotTimers, newSlot, type Slot } from "./slot.ts";
 import { watchFiles, type Watcher } from "./watch.ts";
 import { dirname } from "node:path";
-
-interface Slot {
-  readonly index: number;
-  readonly group: PoolGroup;
-  /** The child that serves this slot (starting or ready), or null while a respawn waits. */
-  current: PoolChild | null;
-  /** Failures in a row (deaths, or replacements that could not start). */
-  failures: number;
-  /** A pending respawn or recycle retry. */
-  timer: ReturnType<typeof setTimeout> | null;
-  /** The current child's lifetime (or max-jobs splay) timer. */
-  recycleTimer: ReturnType<typeof setTimeout> | null;
-  /** A replacement in progress: resolves null when swapped, else why not. */
-  replacing: Promise<string | null> | null;
-}
 
 export type PoolState = "idle" | "running" | "stopping" | "stopped";
 
@@ -76,15 +62,7 @@ export class Pool {
     let index = 0;
     for (const group of this.options.groups) {
       for (let i = 0; i < group.processes; i++) {
-        this.slots.push({
-          index: ++index,
-          group,
-          current: null,
-          failures: 0,
-          timer: null,
-          recycleTimer: null,
-          replacing: null,
-        });
+        this.slots.push(newSlot(++index, group));
       }
     }
     attachLog(this, this.options.log, start.sink);
@@ -198,7 +176,7 @@ export class Pool {
     this.emitter.emit("stopping", { deadline });
     this.watcher?.close();
     this.watcher = null;
-    for (const slot of this.slots) this.clearTimers(slot);
+    for (const slot of this.slots) clearSlotTimers(slot);
     this.startedWaiter.resolve();
     const children = [...this.live];
     for (const child of children) {
@@ -228,29 +206,8 @@ export class Pool {
     await this.stop();
   }
 
-  private specFor(slot: Slot): ChildSpec {
-    const o = this.options;
-    return {
-      index: slot.index,
-      group: slot.group.name,
-      handlers: o.handlers,
-      only: slot.group.only,
-      exclude: slot.group.exclude,
-      servers: o.servers,
-      tls: o.tls,
-      concurrency: slot.group.concurrency,
-      functions: o.functions,
-      clientId: o.clientId,
-      maxJobs: o.maxJobs,
-      stopDeadline: o.stopDeadline,
-      jobEvents: o.jobEvents,
-      statsInterval: o.statsInterval,
-      deadLetter: o.deadLetter,
-    };
-  }
-
   private spawn(slot: Slot, reason: StartReason): PoolChild {
-    const child = new PoolChild(this.specFor(slot), {
+    const child = new PoolChild(childSpec(this.options, slot), {
       message: (c, m) => this.onMessage(slot, c, m),
       line: (c, stream, line) => this.emitter.emit("output", { ...ref(c), stream, line }),
       exit: (c, info) => this.onExit(slot, c, info),
@@ -307,7 +264,7 @@ export class Pool {
     });
     if (child !== slot.current || this.currentState !== "running") return;
     slot.current = null;
-    this.clearTimers(slot);
+    clearSlotTimers(slot);
     // A replacement under way takes the slot; if it fails, it schedules the respawn.
     if (slot.replacing === null) this.scheduleRespawn(slot, child);
   }
@@ -333,13 +290,6 @@ export class Pool {
     }, after);
   }
 
-  private clearTimers(slot: Slot): void {
-    if (slot.timer !== null) clearTimeout(slot.timer);
-    if (slot.recycleTimer !== null) clearTimeout(slot.recycleTimer);
-    slot.timer = null;
-    slot.recycleTimer = null;
-  }
-
   /** Starts a replacement, waits until it is registered, then stops the old child gracefully. */
   private replace(slot: Slot, reason: RecycleReason): Promise<string | null> {
     if (slot.replacing !== null) return slot.replacing;
@@ -349,7 +299,7 @@ export class Pool {
       const next = this.spawn(slot, reason);
       if (await next.ready) {
         if (this.currentState !== "running") return "the pool is stopping";
-        this.clearTimers(slot);
+        clearSlotTimers(slot);
         slot.current = next;
         slot.failures = 0;
         this.armRecycle(slot, next);
