@@ -316,6 +316,14 @@ export interface ClientOptions extends ConnectionOptions {
    * @default 10000
    */
   rememberHandles?: number;
+  /**
+   * Submits (foreground and background) sent and not yet ended at most; 0: no limit. Submits
+   * beyond it wait in the client, unencoded and in order, and go as earlier ones end: a bulk
+   * enqueue then keeps at most this many packets queued for the server and jobs awaited on it.
+   * A submit's `timeout` counts from the call, waiting included.
+   * @default 0
+   */
+  maxInFlight?: number;
   /** SET_CLIENT_ID sent on each connect (shown by the admin `workers` command). @default none */
   clientId?: string;
 }
@@ -324,12 +332,14 @@ export const CLIENT_DEFAULTS = {
   timeout: 0,
   retryOnDisconnect: false,
   rememberHandles: 10_000,
+  maxInFlight: 0,
 } as const;
 
 export interface ResolvedClientOptions extends ResolvedConnectionOptions {
   readonly timeout: number;
   readonly retryOnDisconnect: boolean;
   readonly rememberHandles: number;
+  readonly maxInFlight: number;
   readonly clientId: string | undefined;
 }
 
@@ -340,11 +350,16 @@ export function resolveClientOptions(options: ClientOptions = {}): ResolvedClien
   if (!Number.isInteger(rememberHandles)) {
     throw new ConfigError("rememberHandles", `must be a whole number, got ${rememberHandles}`);
   }
+  const maxInFlight = numberOption("maxInFlight", options.maxInFlight, CLIENT_DEFAULTS.maxInFlight, 0);
+  if (!Number.isInteger(maxInFlight)) {
+    throw new ConfigError("maxInFlight", `must be a whole number, got ${maxInFlight}`);
+  }
   return {
     ...resolveConnectionOptions(options),
     timeout: numberOption("timeout", options.timeout, CLIENT_DEFAULTS.timeout, 0),
     retryOnDisconnect: booleanOption("retryOnDisconnect", options.retryOnDisconnect, CLIENT_DEFAULTS.retryOnDisconnect),
     rememberHandles,
+    maxInFlight,
     clientId,
   };
 }

@@ -29,13 +29,14 @@ import {
   type ResolvedClientOptions,
   type SubmitOptions,
 } from "../options.ts";
-import { encodePacket } from "../protocol/encode.ts";
-import { HEADER_SIZE, PacketType } from "../protocol/packets.ts";
+import { PacketType } from "../protocol/packets.ts";
 import { Fifo } from "../util/fifo.ts";
 import { ServerLink, type JobStatus, type UniqueStatus } from "./link.ts";
+import { BackgroundSubmit, type Payload, type Submission } from "./submission.ts";
 import { Task } from "./task.ts";
+import { Window } from "./window.ts";
 
-export type Payload = string | Uint8Array;
+export type { Payload } from "./submission.ts";
 export type { BackgroundOptions, Priority, SubmitOptions } from "../options.ts";
 
 /** State of one server as the client sees it. */
@@ -58,6 +59,9 @@ const BACKGROUND: Record<Priority, number> = {
   normal: PacketType.SUBMIT_JOB_BG,
   low: PacketType.SUBMIT_JOB_LOW_BG,
 };
+
+/** The options of a submit that passed none (not a fresh object per call). */
+const NO_OPTIONS: BackgroundOptions = Object.freeze({});
 
 /** Something waiting for a live server: a submit, or a status call. */
 interface Waiting {
@@ -98,9 +102,13 @@ export class Client {
   private handleRing: (string | undefined)[] = [];
   private ringAt = 0;
   private closed = false;
+  /** Submits beyond `maxInFlight` wait here (null: no limit). */
+  private readonly window: Window | null;
 
   constructor(options: ClientOptions = {}) {
     this.options = resolveClientOptions(options);
+    const max = this.options.maxInFlight;
+    this.window = max > 0 ? new Window(max, (s) => this.dispatch(s)) : null;
     this.links = this.options.servers.map((address) => {
       let link: ServerLink;
       const connection = new Connection(address, this.options.connection, {
@@ -123,32 +131,43 @@ export class Client {
    * @throws ConfigError at once for options gearmand would not accept (empty function, NUL in a
    *   name, a reducer with a priority, a negative timeout).
    */
-  submit(fn: string, payload: Payload, options: SubmitOptions = {}): Task {
+  submit(fn: string, payload: Payload, options: SubmitOptions = NO_OPTIONS): Task {
     nameOption("function", fn);
     const o = resolveSubmitOptions(options, this.options);
-    const packet =
-      o.reducer === undefined
-        ? encodePacket(FOREGROUND[o.priority], [fn, o.unique, payload])
-        : encodePacket(PacketType.SUBMIT_REDUCE_JOB, [fn, o.unique, o.reducer, "", payload]);
-    return this.start(new Task(fn, o.unique, false, packet, o.retryOnDisconnect), o.timeout);
+    const type = o.reducer === undefined ? FOREGROUND[o.priority] : PacketType.SUBMIT_REDUCE_JOB;
+    const task = new Task(type, fn, o.unique, o.reducer, payload, o.retryOnDisconnect);
+    this.start(task, o.timeout);
+    return task;
   }
 
-  /** Submits a background job; resolves with its handle once the server created it. */
-  async submitBackground(fn: string, payload: Payload, options: BackgroundOptions = {}): Promise<string> {
-    nameOption("function", fn);
-    const o = resolveSubmitOptions(options, this.options);
-    let packet: Uint8Array;
+  /**
+   * Submits a background job; resolves with its handle once the server created it. A loop of
+   * these that awaits none is a bulk enqueue: each waiting submit is a few hundred bytes, and
+   * `maxInFlight` bounds how many are sent at once.
+   */
+  submitBackground(fn: string, payload: Payload, options: BackgroundOptions = NO_OPTIONS): Promise<string> {
+    let type: number;
+    let extra: string | undefined;
+    let o: ReturnType<typeof resolveSubmitOptions>;
+    try {
+      nameOption("function", fn);
+      o = resolveSubmitOptions(options, this.options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     if (o.epoch !== undefined) {
       // gearmand runs it once its clock reaches this second (rounded up: never early).
-      packet = encodePacket(PacketType.SUBMIT_JOB_EPOCH, [fn, o.unique, String(o.epoch), payload]);
+      type = PacketType.SUBMIT_JOB_EPOCH;
+      extra = String(o.epoch);
     } else if (o.reducer !== undefined) {
-      packet = encodePacket(PacketType.SUBMIT_REDUCE_JOB_BACKGROUND, [fn, o.unique, o.reducer, "", payload]);
+      type = PacketType.SUBMIT_REDUCE_JOB_BACKGROUND;
+      extra = o.reducer;
     } else {
-      packet = encodePacket(BACKGROUND[o.priority], [fn, o.unique, payload]);
+      type = BACKGROUND[o.priority];
     }
-    const task = this.start(new Task(fn, o.unique, true, packet, o.retryOnDisconnect), o.timeout);
-    await task;
-    return task.handleNow!;
+    const { promise, resolve } = Promise.withResolvers<string>();
+    this.start(new BackgroundSubmit(type, fn, o.unique, extra, payload, o.retryOnDisconnect, resolve), o.timeout);
+    return promise;
   }
 
   /**
@@ -234,6 +253,7 @@ export class Client {
     this.closed = true;
     const error = new ConnectionError("CLOSED", "client closed");
     for (const w of this.waiting.drain()) w.fail(error);
+    this.window?.fail(error);
     this.ready = [];
     this.up = [];
     for (const link of this.links) link.lose(error, true);
@@ -247,11 +267,11 @@ export class Client {
     await this.close();
   }
 
-  /** Arms the task's timeout (resolved milliseconds, 0 for none) and sends it. */
-  private start(task: Task, ms: number): Task {
+  /** Arms the task's timeout (resolved milliseconds, 0 for none) and sends it (or queues it behind the window). */
+  private start(task: Submission, ms: number): void {
     // A server drops the connection of a packet over its limit, and every job waiting on it with
     // it: refuse this one submit here instead.
-    const body = task.packet!.byteLength - HEADER_SIZE;
+    const body = task.bodyLength();
     const limit = this.options.connection.maxPacketSize;
     if (body > limit) {
       task.reject(
@@ -260,24 +280,24 @@ export class Client {
           `submit to ${task.function} is a ${body}-byte packet, over the ${limit}-byte limit (maxPacketSize)`,
         ),
       );
-      return task;
+      return;
     }
     if (ms > 0) {
       task.timer = setTimeout(() => {
         task.timer = null;
-        task.owner?.forget(task);
+        if (task instanceof Task) task.owner?.forget(task);
         const what = task.background ? "was not created" : "got no result";
         task.reject(
           new TimeoutError(`job for ${task.function} ${what} in ${ms} ms (option timeout)`, { server: task.server }),
         );
       }, ms);
     }
-    this.dispatch(task);
-    return task;
+    if (this.window === null) this.dispatch(task);
+    else this.window.enter(task);
   }
 
   /** Sends a task to its server (which may still be connecting), or fails it. */
-  private dispatch(task: Task): void {
+  private dispatch(task: Submission): void {
     if (task.state !== "pending") return;
     const link = this.route(task.unique);
     if (link !== null) {
@@ -370,9 +390,9 @@ export class Client {
    * takes its servers down with it, or meets a second loss, ends rather than circulates — else
    * reject it.
    */
-  private lost(task: Task, error: ConnectionError): void {
-    if (task.retryOnDisconnect && !task.resubmitted && task.packet !== null && !this.closed) {
-      task.resubmitted = true;
+  private lost(task: Submission, error: ConnectionError): void {
+    if (task.retryOnDisconnect && !task.resubmitted && task.sendable && !this.closed) {
+      task.markResubmitted();
       this.dispatch(task);
     } else {
       task.reject(error);

@@ -11,6 +11,7 @@ import type { Connection } from "../connection/connection.ts";
 import { ConnectionError, JobExceptionError, JobFailedError, ProtocolError, ServerError } from "../errors.ts";
 import { PacketType, packetName, type Packet } from "../protocol/packets.ts";
 import { Fifo } from "../util/fifo.ts";
+import type { Submission } from "./submission.ts";
 import { Task, type TaskOwner } from "./task.ts";
 
 /** GET_STATUS answer (STATUS_RES). */
@@ -42,11 +43,14 @@ interface Waiter<T> {
   reject(error: unknown): void;
 }
 
+/** A submission is its own request entry: a submit waiting for JOB_CREATED costs one FIFO slot. */
 type Request =
-  | { readonly kind: "submit"; readonly task: Task }
+  | Submission
   | ({ readonly kind: "status"; readonly handle: string } & Waiter<JobStatus>)
   | ({ readonly kind: "statusUnique"; readonly unique: string } & Waiter<UniqueStatus>)
   | { readonly kind: "option" };
+
+const OPTION: Request = { kind: "option" };
 
 const REPLY_KIND: Partial<Record<number, Request["kind"]>> = {
   [PacketType.JOB_CREATED]: "submit",
@@ -59,7 +63,7 @@ export interface LinkHooks {
   /** A background job was created on this link (to remember where its handle lives). */
   backgroundCreated(handle: string, link: ServerLink): void;
   /** A waiting job's connection was lost: resubmit it elsewhere or reject it. */
-  lost(task: Task, error: ConnectionError): void;
+  lost(task: Submission, error: ConnectionError): void;
 }
 
 const utf8 = new TextDecoder();
@@ -102,7 +106,7 @@ export class ServerLink implements TaskOwner {
   private readonly hooks: LinkHooks;
   private readonly requests = new Fifo<Request>(64);
   /** Submits routed here while the connection is still on its way up, sent on `ready`. */
-  private readonly parked = new Fifo<Task>();
+  private readonly parked = new Fifo<Submission>();
   /** Foreground jobs by handle (a SharedJob when several submits here share one job). */
   private readonly jobs = new Map<string, Task | SharedJob>();
 
@@ -134,25 +138,24 @@ export class ServerLink implements TaskOwner {
   handshake(clientId: string | undefined): void {
     if (clientId !== undefined) this.connection.send(PacketType.SET_CLIENT_ID, clientId);
     this.connection.send(PacketType.OPTION_REQ, "exceptions");
-    this.requests.push({ kind: "option" });
+    this.requests.push(OPTION);
     for (const task of this.parked.drain()) if (task.state === "pending") this.submit(task);
   }
 
   /** Sends a submit packet, or parks it until the connection is ready. */
-  submit(task: Task): void {
+  submit(task: Submission): void {
     if (!this.connection.isReady) {
       this.parked.push(task);
       return;
     }
-    this.connection.write(task.packet!);
-    // Kept only while it may still be resent: once per job (see Client.lost).
-    if (!task.retryOnDisconnect || task.resubmitted) task.packet = null;
-    task.owner = this;
-    this.requests.push({ kind: "submit", task });
+    this.connection.writePacket(task.packetType, task.packetArgs());
+    task.sent();
+    if (task instanceof Task) task.owner = this;
+    this.requests.push(task);
   }
 
   /** The submits parked here (the dial failed: they go elsewhere). */
-  unpark(): Task[] {
+  unpark(): Submission[] {
     return this.parked.drain().filter((t) => t.state === "pending");
   }
 
@@ -199,12 +202,20 @@ export class ServerLink implements TaskOwner {
         : heartbeat
           ? new ConnectionError("HEARTBEAT_TIMEOUT", `${what} waited on a ${silence}`, { server: this.key, cause })
           : new ConnectionError("CONNECTION_LOST", `connection lost while ${what} waited`, { server: this.key, cause });
+    // Submits waiting for JOB_CREATED share one error per function: a bulk enqueue cut off
+    // mid-way would otherwise build (and capture a stack for) one per submit.
+    const submitErrors = new Map<string, ConnectionError>();
+    const submitLost = (fn: string): ConnectionError => {
+      let error = submitErrors.get(fn);
+      if (error === undefined) submitErrors.set(fn, (error = lost(`submit to ${fn}`)));
+      return error;
+    };
     for (const task of this.parked.drain()) {
-      if (task.state === "pending") task.reject(lost(`submit to ${task.function}`));
+      if (task.state === "pending") task.reject(submitLost(task.function));
     }
     for (const request of requests) {
       if (request.kind === "submit") {
-        if (request.task.state === "pending") this.hooks.lost(request.task, lost(`submit to ${request.task.function}`));
+        if (request.state === "pending") this.hooks.lost(request, submitLost(request.function));
       } else if (request.kind === "status") {
         request.reject(lost(`GET_STATUS ${request.handle}`));
       } else if (request.kind === "statusUnique") {
@@ -274,8 +285,7 @@ export class ServerLink implements TaskOwner {
         const request = this.requests.shift();
         const error = new ServerError(text(args[0]!), text(args[1]!), { server: this.key });
         if (request === undefined || request.kind === "option") return;
-        if (request.kind === "submit") request.task.reject(error);
-        else request.reject(error);
+        request.reject(error);
         return;
       }
       default:
@@ -292,20 +302,20 @@ export class ServerLink implements TaskOwner {
         `${packetName(packet.type)} does not answer the oldest request (${request?.kind ?? "none"})`,
         { packetType: packet.type, server: this.key },
       );
-      if (request?.kind === "submit") request.task.reject(error);
-      else if (request?.kind === "status" || request?.kind === "statusUnique") request.reject(error);
+      if (request !== undefined && request.kind !== "option") request.reject(error);
       return;
     }
     switch (request.kind) {
       case "submit": {
-        const task = request.task;
+        const task = request;
         if (task.state !== "pending") return; // timed out before the server took it
         const handle = text(args[0]!);
-        task.created(handle, this.key);
-        if (task.background) {
+        if (!(task instanceof Task)) {
+          task.created(handle, this.key);
           this.hooks.backgroundCreated(handle, this);
           return;
         }
+        task.created(handle, this.key);
         const entry = this.jobs.get(handle);
         if (entry === undefined) this.jobs.set(handle, task);
         else if (entry instanceof Task) this.jobs.set(handle, new SharedJob(entry, task));

@@ -12,6 +12,9 @@
  */
 import type { GearmanError, JobExceptionError, JobFailedError } from "../errors.ts";
 import { QueuedIterator } from "../util/queued-iterator.ts";
+import { Submission, type Payload } from "./submission.ts";
+
+export type { TaskState } from "./submission.ts";
 
 /** What a job reports on its way, then how it ended. */
 export type TaskEvent =
@@ -32,27 +35,10 @@ export interface TaskOwner {
   forget(task: Task): void;
 }
 
-export type TaskState = "pending" | "complete" | "failed";
-
-export class Task implements PromiseLike<Uint8Array> {
-  /** The function the job was submitted to. */
-  readonly function: string;
-  /** The unique key sent ("" lets the server make one). */
-  readonly unique: string;
-  /** True for a background submission (it is done once the server created it). */
-  readonly background: boolean;
-  /** @internal the encoded submit packet, kept while it may have to be sent again. */
-  packet: Uint8Array | null;
-  /** @internal whether the packet is resent when the connection is lost. */
-  readonly retryOnDisconnect: boolean;
-  /** @internal resent once already after a lost connection: a second loss rejects it. */
-  resubmitted = false;
-  /** @internal the job-timeout timer, when the job has a timeout. */
-  timer: ReturnType<typeof setTimeout> | null = null;
+export class Task extends Submission implements PromiseLike<Uint8Array> {
   /** @internal the connection the job is registered on, which drops it on a timeout. */
   owner: TaskOwner | null = null;
 
-  private _state: TaskState = "pending";
   private _handle: string | undefined;
   private _server: string | undefined;
   private result: Uint8Array | undefined;
@@ -63,16 +49,13 @@ export class Task implements PromiseLike<Uint8Array> {
   private terminal: Terminal | null = null;
 
   /** @internal tasks are made by Client.submit. */
-  constructor(fn: string, unique: string, background: boolean, packet: Uint8Array, retryOnDisconnect: boolean) {
-    this.function = fn;
-    this.unique = unique;
-    this.background = background;
-    this.packet = packet;
-    this.retryOnDisconnect = retryOnDisconnect;
+  constructor(type: number, fn: string, unique: string, reducer: string | undefined, payload: Payload, retry: boolean) {
+    super(type, fn, unique, reducer, payload, retry);
   }
 
-  get state(): TaskState {
-    return this._state;
+  /** False: a Task is a foreground job (background submits resolve with their handle). */
+  get background(): boolean {
+    return false;
   }
 
   /** `host:port` of the server that created the job, once it did. */
@@ -132,7 +115,7 @@ export class Task implements PromiseLike<Uint8Array> {
       const i = this.streams?.indexOf(stream) ?? -1;
       if (i >= 0) this.streams!.splice(i, 1);
     });
-    if (this._state !== "pending") {
+    if (this.state !== "pending") {
       if (this.terminal) stream.push(this.terminal);
       stream.end(this.terminal ? undefined : this.error);
     } else {
@@ -144,19 +127,18 @@ export class Task implements PromiseLike<Uint8Array> {
   private settled(): Promise<Uint8Array> {
     if (this.promise === null) {
       this.promise = Promise.withResolvers<Uint8Array>();
-      if (this._state === "complete") this.promise.resolve(this.result!);
-      else if (this._state === "failed") this.promise.reject(this.error);
+      if (this.state === "complete") this.promise.resolve(this.result!);
+      else if (this.state === "failed") this.promise.reject(this.error);
     }
     return this.promise.promise;
   }
 
-  /** @internal JOB_CREATED: the server took the job. A background task is done now. */
+  /** @internal JOB_CREATED: the server took the job. */
   created(handle: string, server: string): void {
     // A job resubmitted after a lost connection gets a new handle; `handle` keeps the first.
     this.handlePromise?.resolve(handle);
     this._handle = handle;
     this._server = server;
-    if (this.background) this.finish(new Uint8Array(0), null);
   }
 
   /** @internal WORK_DATA, WORK_WARNING, WORK_STATUS. */
@@ -173,28 +155,26 @@ export class Task implements PromiseLike<Uint8Array> {
 
   /** @internal WORK_FAIL or WORK_EXCEPTION: ends with that event and rejects with its error. */
   failWith(terminal: Extract<TaskEvent, { type: "fail" | "exception" }>): void {
-    if (this._state !== "pending") return;
+    if (this.state !== "pending") return;
     this.terminal = terminal;
     this.reject(terminal.error);
   }
 
   /** @internal Any other failure (timeout, server error, lost connection, close). */
   reject(error: GearmanError): void {
-    if (this._state !== "pending") return;
-    this._state = "failed";
+    if (!this.settle(false)) return;
     this.error = error;
-    this.cleanup();
+    this.owner = null;
     this.promise?.reject(error);
     if (this._handle === undefined) this.handlePromise?.reject(error);
     this.endStreams(this.terminal === null ? error : null);
   }
 
   private finish(data: Uint8Array, terminal: Terminal | null): void {
-    if (this._state !== "pending") return;
-    this._state = "complete";
+    if (!this.settle(true)) return;
     this.result = data;
     this.terminal = terminal;
-    this.cleanup();
+    this.owner = null;
     this.promise?.resolve(data);
     this.endStreams(null);
   }
@@ -207,12 +187,5 @@ export class Task implements PromiseLike<Uint8Array> {
       if (this.terminal) s.push(this.terminal);
       s.end(error ?? undefined);
     }
-  }
-
-  private cleanup(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
-    this.packet = null;
-    this.owner = null;
   }
 }

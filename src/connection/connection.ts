@@ -34,7 +34,7 @@
 import type { Socket } from "bun";
 import { ConnectionError, type GearmanError, ProtocolError } from "../errors.ts";
 import { PacketDecoder } from "../protocol/decode.ts";
-import { encodePacket, type Arg } from "../protocol/encode.ts";
+import { encodedLength, encodeInto, encodePacket, type Arg } from "../protocol/encode.ts";
 import { MAX_PACKET_TYPE, PacketType, RES_MAGIC, type Packet } from "../protocol/packets.ts";
 import type { ReconnectPolicy } from "./reconnect.ts";
 import type { ServerAddress } from "./servers.ts";
@@ -216,7 +216,22 @@ export class Connection {
 
   /** Encodes and queues one request packet. */
   send(type: number, ...args: Arg[]): void {
-    this.write(encodePacket(type, args));
+    this.writePacket(type, args);
+  }
+
+  /** Encodes one request packet straight into the write queue (no buffer of its own). */
+  writePacket(type: number, args: readonly Arg[]): void {
+    if (this._state !== "ready") throw this.notReadyError();
+    const size = encodedLength(args);
+    const queue = this.queue;
+    const at = queue.reserve(size);
+    try {
+      encodeInto(queue.reserved, at, type, args);
+    } catch (error) {
+      queue.unreserve(at, size); // a bad argument: nothing half-written goes out
+      throw error;
+    }
+    this.packetsSent[type]!++;
   }
 
   /** Queues an admin text command (a line end is added). */

@@ -1,15 +1,21 @@
 /**
  * A first-in first-out queue on a growable ring buffer: push and shift are O(1), and the slots
- * of shifted items are cleared so nothing is kept alive by the queue.
+ * of shifted items are cleared so nothing is kept alive by the queue, and a queue a burst grew
+ * large shrinks back once it is empty.
  */
+/** Capacity above which an emptied queue goes back to its first size. */
+const SHRINK_ABOVE = 4096;
+
 export class Fifo<T> {
   private items: (T | undefined)[];
   private head = 0;
   private count = 0;
+  private readonly initial: number;
 
   constructor(capacity = 16) {
     let size = 4;
     while (size < capacity) size *= 2;
+    this.initial = size;
     this.items = new Array<T | undefined>(size);
   }
 
@@ -35,6 +41,11 @@ export class Fifo<T> {
     this.items[this.head] = undefined;
     this.head = (this.head + 1) & (this.items.length - 1);
     this.count--;
+    // A burst grew it far past its start: give the memory back once it is empty.
+    if (this.count === 0 && this.items.length > SHRINK_ABOVE) {
+      this.items = new Array<T | undefined>(this.initial);
+      this.head = 0;
+    }
     return item;
   }
 

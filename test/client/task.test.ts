@@ -1,10 +1,12 @@
 import { describe, expect, test } from "bun:test";
 import { Fifo } from "../../src/util/fifo.ts";
+import { BackgroundSubmit } from "../../src/client/submission.ts";
 import { Task, type TaskEvent } from "../../src/client/task.ts";
+import { PacketType } from "../../src/protocol/packets.ts";
 import { JobExceptionError, JobFailedError, TimeoutError } from "../../src/errors.ts";
 
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
-const task = (background = false): Task => new Task("fn", "", background, new Uint8Array(1), false);
+const task = (): Task => new Task(PacketType.SUBMIT_JOB, "fn", "", undefined, new Uint8Array(1), false);
 
 async function collect(it: AsyncIterable<TaskEvent>): Promise<{ events: string[]; thrown: unknown }> {
   const events: string[] = [];
@@ -48,11 +50,14 @@ describe("task - result", () => {
     }
   });
 
-  test("task - a background task is done when created", async () => {
-    const t = task(true);
-    t.created("H:9", "h:1");
+  test("task - a background submit is done when created, and settles once", async () => {
+    const { promise, resolve } = Promise.withResolvers<string>();
+    const t = new BackgroundSubmit(PacketType.SUBMIT_JOB_BG, "fn", "", undefined, "x", false, resolve);
+    t.created("H:9");
+    t.reject(new TimeoutError("late"));
     expect(t.state).toBe("complete");
-    expect(await t.handle).toBe("H:9");
+    expect(await promise).toBe("H:9");
+    expect(t.sendable).toBe(false); // the payload is dropped once it ended
   });
 
   test("task - the first settlement wins", async () => {
