@@ -6,11 +6,8 @@
  *
  * Slots: `running + inFlight <= concurrency`, `inFlight` being the GRABs sent and not answered
  * on every connection; a GRAB goes out only for a free slot, so the worker never holds a job it
- * cannot start. `fill()` answers links that woke (NOOP, connect, idle guard) first, in the order
- * they woke, so a server that keeps assigning cannot starve one that woke us; then it stays on
- * the link served last while that server keeps assigning, up to STREAK grabs (its results and
- * next GRABs share segments, and a second busy server costs no wake-up per job), then rotates
- * round-robin to the next link with work. The guard timer
+ * cannot start. Which link gets each GRAB is GrabOrder's choice (grab-order.ts: woken links
+ * first, then short streaks on a server that keeps assigning, then round-robin). The guard timer
  * wakes links asleep past `idleRegrabInterval` (a lost NOOP's stand-in) and stalls links whose
  * GRAB went unanswered for `grabTimeout`, giving their slots to the other servers.
  */
@@ -24,18 +21,14 @@ import type { Emitter } from "./events.ts";
 import type { JobHandler } from "./job.ts";
 import { InvariantCheck, schedulerViolation, type ServerStats, serverStats } from "./inspect.ts";
 import { Link, NoJobAnswer } from "./link.ts";
-import { afterArrivedIo } from "../util/deadline.ts";
 import { FunctionRegistry, Registration } from "./registry.ts";
-import { Fifo } from "../util/fifo.ts";
 import { JobRunner } from "./runner.ts";
+import { GrabOrder } from "./grab-order.ts";
+import { GrabGuard } from "./guard.ts";
 
 const utf8 = new TextDecoder();
 const EMPTY = new Uint8Array(0);
-/**
- * GRABs in a row the link served last may take while its server keeps assigning, before the next
- * link with work gets its turn: fair over a window of this many jobs, not per job.
- */
-export const STREAK = 8;
+export { STREAK } from "./grab-order.ts";
 
 export class Scheduler {
   readonly links: Link[];
@@ -50,18 +43,9 @@ export class Scheduler {
   private readonly grabPacket: Uint8Array;
   /** Stop began: no GRAB goes out any more. */
   private stopping = false;
-  /** Index of the link served last; the next fill stays on it (up to STREAK grabs) or starts after it. */
-  private cursor = -1;
-  /** GRABs sent in a row to the link at `cursor`. */
-  private streak = 0;
-  /** Links woken (they owe a GRAB) in the order they woke; answered before any streak. Entries may be stale. */
-  private readonly wakes = new Fifo<Link>();
-  private guardTimer: ReturnType<typeof setInterval> | null = null;
-  private guardPeriod = 0;
-  /** When the guard last ran (or started): a long gap means our own code held the loop. */
-  private guardAt = 0;
-  /** A grab-timeout verdict is waiting for the I/O that had already arrived. */
-  private stallCheck = false;
+  private readonly order: GrabOrder;
+  /** The one timer: idle re-grab and grab timeout (guard.ts). */
+  private readonly guard: GrabGuard;
   private idleWaiters: (() => void)[] = [];
   private firstReady: PromiseWithResolvers<void> | null = null;
   private readonly invariants: InvariantCheck;
@@ -98,6 +82,26 @@ export class Scheduler {
       });
       return link;
     });
+    this.order = new GrabOrder(this.links);
+    this.guard = new GrabGuard(this.links, config, {
+      active: () => !this.stopping,
+      woke: (link) => this.order.woke(link),
+      stalled: (link, grabs) => {
+        this.inFlight -= grabs;
+        this.emitError(
+          link,
+          new TimeoutError(
+            `no answer to GRAB within ${config.grabTimeout} ms (grabTimeout): its slots go to the other servers until it answers`,
+            { server: link.key },
+          ),
+        );
+      },
+      changed: () => {
+        this.fill();
+        this.checkIdle(); // stop() need not wait for GRABs that will not be answered
+      },
+      after: () => this.invariants.after(),
+    });
   }
 
   /** Handlers running now. */
@@ -116,12 +120,7 @@ export class Scheduler {
     this.firstReady = Promise.withResolvers<void>();
     const first = this.firstReady;
     first.promise.catch(() => {});
-    const shortest = Math.min(this.config.idleRegrabInterval, this.config.grabTimeout);
-    const period = Math.max(10, Math.min(1000, Math.floor(shortest / 4)));
-    this.guardPeriod = period;
-    this.guardAt = Date.now();
-    this.guardTimer = setInterval(() => this.guard(), period);
-    this.guardTimer.unref?.();
+    this.guard.start();
     let failed = 0;
     for (const link of this.links) {
       link.connection.connect().catch((error: unknown) => {
@@ -163,8 +162,7 @@ export class Scheduler {
   /** Stops the guard timer and closes every connection (queued results are flushed first). */
   async close(): Promise<void> {
     this.stopping = true;
-    if (this.guardTimer !== null) clearInterval(this.guardTimer);
-    this.guardTimer = null;
+    this.guard.stop();
     const first = this.firstReady;
     this.firstReady = null;
     first?.reject(new ConnectionError("CLOSED", "worker stopped before any server was ready"));
@@ -188,7 +186,7 @@ export class Scheduler {
       if (!link.ready) continue;
       this.sendCanDo(link, name, timeout);
       // Jobs for a new function may be queued already; no NOOP will tell us.
-      if (change === Registration.New && !this.stopping && link.woken()) this.wakes.push(link);
+      if (change === Registration.New && !this.stopping && link.woken()) this.order.woke(link);
     }
     this.fill();
     this.invariants.after();
@@ -228,7 +226,7 @@ export class Scheduler {
   private onReady(link: Link): void {
     if (this.stopping) return; // closing: register nothing, grab nothing
     link.becameReady();
-    this.wakes.push(link);
+    this.order.woke(link);
     link.lastError = null;
     const conn = link.connection;
     if (this.config.clientId !== undefined) conn.send(PacketType.SET_CLIENT_ID, this.config.clientId);
@@ -260,7 +258,7 @@ export class Scheduler {
   private onPacket(link: Link, p: Packet): void {
     // A stalled link speaks again: grab afresh (whatever this is, it is not owed to a counted GRAB).
     if (link.spoke()) {
-      this.wakes.push(link);
+      this.order.woke(link);
       queueMicrotask(() => this.fill());
     }
     const a = p.args;
@@ -270,7 +268,7 @@ export class Scheduler {
         if (!this.stopping) {
           const queued = link.wakePending;
           if (link.woken()) {
-            if (!queued) this.wakes.push(link);
+            if (!queued) this.order.woke(link);
             this.fill();
           }
         }
@@ -318,7 +316,7 @@ export class Scheduler {
       const spread = this.config.idleRegrabJitter * (2 * Math.random() - 1);
       link.sleep(Date.now() + this.config.idleRegrabInterval * (1 + spread));
     } else if (answer === NoJobAnswer.Owed) {
-      this.wakes.push(link);
+      this.order.woke(link);
     }
     this.fill();
   }
@@ -373,47 +371,16 @@ export class Scheduler {
   // ---------------------------------------------------------------------------------------
   // Slots
 
-  /**
-   * Sends GRABs for free slots: to links that woke, in the order they woke; then to the link
-   * served last while it keeps assigning (up to STREAK in a row); then round-robin after it.
-   */
+  /** Sends GRABs for free slots, to the links GrabOrder picks. */
   fill(): void {
     if (this.stopping || this.registry.size === 0) return;
     let free = this.concurrency - this.runner.running - this.inFlight;
-    if (free <= 0) return;
     let now = 0;
-    const wakes = this.wakes;
-    while (free > 0 && wakes.length > 0) {
-      const link = wakes.shift()!;
-      // Skipped when its wake was answered already, the link went down, or its GRABs in flight
-      // fill its depth (a NO_JOB that leaves the wake owed queues it again).
-      if (!link.wakePending || !link.wantsGrab()) continue;
-      if (now === 0) now = Date.now();
-      this.sendGrab(link, now);
-      free--;
-    }
-    const links = this.links;
-    const n = links.length;
     while (free > 0) {
-      let link: Link | undefined;
-      if (this.cursor >= 0 && this.streak < STREAK && links[this.cursor]!.wantsGrab()) {
-        link = links[this.cursor]!;
-      } else {
-        let i = this.cursor;
-        for (let tried = 0; tried < n; tried++) {
-          i = i + 1 >= n ? 0 : i + 1;
-          if (links[i]!.wantsGrab()) {
-            link = links[i]!;
-            this.cursor = i;
-            this.streak = 0;
-            break;
-          }
-        }
-        if (link === undefined) return;
-      }
+      const link = this.order.next();
+      if (link === undefined) return;
       if (now === 0) now = Date.now();
       this.sendGrab(link, now);
-      this.streak++;
       free--;
     }
   }
@@ -422,66 +389,6 @@ export class Scheduler {
     link.connection.write(this.grabPacket);
     link.grabSent(now);
     this.inFlight++;
-  }
-
-  /**
-   * The worker's one timer: the idle re-grab guard and the grab timeout. A server is judged
-   * overdue only on time it had to answer: when our own code held the guard back for more than
-   * half of `grabTimeout`, the wait starts again; otherwise the verdict waits until the I/O that
-   * had already arrived was handled (an answer there un-does the overdue state).
-   */
-  private guard(): void {
-    const now = Date.now();
-    const heldBack = now - this.guardAt > this.guardPeriod + this.config.grabTimeout / 2;
-    this.guardAt = now;
-    let changed = false;
-    let overdue = false;
-    for (const link of this.links) {
-      if (!this.stopping && link.regrabDue(now)) {
-        this.wakes.push(link);
-        changed = true;
-        continue;
-      }
-      if (heldBack) link.excuse(now);
-      else if (link.overdue(now, this.config.grabTimeout)) overdue = true;
-    }
-    if (overdue && !this.stallCheck) {
-      this.stallCheck = true;
-      afterArrivedIo(() => {
-        this.stallCheck = false;
-        if (this.guardTimer !== null) this.stallOverdue();
-      });
-    }
-    if (changed) {
-      this.fill();
-      this.checkIdle();
-    }
-    this.invariants.after();
-  }
-
-  /** Writes off the grabs of links still overdue once the arrived I/O was handled. */
-  private stallOverdue(): void {
-    const now = Date.now();
-    let changed = false;
-    for (const link of this.links) {
-      const written = link.stall(now, this.config.grabTimeout);
-      if (written > 0) {
-        this.inFlight -= written;
-        changed = true;
-        this.emitError(
-          link,
-          new TimeoutError(
-            `no answer to GRAB within ${this.config.grabTimeout} ms (grabTimeout): its slots go to the other servers until it answers`,
-            { server: link.key },
-          ),
-        );
-      }
-    }
-    if (changed) {
-      this.fill();
-      this.checkIdle(); // stop() need not wait for GRABs that will not be answered
-    }
-    this.invariants.after();
   }
 
   /** Per-server counters and state, for `worker.stats()`. */

@@ -1,0 +1,99 @@
+/**
+ * The worker's one timer, over all its connections:
+ * - idle re-grab: a link asleep past `idleRegrabInterval` (± jitter) is woken as if its NOOP had
+ *   come — the stand-in for a lost wake-up;
+ * - grab timeout: a link whose oldest GRAB went unanswered for `grabTimeout` is stalled, its
+ *   grabs written off so their slots go to the other servers until it speaks again.
+ * A server is judged overdue only on time it had to answer: when our own code held the timer
+ * back for more than half of `grabTimeout`, the wait starts again; otherwise the verdict waits
+ * until the I/O that had already arrived was handled (an answer there un-does the overdue state).
+ */
+import type { ResolvedWorkerOptions } from "../options.ts";
+import { afterArrivedIo } from "../util/deadline.ts";
+import type { Link } from "./link.ts";
+
+export interface GuardHooks {
+  /** False once the worker stops: no more re-grabs. */
+  active(): boolean;
+  /** The idle re-grab woke `link`. */
+  woke(link: Link): void;
+  /** `link` was stalled; `grabs` GRABs were written off. */
+  stalled(link: Link, grabs: number): void;
+  /** Some link woke or stalled: hand out slots again. */
+  changed(): void;
+  /** After every run (the invariant check). */
+  after(): void;
+}
+
+export class GrabGuard {
+  private readonly links: readonly Link[];
+  private readonly grabTimeout: number;
+  private readonly period: number;
+  private readonly hooks: GuardHooks;
+  private timer: ReturnType<typeof setInterval> | null = null;
+  /** When the guard last ran (or started): a long gap means our own code held the loop. */
+  private ranAt = 0;
+  /** A grab-timeout verdict is waiting for the I/O that had already arrived. */
+  private verdictPending = false;
+
+  constructor(links: readonly Link[], config: ResolvedWorkerOptions, hooks: GuardHooks) {
+    this.links = links;
+    this.grabTimeout = config.grabTimeout;
+    const shortest = Math.min(config.idleRegrabInterval, config.grabTimeout);
+    this.period = Math.max(10, Math.min(1000, Math.floor(shortest / 4)));
+    this.hooks = hooks;
+  }
+
+  start(): void {
+    this.ranAt = Date.now();
+    this.timer = setInterval(() => this.run(), this.period);
+    this.timer.unref?.();
+  }
+
+  stop(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  private run(): void {
+    const now = Date.now();
+    const heldBack = now - this.ranAt > this.period + this.grabTimeout / 2;
+    this.ranAt = now;
+    const active = this.hooks.active();
+    let changed = false;
+    let overdue = false;
+    for (const link of this.links) {
+      if (active && link.regrabDue(now)) {
+        this.hooks.woke(link);
+        changed = true;
+        continue;
+      }
+      if (heldBack) link.excuse(now);
+      else if (link.overdue(now, this.grabTimeout)) overdue = true;
+    }
+    if (overdue && !this.verdictPending) {
+      this.verdictPending = true;
+      afterArrivedIo(() => {
+        this.verdictPending = false;
+        if (this.timer !== null) this.stallOverdue();
+      });
+    }
+    if (changed) this.hooks.changed();
+    this.hooks.after();
+  }
+
+  /** Writes off the grabs of links still overdue once the arrived I/O was handled. */
+  private stallOverdue(): void {
+    const now = Date.now();
+    let changed = false;
+    for (const link of this.links) {
+      const written = link.stall(now, this.grabTimeout);
+      if (written > 0) {
+        this.hooks.stalled(link, written);
+        changed = true;
+      }
+    }
+    if (changed) this.hooks.changed();
+    this.hooks.after();
+  }
+}
