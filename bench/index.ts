@@ -8,7 +8,7 @@
  *   bun run bench --skip-codec    # end-to-end only; also: --runs N --loadgen c|gearbun
  *                                 # --case fg-16b,... --peer c,gearbun-c16,... --jobs N
  *                                 # --no-mss-shim (see bench/peers/mss-shim.c)
- *   bun run bench --case pool-cpu,pool-light   # only the worker pool's rows (bench/pool.ts)
+ *   bun run bench --case pool-cpu,pool-light,pool-metrics   # only the worker pool's rows (bench/pool.ts)
  *   bun run bench --case server-ref   # only the job servers side by side (bench/server-ref.ts)
  *   bun run bench --case servers,workers       # the scale rows (bench/scale.ts): many servers, many workers
  *   bun run bench --case tls      # TLS against plaintext on the embedded server (bench/tls.ts; bun run bench:tls)

@@ -91,6 +91,14 @@ const pool = (processes: number): PoolVariant => ({
   ],
 });
 
+/** A pool of 1 serving /metrics: children count every job and report over IPC each second. */
+const poolWithMetrics: PoolVariant = {
+  ...pool(1),
+  id: "pool-1-metrics",
+  label: "gearbun worker --processes 1 --metrics 127.0.0.1:0",
+  command: (server) => [...pool(1).command(server), "--metrics", "127.0.0.1:0"],
+};
+
 const plainWorker: PoolVariant = {
   id: "plain-worker",
   label: "plain Worker process (no supervisor)",
@@ -127,6 +135,19 @@ export function poolCases(quick: boolean): PoolCase[] {
         const cpu = (other.cpuUsPerJob ?? Number.NaN) / (base.cpuUsPerJob ?? Number.NaN) - 1;
         const met = speed >= -0.05 && cpu <= 0.05;
         return `pool of 1 vs plain Worker: jobs/s ${pct(speed)}, CPU per job ${pct(cpu)} (target: at most 5 % fewer jobs/s and 5 % more CPU: ${met ? "met" : "MISSED"})`;
+      },
+    },
+    {
+      id: "pool-metrics",
+      title: "16 B echo jobs, background queue, 1 gearmand: a pool of 1 with --metrics vs without (nobody scrapes)",
+      fn: "light",
+      jobs: q(100_000, 5_000),
+      variants: [pool(1), poolWithMetrics],
+      verdict: (base, other) => {
+        const speed = (other.jobsPerSecond?.median ?? 0) / (base.jobsPerSecond?.median ?? Number.NaN) - 1;
+        const cpu = (other.cpuUsPerJob ?? Number.NaN) / (base.cpuUsPerJob ?? Number.NaN) - 1;
+        const met = speed >= -0.05 && cpu <= 0.05;
+        return `metrics on vs off: jobs/s ${pct(speed)}, CPU per job ${pct(cpu)} (target: within noise, 5 %: ${met ? "met" : "MISSED"})`;
       },
     },
   ];

@@ -64,9 +64,11 @@ describe("bench plan", () => {
 });
 
 describe("bench pool plan", () => {
-  test("bench pool plan - pool-cpu is 1 vs 2 processes, pool-light a plain Worker vs a pool of 1", () => {
+  test("bench pool plan - pool-cpu is 1 vs 2 processes, pool-light a plain Worker vs a pool of 1, pool-metrics a pool of 1 without and with --metrics", () => {
     const full = new Map(poolCases(false).map((c) => [c.id, c]));
-    expect([...full.keys()]).toEqual(["pool-cpu", "pool-light"]);
+    expect([...full.keys()]).toEqual(["pool-cpu", "pool-light", "pool-metrics"]);
+    expect(full.get("pool-metrics")!.variants.map((v) => v.id)).toEqual(["pool-1", "pool-1-metrics"]);
+    expect(full.get("pool-metrics")!.variants[1]!.command("127.0.0.1:1").join(" ")).toContain("--metrics 127.0.0.1:0");
     expect(full.get("pool-cpu")!.variants.map((v) => v.id)).toEqual(["pool-1", "pool-2"]);
     expect(full.get("pool-cpu")!.variants.map((v) => v.workers)).toEqual([1, 2]);
     expect(full.get("pool-light")!.variants.map((v) => v.id)).toEqual(["plain-worker", "pool-1"]);
@@ -79,7 +81,11 @@ describe("bench pool plan", () => {
   test("bench pool plan - --case and --peer select the pool rows; other cases select none", () => {
     const plan = (caseFilter: string[] | null, peerFilter: string[] | null = null) =>
       poolPlan({ quick: true, caseFilter, peerFilter }).map((k) => `${k.id}:${k.variants.map((v) => v.id).join("+")}`);
-    expect(plan(null)).toEqual(["pool-cpu:pool-1+pool-2", "pool-light:plain-worker+pool-1"]);
+    expect(plan(null)).toEqual([
+      "pool-cpu:pool-1+pool-2",
+      "pool-light:plain-worker+pool-1",
+      "pool-metrics:pool-1+pool-1-metrics",
+    ]);
     expect(plan(["pool-cpu"])).toEqual(["pool-cpu:pool-1+pool-2"]);
     expect(plan(["fg-16b"])).toEqual([]);
     expect(plan(null, ["plain-worker"])).toEqual(["pool-light:plain-worker"]);
