@@ -11,10 +11,12 @@
  *   bun run bench --case pool-cpu,pool-light,pool-metrics   # only the worker pool's rows (bench/pool.ts)
  *   bun run bench --case server-ref   # only the job servers side by side (bench/server-ref.ts)
  *   bun run bench --case servers,workers       # the scale rows (bench/scale.ts): many servers, many workers
+ *   bun run bench --case burst    # a bulk enqueue of 1,000,000 background submits, gearbun vs libgearman (bench/burst.ts)
  *   bun run bench --case tls      # TLS against plaintext on the embedded server (bench/tls.ts; bun run bench:tls)
  *   bun run bench --quick --dry-run   # list the rows a run would measure, run nothing
  *   bun run bench --no-write      # print only, leave RESULTS.md and results.svg alone
  */
+import { runBurst } from "./burst.ts";
 import { runCodecBench, type CodecFigure } from "./codec.bench.ts";
 import { printTable, progressPrinter, writeResults } from "./report.ts";
 import { runPool } from "./pool.ts";
@@ -60,6 +62,9 @@ if (!options.dryRun && (options.caseFilter === null || options.caseFilter.includ
 const scale = await runScale({ ...options, progress: printer.progress, log: printer.log });
 result.rows.push(...scale.rows);
 result.notes.push(...scale.notes);
+const burst = await runBurst({ ...options, progress: printer.progress, log: printer.log });
+result.rows.push(...burst.rows);
+result.notes.push(...burst.notes);
 const tls = await runTls({ ...options, progress: printer.progress, log: printer.log });
 result.rows.push(...tls.rows);
 result.notes.push(...tls.notes);

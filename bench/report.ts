@@ -130,6 +130,39 @@ function clientTable(rows: readonly Row[]): Table | null {
   };
 }
 
+/** bench/burst.ts's rows: a bulk enqueue's time and memory, libgearman the baseline of the ratios. */
+function burstTable(rows: readonly Row[]): Table | null {
+  const list = rows.filter((r) => r.section === "burst");
+  if (list.length === 0) return null;
+  return {
+    title: `Client burst: ${list[0]!.caseTitle}`,
+    header: [
+      "client",
+      "submits",
+      "seconds (median)",
+      "submits/s",
+      "min – max",
+      "× libgearman",
+      "client CPU µs/submit",
+      "× libgearman",
+      "peak RSS MiB",
+      "RSS at start MiB",
+      "note",
+    ],
+    rows: list.map((r) => [
+      r.label,
+      int(r.jobs),
+      num(r.burstSeconds?.median, 2),
+      ...figureCells(r).slice(0, 1),
+      r.burstSeconds === undefined ? "–" : `${r.burstSeconds.min.toFixed(2)} – ${r.burstSeconds.max.toFixed(2)} s`,
+      ...figureCells(r).slice(2),
+      mib(r.clientPeakRssKb),
+      mib(r.clientStartRssKb),
+      r.note ?? "",
+    ]),
+  };
+}
+
 /** bench/pool.ts's rows: one table, each case's first row the baseline of the ratios. */
 function poolTable(rows: readonly Row[]): Table | null {
   const list = rows.filter((r) => r.section === "pool");
@@ -295,6 +328,7 @@ export function printTable(result: ThroughputResult, codec: readonly CodecFigure
   const tables = [
     ...workerTables(result.rows),
     clientTable(result.rows),
+    burstTable(result.rows),
     poolTable(result.rows),
     serverTable(result.rows),
     ...scaleTables(result.rows),
@@ -354,6 +388,8 @@ export function writeResults(input: ReportInput): { markdown: string; svg: strin
   for (const t of workerTables(result.rows)) parts.push(`## ${t.title}`, "", markdownTable(t), "");
   const ct = clientTable(result.rows);
   if (ct !== null) parts.push(`## ${ct.title}`, "", markdownTable(ct), "");
+  const bt = burstTable(result.rows);
+  if (bt !== null) parts.push(`## ${bt.title}`, "", BURST_HOW, "", markdownTable(bt), "");
   const pt = poolTable(result.rows);
   if (pt !== null) {
     parts.push(`## ${pt.title}`, "", POOL_HOW, "", markdownTable(pt), "");
@@ -372,6 +408,12 @@ export function writeResults(input: ReportInput): { markdown: string; svg: strin
   writeFileSync(join(BENCH_DIR, "results.svg"), svg);
   return { markdown, svg };
 }
+
+const BURST_HOW =
+  "bench/burst.ts: each run starts its own gearmand --threads 1 with no worker; the load generator makes every background " +
+  "submit in one loop that awaits none (libgearman: add_task_background for all, then run_tasks) and its own clock runs from " +
+  "the first submit to the last JOB_CREATED. CPU and peak RSS (VmHWM) are the load generator's; RSS at start is taken when " +
+  "its clock starts (Bun's runtime alone is ~40 MiB). Target for gearbun: ≤ 300 bytes per pending background submit.";
 
 const SCALE_HOW =
   "bench/scale.ts: servers-emb-N runs N embedded servers in one process, servers-gd-N N gearmand processes (--threads 1); one " +

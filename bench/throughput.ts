@@ -363,7 +363,7 @@ export interface Spread {
 
 export interface Row {
   /** "pool": bench/pool.ts's rows (gearbun worker's supervisor and its scaling); "server": bench/server-ref.ts's; "scale": bench/scale.ts's; "tls": bench/tls.ts's. */
-  readonly section: "worker" | "client" | "pool" | "server" | "scale" | "tls";
+  readonly section: "worker" | "client" | "pool" | "server" | "scale" | "tls" | "burst";
   readonly caseId: string;
   readonly caseTitle: string;
   /** Worker peer id (worker section) or load generator id (client section). */
@@ -385,6 +385,11 @@ export interface Row {
   readonly supervisorCpuUsPerJob?: number;
   /** Server CPU time over wall time in the measured runs (1 = one core busy). */
   readonly serverCores?: number;
+  /** Burst rows (bench/burst.ts): seconds from the first submit to the last JOB_CREATED. */
+  readonly burstSeconds?: Spread;
+  /** Burst rows: the load generator's peak RSS, and its RSS when the clock started, KiB. */
+  readonly clientPeakRssKb?: number;
+  readonly clientStartRssKb?: number;
   /** Scale rows, gearbun workers: packets per job by packet name, as the worker counted them. */
   readonly packetsPerJob?: { readonly received: Record<string, number>; readonly sent: Record<string, number> };
   /** Ratios to the baseline row of the same case (libgearman; pool rows: the case's first row): jobs/s and CPU per job. */

@@ -3,12 +3,15 @@
  *
  *   bun bench/peers/gearbun-submitter.ts --servers H:P[,...] [--fn echo] [--jobs N] [--bytes B]
  *                                        [--window IN_FLIGHT] [--background]
+ *                                        [--burst] [--max-in-flight M]
  *
  * Keeps IN_FLIGHT submissions outstanding (each settled one starts the next) until N jobs are done:
- * foreground jobs must come back with B bytes; background jobs are done at JOB_CREATED. The
- * connections are up before the clock starts. Prints one JSON line
- * {"mode","jobs","ok","failed","elapsed_ms","cpu_us","maxrss_kb"} (cpu_us: CPU while the clock
- * ran); exits 1 on any failure.
+ * foreground jobs must come back with B bytes; background jobs are done at JOB_CREATED. With
+ * --burst, every submit is made in one synchronous loop that awaits none (a bulk enqueue), the
+ * client's `maxInFlight` set to M (0: no limit). The connections are up before the clock starts.
+ * Prints one JSON line {"mode","jobs","ok","failed","elapsed_ms","cpu_us","maxrss_kb","rss_start_kb"}
+ * (cpu_us: CPU while the clock ran; rss_start_kb: resident memory when it started); exits 1 on any
+ * failure.
  */
 import { parseArgs } from "node:util";
 import { Client } from "../../src/client/client.ts";
@@ -21,6 +24,8 @@ const { values } = parseArgs({
     bytes: { type: "string", default: "16" },
     window: { type: "string", default: "1000" },
     background: { type: "boolean", default: false },
+    burst: { type: "boolean", default: false },
+    "max-in-flight": { type: "string", default: "0" },
   },
 });
 const total = Number(values.jobs);
@@ -31,7 +36,8 @@ const fn = values.fn;
 const payload = new Uint8Array(size);
 for (let i = 0; i < size; i++) payload[i] = 97 + (i % 26);
 
-const client = new Client({ servers: values.servers });
+const burst = values.burst;
+const client = new Client({ servers: values.servers, maxInFlight: Number(values["max-in-flight"]) });
 await client.connect();
 const servers = values.servers.split(",").length;
 // Every server up before the clock starts (submits are spread over the live ones).
@@ -63,10 +69,21 @@ function next(): void {
   else client.submit(fn, payload).then(onResult, onError);
 }
 
+Bun.gc(true);
+const rssStart = process.memoryUsage().rss;
 const cpuStart = process.cpuUsage();
 const start = performance.now();
 if (total === 0) finished();
-while (submitted < total && submitted < window) next();
+if (burst) {
+  // A bulk enqueue: nothing settles (and so nothing starts another submit) until the loop ends.
+  submitted = total;
+  for (let i = 0; i < total; i++) {
+    if (background) client.submitBackground(fn, payload).then(onCreated, onError);
+    else client.submit(fn, payload).then(onResult, onError);
+  }
+} else {
+  while (submitted < total && submitted < window) next();
+}
 await allDone;
 const elapsed = performance.now() - start;
 const cpu = process.cpuUsage(cpuStart);
@@ -79,6 +96,7 @@ console.log(
     elapsed_ms: Math.round(elapsed * 1000) / 1000,
     cpu_us: cpu.user + cpu.system,
     maxrss_kb: Math.round(process.resourceUsage().maxRSS),
+    rss_start_kb: Math.round(rssStart / 1024),
   }),
 );
 if (firstError !== null)

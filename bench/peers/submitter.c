@@ -6,9 +6,12 @@
  * Submits JOBS jobs of BYTES bytes each, keeping IN_FLIGHT submissions outstanding: foreground
  * (SUBMIT_JOB, waits for WORK_COMPLETE and checks the echoed size) or, with -b, background
  * (SUBMIT_JOB_BG, done at JOB_CREATED). New tasks are added from the completion callbacks, so the
- * window stays full. The connection is opened (ECHO_REQ) before the clock starts. Prints one JSON
- * line: {"mode","jobs","ok","failed","elapsed_ms","cpu_us","maxrss_kb"} (cpu_us: this process's CPU
- * while the clock ran); exits 1 on any failure.
+ * window stays full; with IN_FLIGHT >= JOBS every task is added before any is sent (libgearman's
+ * bulk enqueue: add_task for all, then run_tasks). The connection is opened (ECHO_REQ) before the
+ * clock starts. Prints one JSON line:
+ * {"mode","jobs","ok","failed","elapsed_ms","cpu_us","maxrss_kb","rss_start_kb"} (cpu_us: this
+ * process's CPU while the clock ran; rss_start_kb: resident memory when the clock started); exits 1
+ * on any failure.
  *
  * Build: cc -O2 -o submitter submitter.c -lgearman
  */
@@ -89,6 +92,16 @@ static uint64_t cpu_now_us(void) {
          (uint64_t)ru.ru_stime.tv_sec * 1000000u + (uint64_t)ru.ru_stime.tv_usec;
 }
 
+/* Resident memory now, from /proc/self/statm (pages). */
+static long rss_now_kb(void) {
+  long size = 0, resident = 0;
+  FILE *f = fopen("/proc/self/statm", "r");
+  if (f == NULL) return 0;
+  if (fscanf(f, "%ld %ld", &size, &resident) != 2) resident = 0;
+  fclose(f);
+  return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
 static double now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -143,6 +156,7 @@ int main(int argc, char **argv) {
     return 1;
   }
 
+  long rss_start_kb = rss_now_kb();
   uint64_t cpu_start = cpu_now_us();
   double start = now_ms();
   while (r.submitted < r.total && r.submitted < window) {
@@ -160,9 +174,9 @@ int main(int argc, char **argv) {
 
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
-  printf("{\"mode\":\"%s\",\"jobs\":%llu,\"ok\":%llu,\"failed\":%llu,\"elapsed_ms\":%.3f,\"cpu_us\":%llu,\"maxrss_kb\":%ld}\n",
+  printf("{\"mode\":\"%s\",\"jobs\":%llu,\"ok\":%llu,\"failed\":%llu,\"elapsed_ms\":%.3f,\"cpu_us\":%llu,\"maxrss_kb\":%ld,\"rss_start_kb\":%ld}\n",
          r.background ? "background" : "foreground", (unsigned long long)r.total, (unsigned long long)r.ok,
-         (unsigned long long)r.failed, elapsed, (unsigned long long)cpu_us, ru.ru_maxrss);
+         (unsigned long long)r.failed, elapsed, (unsigned long long)cpu_us, ru.ru_maxrss, rss_start_kb);
   gearman_client_free(r.client);
   free(payload);
   return status;

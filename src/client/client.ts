@@ -104,11 +104,14 @@ export class Client {
   private closed = false;
   /** Submits beyond `maxInFlight` wait here (null: no limit). */
   private readonly window: Window | null;
+  /** What a submit without options resolves to (resolved once, not per call). */
+  private readonly defaults: ReturnType<typeof resolveSubmitOptions>;
 
   constructor(options: ClientOptions = {}) {
     this.options = resolveClientOptions(options);
     const max = this.options.maxInFlight;
     this.window = max > 0 ? new Window(max, (s) => this.dispatch(s)) : null;
+    this.defaults = resolveSubmitOptions(NO_OPTIONS, this.options);
     this.links = this.options.servers.map((address) => {
       let link: ServerLink;
       const connection = new Connection(address, this.options.connection, {
@@ -133,7 +136,7 @@ export class Client {
    */
   submit(fn: string, payload: Payload, options: SubmitOptions = NO_OPTIONS): Task {
     nameOption("function", fn);
-    const o = resolveSubmitOptions(options, this.options);
+    const o = options === NO_OPTIONS ? this.defaults : resolveSubmitOptions(options, this.options);
     const type = o.reducer === undefined ? FOREGROUND[o.priority] : PacketType.SUBMIT_REDUCE_JOB;
     const task = new Task(type, fn, o.unique, o.reducer, payload, o.retryOnDisconnect);
     this.start(task, o.timeout);
@@ -151,7 +154,7 @@ export class Client {
     let o: ReturnType<typeof resolveSubmitOptions>;
     try {
       nameOption("function", fn);
-      o = resolveSubmitOptions(options, this.options);
+      o = options === NO_OPTIONS ? this.defaults : resolveSubmitOptions(options, this.options);
     } catch (error) {
       return Promise.reject(error);
     }

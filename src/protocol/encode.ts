@@ -51,7 +51,10 @@ export function encodeInto(
     // Only the last argument may hold NULs: one elsewhere would shift every later argument.
     if (typeof arg === "string") {
       if (i < last && arg.includes("\0")) throw nulInArgument(type, i);
-      pos += utf8.encodeInto(arg, out.subarray(pos)).written;
+      pos =
+        arg.length <= SHORT_ARG
+          ? writeShortString(out, pos, arg)
+          : pos + utf8.encodeInto(arg, out.subarray(pos)).written;
     } else if (arg.byteLength <= SHORT_ARG) {
       const n = arg.byteLength;
       for (let j = 0; j < n; j++) {
@@ -73,6 +76,20 @@ export function encodeInto(
 
 const nulInArgument = (type: number, i: number): ConfigError =>
   new ConfigError("packet arguments", `${PACKETS[type]!.name} argument ${i + 1} contains a NUL byte`);
+
+/** Writes a short string (function names, unique keys, handles): ASCII byte by byte, no view allocated. */
+function writeShortString(out: Uint8Array, pos: number, arg: string): number {
+  for (let i = 0; i < arg.length; i++) {
+    const c = arg.charCodeAt(i);
+    if (c >= 0x80) {
+      // Not ASCII: let the encoder write it all (bytes written so far are overwritten alike).
+      const start = pos - i;
+      return start + utf8.encodeInto(arg, out.subarray(start)).written;
+    }
+    out[pos++] = c;
+  }
+  return pos;
+}
 
 /** Writes a 12-byte packet header at `offset`. */
 export function writeHeader(out: Uint8Array, offset: number, magic: number, type: number, body: number): void {
