@@ -5,7 +5,7 @@
  * monitor (exporter, top, check, dashboard) always has a picture to show.
  */
 import { formatAddress, parseServers, type ServersInput } from "../connection/servers.ts";
-import type { TlsOptions } from "../options.ts";
+import { type PollOptions, resolvePollOptions } from "../options.ts";
 import type { StatusRow, WorkerRow } from "../protocol/admin.ts";
 import { Admin } from "./admin.ts";
 
@@ -26,34 +26,19 @@ export interface ServerSnapshot {
   readonly at: number;
 }
 
-export interface PollOptions {
-  /** Milliseconds to connect and get every reply from one server. @default 2000 */
-  timeout?: number;
-  /** Ask `workers` too. @default false */
-  workers?: boolean;
-  /** TLS to every server, as Admin's `tls` ("tls://" servers use TLS regardless). @default false */
-  tls?: boolean | TlsOptions;
-}
-
-export const POLL_DEFAULTS = { timeout: 2000, workers: false } as const;
-
 /** Polls one server ("host:port" or "tls://host:port"); never rejects. */
 export async function pollServer(server: string, options: PollOptions = {}): Promise<ServerSnapshot> {
-  const timeout = options.timeout ?? POLL_DEFAULTS.timeout;
+  const { timeout, workers: askWorkers, tls } = resolvePollOptions(options);
   const started = performance.now();
   const admin = new Admin(server, {
     connectTimeout: timeout,
     commandTimeout: timeout,
     keepAlive: false,
-    tls: options.tls,
+    tls,
   });
   let deadline: ReturnType<typeof setTimeout> | undefined;
   try {
-    const replies = Promise.all([
-      admin.version(),
-      admin.status(),
-      options.workers === true ? admin.workers() : Promise.resolve([]),
-    ]);
+    const replies = Promise.all([admin.version(), admin.status(), askWorkers ? admin.workers() : Promise.resolve([])]);
     const expired = new Promise<never>((_, reject) => {
       deadline = setTimeout(() => reject(new Error(`no answer in ${timeout} ms`)), timeout);
     });

@@ -1,16 +1,9 @@
 /** `gearbun check`: a Nagios/Icinga plugin (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN). */
-import { POLL_DEFAULTS, pollCluster } from "../admin/cluster.ts";
+import { pollCluster } from "../admin/cluster.ts";
 import { Client } from "../client/client.ts";
 import { formatAddress, parseServers } from "../connection/servers.ts";
-import {
-  CHECK_DEFAULTS,
-  CheckState,
-  evaluateCheck,
-  type JobProbe,
-  parseThresholds,
-  unknownResult,
-} from "../monitor/check.ts";
-import type { TlsOptions } from "../options.ts";
+import { CheckState, evaluateCheck, type JobProbe, parseThresholds, unknownResult } from "../monitor/check.ts";
+import { CHECK_DEFAULTS, POLL_DEFAULTS, type TlsOptions } from "../options.ts";
 import { type Command, flagLine, intFlag, SERVERS_FLAG, str } from "./args.ts";
 import { CLIENT_SSL_OPTIONS, CLIENT_SSL_USAGE, clientTlsFlags } from "./client-tls.ts";
 

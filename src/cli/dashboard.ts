@@ -1,6 +1,7 @@
 /** `gearbun dashboard`: a live web page over one or many job servers. */
 import { formatAddress, parseServers } from "../connection/servers.ts";
-import { DASHBOARD_DEFAULTS, serveDashboard } from "../dashboard/serve.ts";
+import { serveDashboard } from "../dashboard/serve.ts";
+import { DASHBOARD_DEFAULTS } from "../options.ts";
 import { type Command, flagLine, intFlag, SERVERS_FLAG, str, untilSignal } from "./args.ts";
 import { CLIENT_SSL_OPTIONS, CLIENT_SSL_USAGE, clientTlsFlags } from "./client-tls.ts";
 

@@ -1,6 +1,7 @@
 /** `gearbun exporter`: Prometheus metrics for a gearmand cluster, asked on every scrape. */
 import { formatAddress, parseServers } from "../connection/servers.ts";
-import { EXPORTER_DEFAULTS, startExporter } from "../metrics/exporter.ts";
+import { startExporter } from "../metrics/exporter.ts";
+import { EXPORTER_DEFAULTS } from "../options.ts";
 import { type Command, flagLine, intFlag, SERVERS_FLAG, str, untilSignal } from "./args.ts";
 import { CLIENT_SSL_OPTIONS, CLIENT_SSL_USAGE, clientTlsFlags } from "./client-tls.ts";
 

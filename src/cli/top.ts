@@ -1,5 +1,6 @@
 /** `gearbun top`: a live view of queues, workers and servers; `--once` prints one table. */
-import { POLL_DEFAULTS, pollCluster } from "../admin/cluster.ts";
+import { pollCluster } from "../admin/cluster.ts";
+import { POLL_DEFAULTS } from "../options.ts";
 import { formatAddress, parseServers } from "../connection/servers.ts";
 import { TERMINAL, TopView } from "../monitor/top.ts";
 import { type Command, flagLine, intFlag, SERVERS_FLAG, str, UsageError } from "./args.ts";

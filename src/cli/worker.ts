@@ -6,7 +6,7 @@ import { ConfigError } from "../errors.ts";
 import { WORKER_DEFAULTS } from "../options.ts";
 import { servePoolMetrics } from "../metrics/pool.ts";
 import { loadConfig } from "../pool/config.ts";
-import { POOL_DEFAULTS, type PoolLogMode, type PoolOptions } from "../pool/options.ts";
+import { POOL_DEFAULTS, type PoolLogMode, type PoolOptions } from "../options.ts";
 import { Pool } from "../pool/supervisor.ts";
 import { type Command, type Flags, flagLine, SERVERS_FLAG, str, UsageError } from "./args.ts";
 import { CLIENT_SSL_OPTIONS, CLIENT_SSL_USAGE, clientTlsFlags } from "./client-tls.ts";

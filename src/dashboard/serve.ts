@@ -6,31 +6,10 @@
  * costs no admin round trip of its own.
  */
 import { type ServerSnapshot, pollCluster, sumFunctions } from "../admin/cluster.ts";
-import { formatAddress, parseServers, type ServersInput } from "../connection/servers.ts";
+import { formatAddress, parseServers } from "../connection/servers.ts";
 import { serveHttp, type HttpEndpoint } from "../metrics/http.ts";
-import { numberOption, type TlsOptions } from "../options.ts";
+import { DASHBOARD_DEFAULTS, type DashboardOptions, numberOption } from "../options.ts";
 import { PAGE } from "./page.ts";
-
-export interface DashboardOptions {
-  /** Servers to show. @default $GEARMAN_SERVERS, else 127.0.0.1:4730 */
-  servers?: ServersInput;
-  /** "host:port" to serve the page on. @default "127.0.0.1:8080" */
-  listen?: string;
-  /** Milliseconds between polls of the servers. @default 1000 */
-  interval?: number;
-  /** Points of history kept for the charts. @default 300 (5 minutes at the default interval) */
-  history?: number;
-  /**
-   * Jobs completed so far (any outcome), when the source knows it (the embedded server does;
-   * gearmand's admin protocol does not tell). Without it the second chart shows how fast the
-   * queues change instead.
-   */
-  completed?: () => number;
-  /** TLS to every server, as Admin's `tls` ("tls://" servers use TLS regardless). @default false */
-  tls?: boolean | TlsOptions;
-}
-
-export const DASHBOARD_DEFAULTS = { listen: "127.0.0.1:8080", interval: 1000, history: 300 } as const;
 
 /** One point of the charts. */
 export interface HistoryPoint {

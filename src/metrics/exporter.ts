@@ -6,24 +6,11 @@
  */
 import { pollCluster } from "../admin/cluster.ts";
 import { formatAddress, parseServers, type ServersInput } from "../connection/servers.ts";
-import { numberOption, type TlsOptions } from "../options.ts";
+import { EXPORTER_DEFAULTS, type ExporterOptions, numberOption, type TlsOptions } from "../options.ts";
 import { Exposition } from "./exposition.ts";
 import { writeGearmanMetrics } from "./gearman.ts";
 import { serveHttp, type HttpEndpoint } from "./http.ts";
 import { writeProcessMetrics } from "./process.ts";
-
-export interface ExporterOptions {
-  /** Servers to watch. @default $GEARMAN_SERVERS, else 127.0.0.1:4730 */
-  servers?: ServersInput;
-  /** "host:port" to serve /metrics and /healthz on. @default "127.0.0.1:9418" */
-  listen?: string;
-  /** Milliseconds each server has to answer a scrape's admin commands. @default 2000 */
-  timeout?: number;
-  /** TLS to every server, as Admin's `tls` ("tls://" servers use TLS regardless). @default false */
-  tls?: boolean | TlsOptions;
-}
-
-export const EXPORTER_DEFAULTS = { listen: "127.0.0.1:9418", timeout: 2000 } as const;
 
 /** The exposition for one scrape of `servers`. */
 export async function scrapeCluster(

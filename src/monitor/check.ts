@@ -10,22 +10,11 @@
  */
 import { sumFunctions, type FunctionTotals, type ServerSnapshot } from "../admin/cluster.ts";
 import { ConfigError } from "../errors.ts";
+import { CHECK_DEFAULTS } from "../options.ts";
 
 export const CheckState = { OK: 0, WARNING: 1, CRITICAL: 2, UNKNOWN: 3 } as const;
 export type CheckState = (typeof CheckState)[keyof typeof CheckState];
 const NAMES = ["OK", "WARNING", "CRITICAL", "UNKNOWN"] as const;
-
-/** The thresholds check_gearman uses, so a swap keeps its alerts. */
-export const CHECK_DEFAULTS = {
-  /** -w: waiting jobs per function above which the check warns. */
-  waitingWarning: "10",
-  /** -c: waiting jobs per function above which it is critical. */
-  waitingCritical: "100",
-  /** -W: workers per function above which it warns (use "N:" to warn below N). */
-  workersWarning: "25",
-  /** -C: workers per function above which it is critical (use "N:" for a minimum). */
-  workersCritical: "50",
-} as const;
 
 /** A parsed Nagios range: alert when the value is outside [low, high] (inside, when `inside`). */
 export interface Range {

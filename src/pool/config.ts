@@ -17,7 +17,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { ConfigError } from "../errors.ts";
-import { type FunctionPoolOptions, type PoolOptions, resolvePoolOptions } from "./options.ts";
+import { type FunctionPoolOptions, type PoolOptions, resolvePoolOptions } from "../options.ts";
 
 type Kind = "int" | "seconds" | "bool" | "string" | "strings" | "processes" | "log" | "backoff";
 

@@ -5,7 +5,7 @@
  */
 import type { ChildStats } from "../metrics/worker.ts";
 import type { TlsOptions } from "../options.ts";
-import type { ResolvedFunctionOptions } from "./options.ts";
+import type { ResolvedFunctionOptions } from "../options.ts";
 
 /** Environment variable that carries a child's spec (JSON) to the child entry. */
 export const CHILD_SPEC_ENV = "GEARBUN_POOL_CHILD";

@@ -9,7 +9,7 @@
  *   that died, a reload that failed) are reported, on stderr. Children send no per-job messages.
  */
 import type { PoolEvents } from "./events.ts";
-import type { PoolLogMode } from "./options.ts";
+import type { PoolLogMode } from "../options.ts";
 
 /** Where lines go; each call is one whole line without its newline. */
 export interface LogSink {

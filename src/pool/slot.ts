@@ -4,7 +4,7 @@
  */
 import type { PoolChild } from "./child-process.ts";
 import type { ChildSpec } from "./ipc.ts";
-import type { PoolGroup, ResolvedPoolOptions } from "./options.ts";
+import type { PoolGroup, ResolvedPoolOptions } from "../options.ts";
 
 export interface Slot {
   readonly index: number;

@@ -16,7 +16,7 @@ import { type ChildExitInfo, type ChildState, explainExit, PoolChild } from "./c
 import type { PoolEvents, RecycleReason, StartReason } from "./events.ts";
 import { ChildExit, type ChildMessage } from "./ipc.ts";
 import { attachLog, type LogSink } from "./log.ts";
-import { type PoolOptions, type ResolvedPoolOptions, resolvePoolOptions } from "./options.ts";
+import { type PoolOptions, type ResolvedPoolOptions, resolvePoolOptions } from "../options.ts";
 import { childSpec, clearSlotTimers, newSlot, type Slot } from "./slot.ts";
 import { watchFiles, type Watcher } from "./watch.ts";
 import { dirname } from "node:path";

@@ -6,7 +6,7 @@
 import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { ConfigError, PoolError } from "../../src/errors.ts";
-import { POOL_DEFAULTS, resolvePoolOptions } from "../../src/pool/options.ts";
+import { POOL_DEFAULTS, resolvePoolOptions } from "../../src/options.ts";
 import { startPool } from "../../src/pool/supervisor.ts";
 import { eventually } from "../support/eventually.ts";
 import { describeGearmand, startGearmand } from "../support/gearmand.ts";

@@ -7,13 +7,9 @@ import { availableParallelism, hostname } from "node:os";
 import { isAbsolute, resolve } from "node:path";
 import type { ServersInput } from "../connection/servers.ts";
 import { ConfigError } from "../errors.ts";
-import {
-  numberOption,
-  type RetryBackoffOptions,
-  resolveRetryOptions,
-  resolveTlsOptions,
-  type TlsOptions,
-} from "../options.ts";
+import { numberOption } from "./checks.ts";
+import { resolveTlsOptions, type TlsOptions } from "./connection.ts";
+import { type RetryBackoffOptions, resolveRetryOptions } from "./worker.ts";
 
 /** How the supervisor writes per-job and lifecycle lines on stdout. */
 export type PoolLogMode = "pretty" | "json" | "off";
