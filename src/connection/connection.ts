@@ -17,13 +17,10 @@
  *
  * One dial is in flight at most. Writes go through a WriteQueue (coalesced, partial-write safe).
  *
- * Liveness is checked by the application, not by TCP: keepalive probes only start after the idle
- * time, repeat for minutes, and never run while sent data is unacknowledged, so a server behind a
- * partition, a dead host or a frozen VM would hold the connection for a quarter of an hour. After
- * `heartbeatInterval` ms without a byte from the server, an ECHO_REQ goes through the write queue
- * (never inside another packet); if nothing at all arrives within `heartbeatTimeout` ms of it, the
- * socket is destroyed and `disconnected` reports a ConnectionError HEARTBEAT_TIMEOUT, then the
- * reconnect policy redials. Any received byte counts as life, so a busy connection never pings.
+ * Liveness is the application's job (heartbeat.ts): after `heartbeatInterval` ms without a byte
+ * from the server an ECHO_REQ goes through the write queue (never inside another packet); if
+ * nothing at all arrives within `heartbeatTimeout` ms of it, the socket is destroyed and
+ * `disconnected` reports a ConnectionError HEARTBEAT_TIMEOUT, then the reconnect policy redials.
  * One timer per connection serves the connect timeout and the heartbeat; it is a Deadline, so a
  * busy event loop on our side is never taken for a silent server.
  *
@@ -31,70 +28,22 @@
  * and the server's certificate passed; a failed handshake is a ConnectionError TLS_FAILED whose
  * message says why in words (tls.ts).
  */
-import type { Socket } from "bun";
 import { ConnectionError, type GearmanError, ProtocolError } from "../errors.ts";
 import { PacketDecoder } from "../protocol/decode.ts";
 import { encodedLength, encodeInto, encodePacket, type Arg } from "../protocol/encode.ts";
 import { MAX_PACKET_TYPE, PacketType, RES_MAGIC, type Packet } from "../protocol/packets.ts";
-import type { ReconnectPolicy } from "./reconnect.ts";
 import type { ServerAddress } from "./servers.ts";
-import { Deadline } from "../util/deadline.ts";
-import { connectTlsOptions, SYSTEM_TLS, type TlsSettings, tlsClosedAfterHandshake, tlsFailed } from "./tls.ts";
+import { closedDuringConnect, SYSTEM_TLS, tlsFailed } from "./tls.ts";
+import { dialSocket, type Sock } from "./dial.ts";
+import type { ConnectionConfig, ConnectionEvent, ConnectionHandlers, ConnectionState } from "./types.ts";
 import { WriteQueue } from "../util/write-queue.ts";
+import { ConnectionClock, HEARTBEAT_PACKET, heartbeatTimeout, isHeartbeat } from "./heartbeat.ts";
 
-export type ConnectionState = "idle" | "connecting" | "ready" | "reconnecting" | "closed";
-
-export type ConnectionEvent =
-  | { readonly type: "connecting"; readonly server: string; readonly attempt: number }
-  | { readonly type: "ready"; readonly server: string }
-  | {
-      readonly type: "disconnected";
-      readonly server: string;
-      readonly error: GearmanError;
-      /** True when the connection was ready (a lost connection), false for a failed dial. */
-      readonly wasReady: boolean;
-    }
-  | { readonly type: "reconnecting"; readonly server: string; readonly attempt: number; readonly delay: number }
-  | { readonly type: "closed"; readonly server: string };
-
-export interface ConnectionHandlers {
-  /** A packet from the server (argument views; copy what you keep). */
-  packet(packet: Packet): void;
-  /** An admin text line, with `allowText`. */
-  text?(line: string): void;
-  /** State transitions. On `ready` the owner sends its handshake (CAN_DO, OPTION_REQ…). */
-  event?(event: ConnectionEvent): void;
-}
-
-/** Resolved connection settings (see options.ts for defaults). */
-export interface ConnectionConfig {
-  readonly connectTimeout: number;
-  readonly keepAlive: boolean;
-  readonly keepAliveDelay: number;
-  /** Idle ms before a heartbeat ECHO_REQ is sent; 0: no heartbeat. */
-  readonly heartbeatInterval: number;
-  /** Ms a heartbeat may go unanswered (nothing received at all) before the connection is dropped. */
-  readonly heartbeatTimeout: number;
-  readonly reconnect: ReconnectPolicy;
-  readonly maxPacketSize: number;
-  readonly highWaterMark: number;
-  /** Wait for an ECHO round trip before `ready`: proves a live Gearman server answers. */
-  readonly handshake: boolean;
-  readonly allowText?: boolean;
-  /** TLS settings for servers marked `tls` (default: Bun's trust store, verified). */
-  readonly tls?: TlsSettings | null;
-}
+export type { ConnectionConfig, ConnectionEvent, ConnectionHandlers, ConnectionState } from "./types.ts";
 
 const HANDSHAKE_PAYLOAD = "gearbun-hello";
 const HANDSHAKE_PACKET = encodePacket(PacketType.ECHO_REQ, [HANDSHAKE_PAYLOAD]);
-const HEARTBEAT_PAYLOAD = "gearbun-heartbeat";
-const HEARTBEAT_PACKET = encodePacket(PacketType.ECHO_REQ, [HEARTBEAT_PAYLOAD]);
 const utf8 = new TextDecoder();
-
-/** What the connection's one timer is waiting for. */
-type TimerPhase = "connect" | "idle" | "ping";
-
-type Sock = Socket<undefined>;
 
 export class Connection {
   readonly server: ServerAddress;
@@ -112,14 +61,10 @@ export class Connection {
   /** Retries scheduled since the last ready (what the reconnect policy is given). */
   private retries = 0;
   private handshaking = false;
-  /** The connect timeout while connecting; the heartbeat while ready. */
-  private readonly timer: Deadline;
-  private phase: TimerPhase = "connect";
-  /** `performance.now()` times: the last data chunk, the last socket open, the last `ready`, the outstanding ping. */
+  /** The one timer: the connect timeout while connecting, the heartbeat while ready (heartbeat.ts). */
+  private readonly clock: ConnectionClock;
+  /** `performance.now()` of the last data chunk (0: none yet). */
   private dataAt = 0;
-  private openedAt = 0;
-  private readyAt = 0;
-  private pingAt = 0;
   /** The TLS handshake of the current dial has ended (and the server's certificate passed). */
   private tlsSecured = false;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
@@ -141,10 +86,28 @@ export class Connection {
     this.config = config;
     this.handlers = handlers;
     this.queue = new WriteQueue(config.highWaterMark);
-    this.timer = new Deadline(
-      () => Math.max(this.dataAt, this.openedAt),
-      (arrivedLate) => this.onTimer(arrivedLate),
-    );
+    this.clock = new ConnectionClock(config, () => this.dataAt, {
+      connectExpired: () => {
+        if (this._state !== "connecting") return;
+        this.dialFailed(
+          this.generation,
+          new ConnectionError("CONNECT_TIMEOUT", `connect timed out after ${config.connectTimeout} ms`, {
+            server: this.server.key,
+          }),
+        );
+      },
+      ping: () => {
+        if (this._state !== "ready") return;
+        this.heartbeats++;
+        this.packetsSent[PacketType.ECHO_REQ]!++;
+        this.queue.push(HEARTBEAT_PACKET);
+      },
+      silent: (silentMs) => {
+        if (this._state !== "ready") return;
+        this.pendingError = heartbeatTimeout(this.server.key, silentMs, config);
+        this.socket?.terminate();
+      },
+    });
     this.decoder = new PacketDecoder(
       {
         packet: (p) => this.onPacket(p),
@@ -297,82 +260,64 @@ export class Connection {
     this.decoder.reset();
     this.pendingError = null; // an error from an earlier socket must not explain this one's loss
     this.emit({ type: "connecting", server: this.server.key, attempt: this.attempt });
-    this.phase = "connect";
-    this.timer.start(this.config.connectTimeout);
+    this.clock.dialing();
 
-    const self = this;
     const tls = this.server.tls === true ? (this.config.tls ?? SYSTEM_TLS) : null;
     this.tlsSecured = false;
-    Bun.connect({
-      hostname: this.server.host,
-      port: this.server.port,
-      ...(tls === null ? {} : { tls: connectTlsOptions(tls, this.server.host) }),
-      socket: {
-        binaryType: "uint8array",
-        open(socket) {
-          if (generation !== self.generation) {
-            socket.terminate();
-            return;
-          }
-          // Over TLS, bytes written before the handshake ends are lost: wait for it.
-          if (tls === null) self.socketOpened(socket);
-        },
-        handshake(socket, _authorized, error) {
-          if (generation !== self.generation || tls === null) return;
-          if (error !== null && tls.rejectUnauthorized) {
-            self.dialFailed(generation, tlsFailed(self.server.key, tls.servername ?? self.server.host, error));
-            socket.terminate(); // after: its close event must find this dial already failed
-            return;
-          }
-          self.tlsSecured = true;
-          self.socketOpened(socket);
-        },
-        data(_socket, data) {
-          if (generation !== self.generation) return;
-          self.dataAt = performance.now();
-          self.decoder.push(data);
-        },
-        drain() {
-          if (generation === self.generation) self.queue.flush();
-        },
-        close(_socket, error) {
-          if (generation !== self.generation) return;
-          self.socketClosed(generation, error);
-        },
-        error(_socket, error) {
-          if (generation !== self.generation) return;
-          self.pendingError ??=
-            tls !== null && self._state === "connecting"
-              ? tlsFailed(self.server.key, tls.servername ?? self.server.host, error)
-              : new ConnectionError("CONNECTION_LOST", `socket error: ${error.message}`, {
-                  server: self.server.key,
-                  cause: error,
-                });
-        },
-        connectError(_socket, error) {
-          if (generation !== self.generation) return;
-          self.dialFailed(
-            generation,
-            new ConnectionError("CONNECT_FAILED", `cannot connect: ${error.message}`, {
-              server: self.server.key,
-              cause: error,
-            }),
-          );
-        },
+    const current = (): boolean => generation === this.generation;
+    dialSocket(this.server, tls, {
+      opened: (socket) => {
+        if (!current()) socket.terminate();
+        else if (tls === null) this.socketOpened(socket); // over TLS, wait for the handshake
       },
-    }).catch((error: unknown) => {
-      if (generation !== this.generation) return;
-      const message = error instanceof Error ? error.message : String(error);
-      this.dialFailed(
-        generation,
-        new ConnectionError("CONNECT_FAILED", `cannot connect: ${message}`, { server: this.server.key, cause: error }),
-      );
+      secured: (socket, error) => {
+        if (!current() || tls === null) return;
+        if (error !== null && tls.rejectUnauthorized) {
+          this.dialFailed(generation, tlsFailed(this.server.key, tls.servername ?? this.server.host, error));
+          socket.terminate(); // after: its close event must find this dial already failed
+          return;
+        }
+        this.tlsSecured = true;
+        this.socketOpened(socket);
+      },
+      data: (data) => {
+        if (!current()) return;
+        this.dataAt = performance.now();
+        this.decoder.push(data);
+      },
+      drain: () => {
+        if (current()) this.queue.flush();
+      },
+      closed: (error) => {
+        if (current()) this.socketClosed(generation, error);
+      },
+      error: (error) => {
+        if (!current()) return;
+        this.pendingError ??=
+          tls !== null && this._state === "connecting"
+            ? tlsFailed(this.server.key, tls.servername ?? this.server.host, error)
+            : new ConnectionError("CONNECTION_LOST", `socket error: ${error.message}`, {
+                server: this.server.key,
+                cause: error,
+              });
+      },
+      failed: (error) => {
+        if (!current()) return;
+        const message = error instanceof Error ? error.message : String(error);
+        this.dialFailed(
+          generation,
+          new ConnectionError("CONNECT_FAILED", `cannot connect: ${message}`, {
+            server: this.server.key,
+            cause: error,
+          }),
+        );
+      },
     });
   }
 
   private socketOpened(socket: Sock): void {
     this.socket = socket;
-    this.openedAt = performance.now(); // progress too: a connect deadline must not overlook it
+    this.clock.opened(); // progress too: a connect deadline must not overlook it
     socket.setNoDelay(true);
     if (this.config.keepAlive) socket.setKeepAlive(true, this.config.keepAliveDelay);
     this.queue.attach(socket);
@@ -387,16 +332,11 @@ export class Connection {
 
   private becomeReady(): void {
     this.handshaking = false;
-    this.timer.stop();
     this._state = "ready";
     this.attempt = 0;
     this.retries = 0;
     this.connects++;
-    this.readyAt = performance.now();
-    if (this.config.heartbeatInterval > 0) {
-      this.phase = "idle";
-      this.timer.start(this.config.heartbeatInterval);
-    }
+    this.clock.ready();
     this.emit({ type: "ready", server: this.server.key });
     const first = this.firstConnect;
     if (first && this._state === "ready") {
@@ -428,57 +368,6 @@ export class Connection {
     this.handlers.packet(packet);
   }
 
-  /** The one timer ran out: a connect that took too long, an idle connection, or an unanswered ping. */
-  private onTimer(arrivedLate: boolean): void {
-    if (this.phase === "connect") {
-      if (this._state !== "connecting") return;
-      // The socket opened or answered while our own loop was busy: the server was on time.
-      if (arrivedLate) this.timer.start(this.config.connectTimeout);
-      else {
-        this.dialFailed(
-          this.generation,
-          new ConnectionError("CONNECT_TIMEOUT", `connect timed out after ${this.config.connectTimeout} ms`, {
-            server: this.server.key,
-          }),
-        );
-      }
-      return;
-    }
-    if (this._state !== "ready") return;
-    const { heartbeatInterval: interval, heartbeatTimeout: timeout } = this.config;
-    const now = performance.now();
-    if (this.phase === "ping") {
-      if (this.dataAt > this.pingAt) {
-        this.phase = "idle"; // answered (or anything else arrived): count the interval from then
-      } else if (now - this.pingAt < timeout) {
-        this.timer.start(Math.max(1, timeout - (now - this.pingAt)));
-        return;
-      } else {
-        const silent = Math.round(now - Math.max(this.dataAt, this.readyAt));
-        this.pendingError = new ConnectionError(
-          "HEARTBEAT_TIMEOUT",
-          `server silent for ${silent} ms: nothing received within ${timeout} ms (heartbeatTimeout) of a heartbeat ECHO_REQ sent after ${interval} ms (heartbeatInterval) of silence`,
-          { server: this.server.key },
-        );
-        this.socket?.terminate();
-        return;
-      }
-    }
-    const quiet = now - Math.max(this.dataAt, this.readyAt);
-    if (quiet < interval) {
-      this.timer.start(Math.max(1, interval - quiet));
-      return;
-    }
-    this.phase = "ping";
-    this.pingAt = now;
-    this.heartbeats++;
-    this.packetsSent[PacketType.ECHO_REQ]!++;
-    this.queue.push(HEARTBEAT_PACKET);
-    // Checked again after one interval as well, so an answered ping is followed by the next one
-    // an interval later even when the timeout is longer.
-    this.timer.start(Math.min(interval, timeout));
-  }
-
   /** A garbled stream cannot be resynchronised: drop the socket and reconnect. */
   private onProtocolError(error: ProtocolError): void {
     this.pendingError = error;
@@ -488,7 +377,7 @@ export class Connection {
   private dialFailed(generation: number, error: GearmanError): void {
     if (generation !== this.generation || this._state === "closed") return;
     this.generation++; // ignore anything more from this dial
-    this.timer.stop();
+    this.clock.stop();
     const socket = this.socket;
     this.socket = null;
     this.handshaking = false;
@@ -509,13 +398,16 @@ export class Connection {
       return;
     }
     if (this._state === "connecting") {
-      this.dialFailed(generation, this.pendingError ?? this.closedDuringConnect(cause));
+      this.dialFailed(
+        generation,
+        this.pendingError ?? closedDuringConnect(this.server, this.config.tls ?? null, this.tlsSecured, cause),
+      );
       this.pendingError = null;
       return;
     }
     this.generation++;
     this.socket = null;
-    this.timer.stop();
+    this.clock.stop();
     const error =
       this.pendingError ??
       new ConnectionError("CONNECTION_LOST", "connection lost", { server: this.server.key, cause });
@@ -523,18 +415,6 @@ export class Connection {
     this.queue.detach(error);
     this.emit({ type: "disconnected", server: this.server.key, error, wasReady: this._state === "ready" });
     this.scheduleRetry();
-  }
-
-  private closedDuringConnect(cause: Error | undefined): GearmanError {
-    if (this.server.tls === true) {
-      return this.tlsSecured
-        ? tlsClosedAfterHandshake(this.server.key, (this.config.tls ?? SYSTEM_TLS).cert !== undefined)
-        : tlsFailed(this.server.key, this.config.tls?.servername ?? this.server.host, cause);
-    }
-    return new ConnectionError("CONNECT_FAILED", "server closed the connection during connect", {
-      server: this.server.key,
-      cause,
-    });
   }
 
   private scheduleRetry(): void {
@@ -554,7 +434,7 @@ export class Connection {
   }
 
   private clearTimers(): void {
-    this.timer.stop();
+    this.clock.stop();
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
   }
@@ -574,13 +454,4 @@ export class Connection {
     this.emit({ type: "closed", server: this.server.key });
     this.closing?.resolve();
   }
-}
-
-const HEARTBEAT_BYTES = new TextEncoder().encode(HEARTBEAT_PAYLOAD);
-
-/** True for the payload of our own heartbeat's ECHO_RES (not handed to the owner). */
-function isHeartbeat(payload: Uint8Array): boolean {
-  if (payload.byteLength !== HEARTBEAT_BYTES.byteLength) return false;
-  for (let i = 0; i < payload.byteLength; i++) if (payload[i] !== HEARTBEAT_BYTES[i]) return false;
-  return true;
 }

@@ -12,7 +12,8 @@
  *   first, so the server's refusal comes as an alert or as a close before it says anything;
  * - a plaintext peer: its bytes are not a TLS record (`WRONG_VERSION_NUMBER`).
  */
-import { ConnectionError } from "../errors.ts";
+import { ConnectionError, type GearmanError } from "../errors.ts";
+import type { ServerAddress } from "./servers.ts";
 
 /** Resolved TLS settings of a connection: PEM text (never file names) and the checks to make. */
 export interface TlsSettings {
@@ -132,5 +133,26 @@ export function everyTlsFailed(failures: readonly { server: string; error: unkno
   });
   return new ConnectionError("TLS_FAILED", `TLS handshake failed with every server: ${reasons.join("; ")}`, {
     cause: new AggregateError(errors),
+  });
+}
+
+/**
+ * The error for a socket that closed before the connection became ready: over TLS, a refusal
+ * (during the handshake, or of our client certificate right after it); otherwise CONNECT_FAILED.
+ */
+export function closedDuringConnect(
+  server: ServerAddress,
+  settings: TlsSettings | null,
+  secured: boolean,
+  cause: Error | undefined,
+): GearmanError {
+  if (server.tls === true) {
+    return secured
+      ? tlsClosedAfterHandshake(server.key, (settings ?? SYSTEM_TLS).cert !== undefined)
+      : tlsFailed(server.key, settings?.servername ?? server.host, cause);
+  }
+  return new ConnectionError("CONNECT_FAILED", "server closed the connection during connect", {
+    server: server.key,
+    cause,
   });
 }
