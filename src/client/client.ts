@@ -31,6 +31,7 @@ import {
 } from "../options.ts";
 import { PacketType } from "../protocol/packets.ts";
 import { Fifo } from "../util/fifo.ts";
+import { HandleMemory, pickByUnique } from "./handles.ts";
 import { ServerLink, type JobStatus, type UniqueStatus } from "./link.ts";
 import { BackgroundSubmit, type Payload, type Submission } from "./submission.ts";
 import { Task } from "./task.ts";
@@ -69,20 +70,7 @@ interface Waiting {
   fail(error: GearmanError): void;
 }
 
-/** The link that scores highest for `unique` (rendezvous hashing): stable while it is up. */
-export function pickByUnique<L extends { readonly seed: number }>(unique: string, links: readonly L[]): L {
-  let best = links[0]!;
-  let bestScore = -1;
-  for (let i = 0; i < links.length; i++) {
-    const link = links[i]!;
-    const score = Bun.hash.murmur32v3(unique, link.seed);
-    if (score > bestScore) {
-      best = link;
-      bestScore = score;
-    }
-  }
-  return best;
-}
+export { pickByUnique } from "./handles.ts";
 
 export class Client {
   private readonly options: ResolvedClientOptions;
@@ -93,14 +81,8 @@ export class Client {
   private up: ServerLink[];
   private next = 0;
   private readonly waiting = new Fifo<Waiting>();
-  /**
-   * Background handle → link, for status(handle); null when two servers gave out the same
-   * handle. The oldest are dropped past `rememberHandles`.
-   */
-  private readonly handles = new Map<string, ServerLink | null>();
-  /** Handles in `handles`, oldest at `ringAt` once the ring is full. */
-  private handleRing: (string | undefined)[] = [];
-  private ringAt = 0;
+  /** Background handle → the server that created it, for status(handle). */
+  private readonly handles: HandleMemory<ServerLink>;
   private closed = false;
   /** Submits beyond `maxInFlight` wait here (null: no limit). */
   private readonly window: Window | null;
@@ -112,6 +94,7 @@ export class Client {
     const max = this.options.maxInFlight;
     this.window = max > 0 ? new Window(max, (s) => this.dispatch(s)) : null;
     this.defaults = resolveSubmitOptions(NO_OPTIONS, this.options);
+    this.handles = new HandleMemory(this.options.rememberHandles);
     this.links = this.options.servers.map((address) => {
       let link: ServerLink;
       const connection = new Connection(address, this.options.connection, {
@@ -119,7 +102,7 @@ export class Client {
         event: (event) => this.onEvent(link, event),
       });
       link = new ServerLink(connection, {
-        backgroundCreated: (handle, l) => this.remember(handle, l),
+        backgroundCreated: (handle, l) => this.handles.remember(handle, l),
         lost: (task, error) => this.lost(task, error),
       });
       return link;
@@ -189,8 +172,7 @@ export class Client {
       // gearmand handles are "H:host:counter": two servers on one host hand out the same ones,
       // so a handle known on several connections is ambiguous and asked of every server.
       const waiting = this.links.filter((l) => l.has(handle));
-      link =
-        waiting.length === 1 ? waiting[0] : waiting.length === 0 ? (this.handles.get(handle) ?? undefined) : undefined;
+      link = waiting.length === 1 ? waiting[0] : waiting.length === 0 ? this.handles.lookup(handle) : undefined;
     }
     if (link !== undefined) {
       // Still on its first dial: wait for it.
@@ -262,8 +244,6 @@ export class Client {
     for (const link of this.links) link.lose(error, true);
     await Promise.all(this.links.map((l) => l.connection.close()));
     this.handles.clear();
-    this.handleRing = [];
-    this.ringAt = 0;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -400,26 +380,5 @@ export class Client {
     } else {
       task.reject(error);
     }
-  }
-
-  /**
-   * Remembers which server created a background handle, forgetting the oldest past
-   * `rememberHandles`. The order lives in a ring rather than in the Map's insertion order:
-   * finding a Map's oldest key walks past every deleted entry, which made each submit O(n).
-   */
-  private remember(handle: string, link: ServerLink): void {
-    const limit = this.options.rememberHandles;
-    if (limit <= 0) return;
-    const known = this.handles.get(handle);
-    if (known !== undefined) {
-      // Two servers handed out the same handle: it no longer names one server.
-      if (known !== link) this.handles.set(handle, null);
-      return;
-    }
-    const oldest = this.handleRing[this.ringAt];
-    if (oldest !== undefined) this.handles.delete(oldest);
-    this.handleRing[this.ringAt] = handle;
-    this.ringAt = this.ringAt + 1 === limit ? 0 : this.ringAt + 1;
-    this.handles.set(handle, link);
   }
 }
