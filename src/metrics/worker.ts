@@ -36,23 +36,26 @@ export interface ChildStats {
   >;
 }
 
-/** Lives in a child: counts what its Worker does. */
+/**
+ * Lives in a child: counts what its Worker does. Outcomes, running jobs and retries are the
+ * Worker's own counters (`worker.stats().functions`), read only when a report is made; the one
+ * per-job cost is the duration histogram (a listener on `job:end` and a walk over fixed bounds).
+ */
 export class WorkerRecorder {
   private readonly functions: ChildStats["functions"] = {};
   private readonly durations = new Map<string, Histogram>();
+  private lastFunction = "";
+  private lastHistogram: Histogram | null = null;
 
   constructor(private readonly worker: Worker) {
-    worker.on("job:start", ({ job }) => {
-      this.of(job.function).running++;
-    });
-    worker.on("job:end", ({ job, outcome }) => {
-      const f = this.of(job.function);
-      f.running = Math.max(0, f.running - 1);
-      f.outcomes[outcome] = (f.outcomes[outcome] ?? 0) + 1;
-      this.histogram(job.function).observe((Date.now() - job.startedAt) / 1000);
-    });
-    worker.on("job:retry", ({ job }) => {
-      this.of(job.function).retries++;
+    worker.on("job:end", ({ job }) => {
+      let h = this.lastHistogram;
+      if (h === null || job.function !== this.lastFunction) {
+        h = this.histogram(job.function);
+        this.lastFunction = job.function;
+        this.lastHistogram = h;
+      }
+      h.observe((Date.now() - job.startedAt) / 1000);
     });
   }
 
@@ -80,9 +83,16 @@ export class WorkerRecorder {
   }
 
   snapshot(): ChildStats {
+    const stats = this.worker.stats();
+    for (const [fn, c] of Object.entries(stats.functions)) {
+      const f = this.of(fn);
+      f.outcomes = { complete: c.done, fail: c.failed, exception: c.exceptions, timeout: c.timedOut, lost: c.lost };
+      f.running = c.running;
+      f.retries = c.retried;
+    }
     for (const [fn, h] of this.durations) this.of(fn).duration = { counts: [...h.counts], sum: h.sum, count: h.count };
     const servers: ChildStats["servers"] = {};
-    for (const s of this.worker.stats().servers) {
+    for (const s of stats.servers) {
       servers[s.address] = {
         up: s.state === "ready",
         reconnects: Math.max(0, s.connects - 1),
