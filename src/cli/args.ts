@@ -46,8 +46,25 @@ export function untilSignal(): Promise<string> {
 
 /** One line of a command's usage: flag, meaning, and its default padded to one column. */
 export function flagLine(flag: string, meaning: string, fallback?: string | number): string {
-  const text = `  ${flag.padEnd(17)}  ${meaning}`;
-  return fallback === undefined ? text : `${text.padEnd(64)}default ${fallback}`;
+  const text = `  ${flag.padEnd(19)}  ${meaning}`;
+  if (fallback === undefined) return text;
+  // The default in its own column; a meaning too long for it keeps two spaces before it.
+  return `${text.length <= 70 ? text.padEnd(72) : `${text}  `}default ${fallback}`;
+}
+
+/** Words joined by spaces into lines of at most `width` characters, each starting with `indent`. */
+export function wrapWords(words: readonly string[], width: number, indent: string): string {
+  const lines: string[] = [];
+  let line = indent;
+  for (const word of words) {
+    if (line.length > indent.length && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = indent;
+    }
+    line += line.length > indent.length ? ` ${word}` : word;
+  }
+  if (line.length > indent.length) lines.push(line);
+  return lines.join("\n");
 }
 
 /** The help line of `--servers`, shared by every command that connects. */

@@ -37,16 +37,16 @@ const USAGE = `gearbun — a Bun-native Gearman runtime
 Usage: gearbun <command> [options]
 
 Commands:
-  server   run an embedded gearmand-compatible job server
-  worker   run a supervised pool of worker processes for the handlers files export
-  submit   submit a job and print its result
-  status   show the admin status of every server
-  demo     two job servers, 8 workers, 2 clients: the multi-server stall, solved
-  top      live view of queues, workers and servers (--once: one table)
-  check    Nagios/Icinga plugin: queues, workers, a test job
-  exporter Prometheus metrics for gearmand servers
-  dashboard a live web page over the servers
-  dead     list, show, resubmit or purge the jobs in a dead-letter file
+  server     run an embedded gearmand-compatible job server
+  worker     run a supervised pool of worker processes for the handlers files export
+  submit     submit a job and print its result
+  status     show the admin status of every server
+  demo       two job servers, 8 workers, 2 clients: the multi-server stall, solved
+  top        live view of queues, workers and servers (--once: one table)
+  check      Nagios/Icinga plugin: queues, workers, a test job
+  exporter   Prometheus metrics for gearmand servers
+  dashboard  a live web page over the servers
+  dead       list, show, resubmit or purge the jobs in a dead-letter file
 
 Run "gearbun <command> --help" for a command's options.
 Servers default to $GEARMAN_SERVERS, else ${CONNECTION_DEFAULTS.servers}.

@@ -10,7 +10,7 @@ import { serveDashboard } from "../dashboard/serve.ts";
 import { SERVER_DEFAULTS } from "../options.ts";
 import { SERVER_VERSION, startServer } from "../server/server.ts";
 import { SSL_OPTIONS, SSL_USAGE, sslFlags } from "./server-tls.ts";
-import { type Command, flagLine, intFlag, str, untilSignal, UsageError } from "./args.ts";
+import { type Command, flagLine, intFlag, str, untilSignal, UsageError, wrapWords } from "./args.ts";
 
 /** gearmand flags accepted and ignored, with why (printed once each, to stderr). */
 const IGNORED: Readonly<Record<string, readonly [short: string | undefined, takesValue: boolean, why: string]>> = {
@@ -78,9 +78,12 @@ ${flagLine("-V, --version", "print the version and exit")}
 ${SSL_USAGE}
 ${flagLine("--metrics HOST:PORT", "serve Prometheus /metrics and /healthz")}
 ${flagLine("--dashboard HOST:PORT", "serve the live dashboard page")}
-Accepted and ignored: ${Object.keys(IGNORED)
-    .map((k) => `--${k}`)
-    .join(" ")}`,
+Accepted and ignored (gearmand flags that do not apply):
+${wrapWords(
+  Object.keys(IGNORED).map((k) => `--${k}`),
+  96,
+  "  ",
+)}`,
   options: {
     port: { type: "string", short: "p" },
     listen: { type: "string", short: "L" },
