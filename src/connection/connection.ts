@@ -3,30 +3,12 @@
  *
  *   idle → connecting → ready → reconnecting → connecting → ready … → closed
  *
- * Every transition is reported as a typed event, in this order, through `handlers.event`:
- * - `connecting` (attempt n) when a dial starts; n counts dials since the last `ready` (from 1);
- * - `ready` once the socket is open (and, with `handshake`, the server echoed our probe);
- * - `disconnected` (error, wasReady) when a dial fails or a ready socket is lost;
- * - `reconnecting` (attempt, delay) when the reconnect policy schedules the next dial; attempt
- *   is the retry number since the last `ready` (1 for the first), the number the policy gets;
- * - `closed` once, after `close()` or when the policy gives up.
- *
- * So a lost connection reads: disconnected, reconnecting#1, connecting#1, [disconnected,
- * reconnecting#2, connecting#2, …] ready; a failed first dial: connecting#1, disconnected,
- * reconnecting#1, connecting#2 …
- *
- * One dial is in flight at most. Writes go through a WriteQueue (coalesced, partial-write safe).
- *
- * Liveness is the application's job (heartbeat.ts): after `heartbeatInterval` ms without a byte
- * from the server an ECHO_REQ goes through the write queue (never inside another packet); if
- * nothing at all arrives within `heartbeatTimeout` ms of it, the socket is destroyed and
- * `disconnected` reports a ConnectionError HEARTBEAT_TIMEOUT, then the reconnect policy redials.
- * One timer per connection serves the connect timeout and the heartbeat; it is a Deadline, so a
- * busy event loop on our side is never taken for a silent server.
- *
- * Over TLS (a server marked `tls`), the socket counts as open once the TLS handshake has ended
- * and the server's certificate passed; a failed handshake is a ConnectionError TLS_FAILED whose
- * message says why in words (tls.ts).
+ * Every transition is reported as a typed event through `handlers.event`, in the order described
+ * with ConnectionEvent (types.ts). One dial is in flight at most (dial.ts). Writes go through a
+ * WriteQueue (coalesced, partial-write safe). One timer serves the connect timeout and the
+ * heartbeat (heartbeat.ts: liveness is the application's job, never TCP keepalive's), and a busy
+ * event loop on our side is never taken for a silent server. Over TLS the socket counts as open
+ * once the handshake has ended and the server's certificate passed (tls.ts).
  */
 import { ConnectionError, type GearmanError, ProtocolError } from "../errors.ts";
 import { PacketDecoder } from "../protocol/decode.ts";

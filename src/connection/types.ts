@@ -1,6 +1,6 @@
 /**
- * The connection layer's types: its states and events (the order they come in is described in
- * connection.ts), what its owner handles, and its resolved settings (defaults in src/options).
+ * The connection layer's types: its states and events, what its owner handles, and its resolved
+ * settings (defaults in src/options).
  */
 import type { GearmanError } from "../errors.ts";
 import type { Packet } from "../protocol/packets.ts";
@@ -9,6 +9,21 @@ import type { TlsSettings } from "./tls.ts";
 
 export type ConnectionState = "idle" | "connecting" | "ready" | "reconnecting" | "closed";
 
+/**
+ * A connection's transitions, reported in this order:
+ * - `connecting` (attempt n) when a dial starts; n counts dials since the last `ready` (from 1);
+ * - `ready` once the socket is open (and, with `handshake`, the server echoed our probe);
+ * - `disconnected` (error, wasReady) when a dial fails or a ready socket is lost — among the
+ *   errors HEARTBEAT_TIMEOUT (nothing received within `heartbeatTimeout` of a ping) and
+ *   TLS_FAILED (the handshake failed; the message says why in words);
+ * - `reconnecting` (attempt, delay) when the reconnect policy schedules the next dial; attempt
+ *   is the retry number since the last `ready` (1 for the first), the number the policy gets;
+ * - `closed` once, after `close()` or when the policy gives up.
+ *
+ * So a lost connection reads: disconnected, reconnecting#1, connecting#1, [disconnected,
+ * reconnecting#2, connecting#2, …] ready; a failed first dial: connecting#1, disconnected,
+ * reconnecting#1, connecting#2 …
+ */
 export type ConnectionEvent =
   | { readonly type: "connecting"; readonly server: string; readonly attempt: number }
   | { readonly type: "ready"; readonly server: string }
