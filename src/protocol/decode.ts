@@ -56,6 +56,16 @@ const utf8 = new TextDecoder("utf-8");
 const NO_ARGS: Uint8Array[] = Object.freeze([]) as unknown as Uint8Array[];
 /** Arguments before the last are names, handles, uniques: short, so a loop finds their NUL sooner than a native call. */
 const SHORT_SCAN = 64;
+/** One frozen packet per argument-less type (NOOP, NO_JOB…), shared: nothing to allocate per packet. */
+const BARE: (Packet | undefined)[] = [];
+function barePacket(type: number): Packet {
+  let p = BARE[type];
+  if (p === undefined) {
+    p = Object.freeze({ type, args: NO_ARGS });
+    BARE[type] = p;
+  }
+  return p;
+}
 
 /** The first NUL in `b[from, to)`, or -1. */
 export function findNul(b: Uint8Array, from: number, to: number): number {
@@ -287,7 +297,7 @@ export class PacketDecoder {
         );
         return;
       }
-      this.handlers.packet({ type, args: NO_ARGS });
+      this.handlers.packet(barePacket(type));
       return;
     }
     // gearmand sends an exception to a client without the `exceptions` option as WORK_FAIL

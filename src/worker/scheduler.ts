@@ -49,6 +49,9 @@ export class Scheduler {
   private idleWaiters: (() => void)[] = [];
   private firstReady: PromiseWithResolvers<void> | null = null;
   private readonly invariants: InvariantCheck;
+  /** The function name of the last JOB_ASSIGN, and its bytes (functionName()). */
+  private lastNameBytes: Uint8Array = EMPTY;
+  private lastName = "";
 
   constructor(config: ResolvedWorkerOptions, events: Emitter) {
     this.config = config;
@@ -303,7 +306,8 @@ export class Scheduler {
   }
 
   private onNoJob(link: Link): void {
-    const answer = link.noJob(Date.now());
+    const now = Date.now();
+    const answer = link.noJob(now);
     if (answer === NoJobAnswer.Ignored) return; // not an answer to a counted GRAB
     this.inFlight--;
     link.grabsAnsweredNoJob++;
@@ -314,7 +318,7 @@ export class Scheduler {
     if (answer === NoJobAnswer.Sleep) {
       link.connection.write(CONSTANT_PACKETS.PRE_SLEEP);
       const spread = this.config.idleRegrabJitter * (2 * Math.random() - 1);
-      link.sleep(Date.now() + this.config.idleRegrabInterval * (1 + spread));
+      link.sleep(now + this.config.idleRegrabInterval * (1 + spread));
     } else if (answer === NoJobAnswer.Owed) {
       this.order.woke(link);
     }
@@ -335,7 +339,7 @@ export class Scheduler {
       link.grabsAnsweredJob++;
     }
     const handle = utf8.decode(handleBytes);
-    const name = utf8.decode(nameBytes);
+    const name = this.functionName(nameBytes);
     const fn = this.registry.get(name);
     if (fn === undefined) {
       // Unregistered while our GRAB was in flight. There is no way to hand a job back short of
@@ -362,6 +366,24 @@ export class Scheduler {
     }
     this.runner.start(link, fn, name, handleBytes, handle, uniqueBytes, reducerBytes, payload, !counted);
     this.fill(); // depth grew: a link with known work may take a free slot
+  }
+
+  /**
+   * The function name of a JOB_ASSIGN: the last one decoded when the bytes are the same (a worker
+   * mostly runs one function, or few), so most jobs decode nothing.
+   */
+  private functionName(bytes: Uint8Array): string {
+    const last = this.lastNameBytes;
+    if (last.length === bytes.length) {
+      let i = 0;
+      while (i < last.length && last[i] === bytes[i]) i++;
+      if (i === last.length) return this.lastName;
+    }
+    const name = utf8.decode(bytes);
+    // A copy: the received chunk is the job's and must not be kept alive by the cache.
+    this.lastNameBytes = bytes.slice();
+    this.lastName = name;
+    return name;
   }
 
   private emitError(link: Link, error: GearmanError): void {
