@@ -75,7 +75,8 @@ export function scaleCases(quick: boolean): ScaleCase[] {
     window: 1000,
     gearmandArgs: [],
     jobs: q(50_000, 5_000),
-    peers: ["c", "gearbun-c1", "gearbun-c16"],
+    // The floor grabs on every server at once (no concurrency limit): a reference at one server only.
+    peers: n === 1 ? ["c", "gearbun-c1", "gearbun-c16", "bun-floor"] : ["c", "gearbun-c1", "gearbun-c16"],
   });
   for (const n of [1, 8, 64]) out.push(servers("embedded", n));
   for (const n of [1, 4, 16]) out.push(servers("gearmand", n));
@@ -91,7 +92,7 @@ export function scaleCases(quick: boolean): ScaleCase[] {
         window: 1,
         gearmandArgs: wakeup ? ["--worker-wakeup", "1"] : [],
         jobs: q(2_000, 300),
-        peers: ["c", "gearbun-c1"],
+        peers: ["c", "gearbun-c1", "bun-floor"],
       });
     }
   }
@@ -119,6 +120,11 @@ function scalePeers(cWorker: string | null): Map<string, ScalePeer> {
       ],
     });
   }
+  peers.push({
+    id: "bun-floor",
+    label: "Bun floor (bare sockets)",
+    command: (s) => [BUN, join(PEERS_DIR, "floor-worker.ts"), "--servers", s.join(","), "--fn", FN],
+  });
   return new Map(peers.map((p) => [p.id, p]));
 }
 

@@ -1,0 +1,110 @@
+/**
+ * The Bun floor: the least a worker written for Bun can do per job, to tell what gearbun's worker
+ * costs from what the runtime costs. One server per socket, concurrency 1, nothing but the wake-up
+ * cycle and the echo: no scheduler, no timers, no heartbeat, no reconnect, no errors handled
+ * beyond exiting. Not a usable worker — a reference row for the benchmark.
+ *
+ *   bun bench/peers/floor-worker.ts --servers 127.0.0.1:4730[,...] [--fn echo]
+ *
+ * It speaks the same packets as gearbun's worker (CAN_DO, GRAB_JOB_UNIQ, PRE_SLEEP after NO_JOB,
+ * WORK_COMPLETE) and one write per data event. On SIGTERM/SIGINT prints {"jobs","cpu_us"} and exits.
+ */
+import { parseArgs } from "node:util";
+
+const { values } = parseArgs({
+  options: {
+    servers: { type: "string", default: "127.0.0.1:4730" },
+    fn: { type: "string", default: "echo" },
+    concurrency: { type: "string", default: "1" },
+  },
+});
+
+const CAN_DO = 1;
+const PRE_SLEEP = 4;
+const NOOP = 6;
+const NO_JOB = 10;
+const WORK_COMPLETE = 13;
+const GRAB_JOB_UNIQ = 30;
+const JOB_ASSIGN_UNIQ = 31;
+
+function packet(type: number, body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(12 + body.length);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, 0x00524551); // "\0REQ"
+  view.setUint32(4, type);
+  view.setUint32(8, body.length);
+  out.set(body, 12);
+  return out;
+}
+
+const EMPTY = new Uint8Array(0);
+const GRAB = packet(GRAB_JOB_UNIQ, EMPTY);
+const SLEEP = packet(PRE_SLEEP, EMPTY);
+let jobs = 0;
+
+function serve(host: string, port: number): void {
+  let pending: Uint8Array = EMPTY;
+  const onData = (socket: { write(b: Uint8Array): number }, chunk: Uint8Array): void => {
+    let buf = chunk;
+    if (pending.length > 0) {
+      buf = new Uint8Array(pending.length + chunk.length);
+      buf.set(pending);
+      buf.set(chunk, pending.length);
+    }
+    const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    let at = 0;
+    const out: Uint8Array[] = [];
+    while (buf.length - at >= 12) {
+      const type = view.getUint32(at + 4);
+      const size = view.getUint32(at + 8);
+      if (buf.length - at - 12 < size) break;
+      const body = buf.subarray(at + 12, at + 12 + size);
+      at += 12 + size;
+      if (type === NOOP) out.push(GRAB);
+      else if (type === NO_JOB) out.push(SLEEP);
+      else if (type === JOB_ASSIGN_UNIQ) {
+        // handle \0 function \0 unique \0 data: the answer is handle \0 data.
+        const h = body.indexOf(0);
+        const f = body.indexOf(0, h + 1);
+        const u = body.indexOf(0, f + 1);
+        const reply = new Uint8Array(h + 1 + (body.length - u - 1));
+        reply.set(body.subarray(0, h + 1));
+        reply.set(body.subarray(u + 1), h + 1);
+        out.push(packet(WORK_COMPLETE, reply), GRAB);
+        jobs++;
+      }
+    }
+    pending = at < buf.length ? buf.slice(at) : EMPTY;
+    if (out.length === 1) socket.write(out[0]!);
+    else if (out.length > 1) socket.write(Buffer.concat(out));
+  };
+  void Bun.connect({
+    hostname: host,
+    port,
+    socket: {
+      open(socket) {
+        socket.write(Buffer.concat([packet(CAN_DO, new TextEncoder().encode(values.fn)), GRAB]));
+      },
+      data: onData,
+      close() {
+        process.exit(4);
+      },
+      error() {
+        process.exit(4);
+      },
+    },
+  });
+}
+
+for (const address of values.servers.split(",")) {
+  const at = address.lastIndexOf(":");
+  serve(address.slice(0, at), Number(address.slice(at + 1)));
+}
+
+function finish(): void {
+  const cpu = process.cpuUsage();
+  process.stdout.write(`${JSON.stringify({ jobs, cpu_us: cpu.user + cpu.system })}\n`);
+  process.exit(0);
+}
+process.on("SIGTERM", finish);
+process.on("SIGINT", finish);
