@@ -15,10 +15,12 @@
  *   bun run bench --case tls      # TLS against plaintext on the embedded server (bench/tls.ts; bun run bench:tls)
  *   bun run bench --quick --dry-run   # list the rows a run would measure, run nothing
  *   bun run bench --no-write      # print only, leave RESULTS.md and results.svg alone
+ *   bun run bench --help          # the options and their defaults
  */
 import { runBurst } from "./burst.ts";
 import { runCodecBench, type CodecFigure } from "./codec.bench.ts";
 import { printTable, progressPrinter, writeResults } from "./report.ts";
+import { DEFAULT_PIN } from "./pin.ts";
 import { runPool } from "./pool.ts";
 import { runServerRef } from "./server-ref.ts";
 import { runScale } from "./scale.ts";
@@ -26,7 +28,27 @@ import { installCleanup } from "./support.ts";
 import { parseThroughputArgs, runThroughput } from "./throughput.ts";
 import { runTls } from "./tls.ts";
 
+const HELP = `bun run bench [options]: codec micro-benchmarks, then end-to-end rows against real peers
+
+  --quick                  small job counts, fewer peers per case
+  --skip-codec             end-to-end rows only
+  --no-write               print only, leave bench/RESULTS.md and bench/results.svg alone
+  --dry-run                list the rows a run would measure, run nothing
+  --case ID,...            only these cases (or groups: client, pool, server-ref, servers, workers, burst, tls)
+  --peer ID,...            only these peers (c, gearbun-c1, gearbun-c16, bun-floor, ...)
+  --runs N                 measured runs per row (default 3)
+  --jobs N                 jobs per run for every row (default: each case's own)
+  --loadgen c|gearbun      load generator of the worker rows (default auto: c when libgearman-dev is installed)
+  --no-mss-shim            gearmand without the MSS shim in the large-payload cases
+  --pin off|same|split     CPU pinning of the scale rows (servers, workers) with taskset (default ${DEFAULT_PIN}):
+                           split = worker processes on CPU 1, job servers and load generator on CPU 0;
+                           same = all on CPU 0; off = wherever the scheduler puts them`;
+
 const argv = process.argv.slice(2);
+if (argv.includes("--help") || argv.includes("-h")) {
+  console.log(HELP);
+  process.exit(0);
+}
 const own = new Set(["--skip-codec", "--no-write"]);
 const skipCodec = argv.includes("--skip-codec") || argv.includes("--dry-run");
 const write = !argv.includes("--no-write") && !argv.includes("--dry-run");

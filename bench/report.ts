@@ -241,8 +241,9 @@ function scaleTables(rows: readonly Row[]): Table[] {
   ] as const) {
     const part = list.filter((r) => r.caseId.startsWith(`${axis}-`));
     if (part.length === 0) continue;
+    const pins = [...new Set(part.map((r) => r.pin).filter((p) => p !== undefined))];
     tables.push({
-      title,
+      title: pins.length > 0 ? `${title}, pinned ${pins.join(" / ")}` : title,
       header: [
         "case",
         "peer",
@@ -252,6 +253,7 @@ function scaleTables(rows: readonly Row[]): Table[] {
         "× C",
         "workers CPU µs/job",
         "× C",
+        "workers user/sys µs/job",
         "server CPU µs/job",
         "packets/job received",
         "packets/job sent",
@@ -262,6 +264,7 @@ function scaleTables(rows: readonly Row[]): Table[] {
         r.label,
         int(r.jobs),
         ...figureCells(r),
+        r.workerUserUsPerJob === undefined ? "–" : `${num(r.workerUserUsPerJob)} / ${num(r.workerSysUsPerJob)}`,
         num(r.serverCpuUsPerJob),
         short(r.packetsPerJob?.received),
         short(r.packetsPerJob?.sent),
@@ -292,7 +295,7 @@ function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]
   return m;
 }
 
-const NUMERIC = /^[\d,.–× %-]+(µs|MiB|×)?$|^[\d.]+ MiB$/;
+const NUMERIC = /^[\d,.–× %/-]+(µs|MiB|×)?$|^[\d.]+ MiB$/;
 
 function textTable(t: Table): string {
   const widths = t.header.map((h, i) => Math.max(h.length, ...t.rows.map((r) => (r[i] ?? "").length)));
@@ -419,8 +422,12 @@ const SCALE_HOW =
   "bench/scale.ts: servers-emb-N runs N embedded servers in one process, servers-gd-N N gearmand processes (--threads 1); one " +
   "worker process is connected to all of them and one gearbun client spreads the jobs round-robin. workers-W runs W worker " +
   "processes (concurrency 1) on one gearmand --threads 1 (-wakeup1: --worker-wakeup 1) and sends one job at a time, so every " +
-  "job wakes sleeping workers. CPU per job is all worker processes' together, and the servers' (schedstat). Packets per job " +
-  "are counted by the gearbun worker (stats().servers[].packets), warm-up included, summed over its servers and processes.";
+  "job wakes sleeping workers. CPU per job is all worker processes' together, and the servers' (schedstat); the workers' " +
+  "user/sys split is utime/stime of /proc/PID/stat (10 ms clock ticks, summed over the measured runs). Packets per job " +
+  "are counted by the gearbun worker (stats().servers[].packets), warm-up included, summed over its servers and processes. " +
+  "Processes are pinned with taskset (--pin; default split: the worker processes on one CPU, the job servers and the load " +
+  "generator on the other; same: all on one CPU; off: not pinned), since on 2 cores the one-job-at-a-time rows otherwise " +
+  "measure where the scheduler placed each process.";
 
 const TLS_HOW =
   "bench/tls.ts: each row starts `gearbun server` as its own process (plaintext, or --ssl with a CA: every connection mutual TLS, " +

@@ -12,18 +12,25 @@
  *   worker asleep: what the wake-ups cost the workers together.
  *
  * Per row: jobs/s (median of the measured runs, min – max), the worker processes' CPU per job and
- * the servers' (/proc schedstat, over the measured runs), and for gearbun the packets per job by
+ * the servers' (/proc schedstat, over the measured runs), the workers' user and kernel CPU per job
+ * (/proc stat clock ticks, summed over the measured runs), and for gearbun the packets per job by
  * type in each direction, counted by the worker itself (worker.stats(), warm-up included): the
  * number that tells where the cost comes from.
  *
+ * The processes are pinned to CPUs (`--pin`, bench/pin.ts; default `split`: the workers on one
+ * core, the job servers and the load generator on the other), because on a small machine the
+ * one-job-at-a-time rows otherwise measure where the scheduler put each process.
+ *
  *   bun run bench --case servers            # every servers-* row (or servers-emb-64,...)
- *   bun run bench --case workers --peer c,gearbun-c1
+ *   bun run bench --case workers --peer c,gearbun-c1 --pin same
  */
 import { join } from "node:path";
+import { assertPinned, type Pinning, resolvePinning } from "./pin.ts";
 import {
   buildCPeers,
   cpuDeltaNs,
   cpuSnapshot,
+  cpuUserSysNs,
   haveGearmandBinary,
   installCleanup,
   type JobServer,
@@ -153,6 +160,21 @@ function cpuMeter(pids: readonly number[]): () => number {
   return () => pids.reduce((sum, p, i) => sum + cpuDeltaNs(before[i]!, cpuSnapshot(p)), 0);
 }
 
+/** Several processes' user and kernel CPU, ns, between two calls (clock ticks: sum long spans). */
+function userSysMeter(pids: readonly number[]): () => { userNs: number; sysNs: number } {
+  const before = pids.map((p) => cpuUserSysNs(p));
+  return () => {
+    let userNs = 0;
+    let sysNs = 0;
+    pids.forEach((p, i) => {
+      const now = cpuUserSysNs(p);
+      userNs += now.userNs - before[i]!.userNs;
+      sysNs += now.sysNs - before[i]!.sysNs;
+    });
+    return { userNs, sysNs };
+  };
+}
+
 const exited = (workers: readonly Peer[]) => (): string | null => {
   for (const w of workers) {
     if (w.proc.exitCode !== null || w.proc.signalCode !== null) {
@@ -165,8 +187,17 @@ const exited = (workers: readonly Peer[]) => (): string | null => {
 type Counts = Record<string, number>;
 
 /** The embedded servers, `count` of them in one process. */
-async function startEmbedded(count: number): Promise<{ addresses: string[]; pids: number[]; stop(): Promise<void> }> {
-  const peer = spawnPeer("gearbun-server", [BUN, join(PEERS_DIR, "gearbun-server.ts"), "--count", String(count)]);
+async function startEmbedded(
+  count: number,
+  pin: Pinning,
+): Promise<{ addresses: string[]; pids: number[]; stop(): Promise<void> }> {
+  const peer = spawnPeer("gearbun-server", [
+    ...pin.prefix("server"),
+    BUN,
+    join(PEERS_DIR, "gearbun-server.ts"),
+    "--count",
+    String(count),
+  ]);
   const hello = await peer.firstJson(30_000);
   const ports = hello?.ports ?? (hello?.port !== undefined ? [hello.port] : null);
   if (!Array.isArray(ports)) {
@@ -180,12 +211,18 @@ async function startEmbedded(count: number): Promise<{ addresses: string[]; pids
   };
 }
 
+/** gearmand is started by the shared helper, so it is pinned once it runs (every thread). */
 async function startGearmands(
   count: number,
   args: readonly string[],
+  pin: Pinning,
 ): Promise<{ addresses: string[]; pids: number[]; stop(): Promise<void> }> {
   const servers: JobServer[] = [];
-  for (let i = 0; i < count; i++) servers.push(await startJobServer("gearmand", null, ["--threads", "1", ...args]));
+  for (let i = 0; i < count; i++) {
+    const server = await startJobServer("gearmand", null, ["--threads", "1", ...args]);
+    servers.push(server);
+    pin.pinRunning(server.pid, "server");
+  }
   return {
     addresses: servers.map((s) => s.address),
     pids: servers.map((s) => s.pid),
@@ -199,6 +236,7 @@ async function scaleRow(
   loadgen: LoadgenId,
   cPeers: ReturnType<typeof buildCPeers>,
   opts: ThroughputOptions,
+  pin: Pinning,
   step: string,
 ): Promise<Row> {
   const jobs = opts.jobsOverride ?? kase.jobs;
@@ -211,6 +249,7 @@ async function scaleRow(
     label: peer.label,
     bytes: BYTES,
     jobs,
+    pin: pin.describe(),
   };
   let servers: Awaited<ReturnType<typeof startEmbedded>> | null = null;
   const workers: Peer[] = [];
@@ -218,24 +257,39 @@ async function scaleRow(
   try {
     servers =
       kase.target === "embedded"
-        ? await startEmbedded(kase.servers)
-        : await startGearmands(kase.servers, kase.gearmandArgs);
+        ? await startEmbedded(kase.servers, pin)
+        : await startGearmands(kase.servers, kase.gearmandArgs, pin);
     const addresses = servers.addresses;
     poller = new StatusPoller(addresses);
     opts.progress(`${step} ${kase.id} · ${peer.label} · starting`);
-    for (let i = 0; i < kase.procs; i++) workers.push(spawnPeer(peer.id, peer.command(addresses)));
+    for (let i = 0; i < kase.procs; i++) {
+      workers.push(spawnPeer(peer.id, [...pin.prefix("worker"), ...peer.command(addresses)]));
+    }
     await poller.waitWorkers(FN, kase.procs, 60_000, exited(workers));
+    assertPinned(servers.pids, pin.cpu("server"), "job server");
+    assertPinned(
+      workers.map((w) => w.pid),
+      pin.cpu("worker"),
+      "worker",
+    );
     // One load generator over every server (the gearbun client goes round-robin); the axis of
     // many workers has one server, where the libgearman client costs least.
     const targets = kase.axis === "servers" ? [addresses.join(",")] : addresses;
     const gen: LoadgenId = kase.axis === "servers" ? "gearbun" : loadgen;
     const once = async (n: number) => {
       const workerCpu = cpuMeter(workers.map((w) => w.pid));
+      const workerUserSys = userSysMeter(workers.map((w) => w.pid));
       const serverCpu = cpuMeter(servers!.pids);
-      const run = await runLoadgens(gen, cPeers, targets, n, BYTES, kase.window, false, runTimeout(n));
+      const loadgenPin = pin.prefix("loadgen");
+      const run = await runLoadgens(gen, cPeers, targets, n, BYTES, kase.window, false, runTimeout(n), FN, loadgenPin);
       const dead = exited(workers)();
       if (dead !== null) throw new Error(dead);
-      return { jobsPerSecond: (n * 1000) / run.elapsed_ms, workerNs: workerCpu(), serverNs: serverCpu() };
+      return {
+        jobsPerSecond: (n * 1000) / run.elapsed_ms,
+        workerNs: workerCpu(),
+        serverNs: serverCpu(),
+        worker: workerUserSys(),
+      };
     };
     opts.progress(`${step} ${kase.id} · ${peer.label} · warm-up (${fmt(warmup)} jobs)`);
     await once(warmup);
@@ -266,18 +320,24 @@ async function scaleRow(
     let note: string | undefined;
     if (Number.isNaN(done)) note = "worker did not report its job count";
     else if (done !== expected) note = `workers report ${fmt(done)} jobs done, ${fmt(expected)} submitted`;
+    // User and kernel time come in clock ticks: summed over the measured runs, not a median.
+    const measured = jobs * runs.length;
+    const userUs = runs.reduce((sum, m) => sum + m.worker.userNs, 0) / 1000 / measured;
+    const sysUs = runs.reduce((sum, m) => sum + m.worker.sysNs, 0) / 1000 / measured;
     const row: Row = {
       ...head,
       status: note !== undefined && !Number.isNaN(done) && done < expected ? "failed" : "ok",
-      ...(note !== undefined ? { note } : {}),
+      note: [pinNote(pin), ...(note !== undefined ? [note] : [])].join("; "),
       jobsPerSecond: spread(runs.map((m) => m.jobsPerSecond)),
       cpuUsPerJob: median(runs.map((m) => m.workerNs / 1000 / jobs)),
       workerCpuUsPerJob: median(runs.map((m) => m.workerNs / 1000 / jobs)),
+      workerUserUsPerJob: userUs,
+      workerSysUsPerJob: sysUs,
       serverCpuUsPerJob: median(runs.map((m) => m.serverNs / 1000 / jobs)),
       ...(counted ? { packetsPerJob: { received, sent } } : {}),
     };
     opts.progress(
-      `${step} ${kase.id} · ${peer.label} · ${fmt(row.jobsPerSecond!.median)} jobs/s, ${row.workerCpuUsPerJob!.toFixed(1)} µs/job`,
+      `${step} ${kase.id} · ${peer.label} · ${fmt(row.jobsPerSecond!.median)} jobs/s, ${row.workerCpuUsPerJob!.toFixed(1)} µs/job (user ${userUs.toFixed(1)}, sys ${sysUs.toFixed(1)})`,
       true,
     );
     return row;
@@ -291,6 +351,10 @@ async function scaleRow(
     await servers?.stop();
   }
 }
+
+/** The pinning in a row's note: the mode, and why it is off when it was asked for. */
+const pinNote = (pin: Pinning): string =>
+  pin.fallback === null ? `pin ${pin.mode}` : `pin off (${pin.requested} asked; ${pin.fallback})`;
 
 /** Runs the selected scale rows; never throws for a failing row (the row says why). */
 export async function runScale(opts: ThroughputOptions): Promise<{ rows: Row[]; notes: string[] }> {
@@ -314,6 +378,8 @@ export async function runScale(opts: ThroughputOptions): Promise<{ rows: Row[]; 
   const cPeers = buildCPeers(opts.log);
   const peers = scalePeers(cPeers?.worker ?? null);
   const loadgen: LoadgenId = opts.loadgen === "auto" ? (cPeers !== null ? "c" : "gearbun") : opts.loadgen;
+  const pin = resolvePinning(opts.pin);
+  if (pin.fallback !== null) opts.log(`scale rows: --pin ${pin.requested} not possible (${pin.fallback}): not pinned`);
   const rows: Row[] = [];
   let i = 0;
   try {
@@ -321,7 +387,7 @@ export async function runScale(opts: ThroughputOptions): Promise<{ rows: Row[]; 
       i++;
       const peer = peers.get(peerId);
       if (peer === undefined) continue;
-      rows.push(await scaleRow(kase, peer, loadgen, cPeers, opts, `[scale ${i}/${plan.length}]`));
+      rows.push(await scaleRow(kase, peer, loadgen, cPeers, opts, pin, `[scale ${i}/${plan.length}]`));
     }
   } finally {
     await stopAll();
@@ -339,6 +405,8 @@ export async function runScale(opts: ThroughputOptions): Promise<{ rows: Row[]; 
   const notes = [
     "Scale rows: servers-* spread foreground jobs round-robin over every server with one gearbun client (1,000 in flight); " +
       `workers-* send one job at a time with the ${loadgen === "c" ? "libgearman" : "gearbun"} client. Packets per job are counted by the gearbun worker (warm-up included).`,
+    `Scale rows: --pin ${pin.describe()}. On a 2-core machine the one-job-at-a-time rows depend on placement more than on code: ` +
+      "a worker on the job server's CPU takes each job without a cross-CPU wake-up, several times cheaper per job.",
   ];
   return { rows, notes };
 }

@@ -312,14 +312,23 @@ export function cpuDeltaNs(before: Map<number, number>, after: Map<number, numbe
 
 /** Utime+stime of the whole process (also ended threads) in ns, from /proc/PID/stat (10 ms ticks). */
 export function cpuTicksNs(pid: number): number {
+  const t = cpuUserSysNs(pid);
+  return t.userNs + t.sysNs;
+}
+
+/**
+ * User and kernel CPU time of the whole process (every thread, also ended ones) in ns, from
+ * utime and stime of /proc/PID/stat: clock ticks (10 ms), so only long spans are meaningful. The
+ * kernel splits the process's exact run time between the two in the proportion it sampled.
+ */
+export function cpuUserSysNs(pid: number): { userNs: number; sysNs: number } {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     // fields[0] is field 3 (state): utime is field 14, stime field 15.
-    const ticks = Number(fields[11]) + Number(fields[12]);
-    return (ticks * 1e9) / CLOCK_TICKS;
+    return { userNs: (Number(fields[11]) * 1e9) / CLOCK_TICKS, sysNs: (Number(fields[12]) * 1e9) / CLOCK_TICKS };
   } catch {
-    return 0;
+    return { userNs: 0, sysNs: 0 };
   }
 }
 

@@ -2,7 +2,7 @@
  * End-to-end throughput: echo workers side by side on the same job server in the same run.
  *
  *   bun bench/throughput.ts [--quick] [--runs 3] [--loadgen c|gearbun] [--case ID,...] [--peer ID,...]
- *                           [--jobs N] [--no-mss-shim] [--dry-run]
+ *                           [--jobs N] [--no-mss-shim] [--dry-run] [--pin off|same|split]
  *
  * Every row starts fresh job server(s) and fresh worker process(es), waits until the workers are
  * registered, does one unmeasured warm-up run, then `runs` measured runs:
@@ -19,6 +19,7 @@
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
+import { DEFAULT_PIN, PIN_MODES, type PinMode } from "./pin.ts";
 import {
   buildCPeers,
   buildMssShim,
@@ -164,7 +165,10 @@ function loadgenCommand(
   ];
 }
 
-/** Runs one load generator per server concurrently (jobs and window split evenly); all must succeed. */
+/**
+ * Runs one load generator per server concurrently (jobs and window split evenly); all must succeed.
+ * `prefix` goes before each command (e.g. `taskset -c 0`).
+ */
 export async function runLoadgens(
   id: LoadgenId,
   c: CPeers | null,
@@ -175,12 +179,13 @@ export async function runLoadgens(
   background: boolean,
   timeoutMs: number,
   fn: string = FN,
+  prefix: readonly string[] = [],
 ): Promise<LoadgenRun> {
   const n = servers.length;
   const gens = servers.map((server, i) => {
     const share = Math.floor(jobs / n) + (i < jobs % n ? 1 : 0);
     const w = Math.max(1, Math.floor(window / n));
-    return spawnPeer(`loadgen-${id}`, loadgenCommand(id, c, server, share, bytes, w, background, fn));
+    return spawnPeer(`loadgen-${id}`, [...prefix, ...loadgenCommand(id, c, server, share, bytes, w, background, fn)]);
   });
   const timer = setTimeout(() => {
     for (const g of gens) g.proc.kill("SIGKILL");
@@ -390,6 +395,11 @@ export interface Row {
   /** Burst rows: the load generator's peak RSS, and its RSS when the clock started, KiB. */
   readonly clientPeakRssKb?: number;
   readonly clientStartRssKb?: number;
+  /** Scale rows: the worker processes' user and kernel CPU per job, µs (clock ticks over all measured runs). */
+  readonly workerUserUsPerJob?: number;
+  readonly workerSysUsPerJob?: number;
+  /** Scale rows: how the row's processes were pinned (bench/pin.ts `describe()`). */
+  readonly pin?: string;
   /** Scale rows, gearbun workers: packets per job by packet name, as the worker counted them. */
   readonly packetsPerJob?: { readonly received: Record<string, number>; readonly sent: Record<string, number> };
   /** Ratios to the baseline row of the same case (libgearman; pool rows: the case's first row): jobs/s and CPU per job. */
@@ -408,6 +418,8 @@ export interface ThroughputOptions {
   mssShim: boolean;
   /** Print the planned rows (case, peer, jobs per run) and run nothing. */
   dryRun: boolean;
+  /** CPU pinning of the scale rows' processes (bench/pin.ts). @default "split" */
+  pin: PinMode;
   progress(line: string, final?: boolean): void;
   log(line: string): void;
 }
@@ -838,6 +850,7 @@ export function parseThroughputArgs(argv: string[]): Omit<ThroughputOptions, "pr
       jobs: { type: "string" },
       "no-mss-shim": { type: "boolean", default: false },
       "dry-run": { type: "boolean", default: false },
+      pin: { type: "string", default: DEFAULT_PIN },
     },
     allowPositionals: false,
   });
@@ -849,6 +862,8 @@ export function parseThroughputArgs(argv: string[]): Omit<ThroughputOptions, "pr
   const jobs = values.jobs !== undefined ? Number(values.jobs) : null;
   if (jobs !== null && (!Number.isInteger(jobs) || jobs < 1))
     throw new Error(`--jobs must be a whole number >= 1, got ${values.jobs}`);
+  const pin = values.pin as PinMode;
+  if (!PIN_MODES.includes(pin)) throw new Error(`--pin must be ${PIN_MODES.join(", ")}, got ${values.pin}`);
   const list = (s: string | undefined): string[] | null =>
     s === undefined
       ? null
@@ -865,6 +880,7 @@ export function parseThroughputArgs(argv: string[]): Omit<ThroughputOptions, "pr
     jobsOverride: jobs,
     mssShim: !values["no-mss-shim"],
     dryRun: values["dry-run"],
+    pin,
   };
 }
 
