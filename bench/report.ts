@@ -243,7 +243,7 @@ function scaleTables(rows: readonly Row[]): Table[] {
     if (part.length === 0) continue;
     const pins = [...new Set(part.map((r) => r.pin).filter((p) => p !== undefined))];
     tables.push({
-      title: pins.length > 0 ? `${title}, pinned ${pins.join(" / ")}` : title,
+      title: pins.length > 0 ? `${title}; --pin ${pins.join(" / ")}` : title,
       header: [
         "case",
         "peer",
