@@ -427,7 +427,8 @@ const SCALE_HOW =
   "are counted by the gearbun worker (stats().servers[].packets), warm-up included, summed over its servers and processes. " +
   "Processes are pinned with taskset (--pin; default split: the worker processes on one CPU, the job servers and the load " +
   "generator on the other; same: all on one CPU; off: not pinned), since on 2 cores the one-job-at-a-time rows otherwise " +
-  "measure where the scheduler placed each process.";
+  "measure where the scheduler placed each process. Each row warms up with up to 10,000 jobs (at most 3 s) before " +
+  "its measured runs: a Bun worker's CPU per job keeps falling for its first several thousand jobs (JIT).";
 
 const TLS_HOW =
   "bench/tls.ts: each row starts `gearbun server` as its own process (plaintext, or --ssl with a CA: every connection mutual TLS, " +

@@ -151,6 +151,14 @@ export function scalePlan(
 }
 
 const warmupJobs = (jobs: number): number => Math.min(jobs, Math.max(Math.ceil(jobs / 10), 200));
+/**
+ * A JIT runtime keeps getting cheaper per job for its first several thousand jobs (gearbun at one
+ * job at a time: ~40 µs/job over jobs 200–4,000, ~21–26 µs/job past 10,000), so after the first
+ * warm-up a second one brings the total to 10,000 jobs, at most 3 s at the rate just seen and at
+ * most 5 runs' worth (keeps `--jobs` smoke runs short).
+ */
+const moreWarmupJobs = (jobs: number, warmup: number, jobsPerSecond: number): number =>
+  Math.max(0, Math.min(10_000, 5 * jobs, Math.round(jobsPerSecond * 3)) - warmup);
 /** Generous: the slowest rows (40 woken workers per job) do a few hundred jobs/s. */
 const runTimeout = (jobs: number): number => 30_000 + jobs * 20;
 
@@ -292,13 +300,17 @@ async function scaleRow(
       };
     };
     opts.progress(`${step} ${kase.id} · ${peer.label} · warm-up (${fmt(warmup)} jobs)`);
-    await once(warmup);
+    const more = moreWarmupJobs(jobs, warmup, (await once(warmup)).jobsPerSecond);
+    if (more > 0) {
+      opts.progress(`${step} ${kase.id} · ${peer.label} · warm-up (${fmt(more)} more jobs)`);
+      await once(more);
+    }
     const runs = [];
     for (let r = 1; r <= opts.runs; r++) {
       opts.progress(`${step} ${kase.id} · ${peer.label} · run ${r}/${opts.runs} (${fmt(jobs)} jobs)`);
       runs.push(await once(jobs));
     }
-    const expected = warmup + jobs * opts.runs;
+    const expected = warmup + more + jobs * opts.runs;
     const reports = await Promise.all(
       workers.map(async (w) => {
         await w.stop(5000);
@@ -364,7 +376,7 @@ export async function runScale(opts: ThroughputOptions): Promise<{ rows: Row[]; 
     for (const { kase, peerId } of plan) {
       const jobs = opts.jobsOverride ?? kase.jobs;
       opts.log(
-        `${kase.id.padEnd(18)} ${peerId.padEnd(14)} ${fmt(jobs).padStart(8)} jobs/run × ${opts.runs} + warm-up ${fmt(warmupJobs(jobs))}`,
+        `${kase.id.padEnd(18)} ${peerId.padEnd(14)} ${fmt(jobs).padStart(8)} jobs/run × ${opts.runs} + warm-up ${fmt(warmupJobs(jobs))} (to ${fmt(Math.min(10_000, 5 * jobs))} within 3 s)`,
       );
     }
     opts.log(`${plan.length} scale rows`);
