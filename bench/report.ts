@@ -110,8 +110,11 @@ function workerTables(rows: readonly Row[]): Table[] {
 function clientTable(rows: readonly Row[]): Table | null {
   const list = rows.filter((r) => r.section === "client");
   if (list.length === 0) return null;
+  const pins = [...new Set(list.map((r) => r.pin).filter((p) => p !== undefined))];
   return {
-    title: `Clients as the load generator (same ${CLIENT_WORKER_PROCS} libgearman C worker processes, 1 gearmand, 16 B jobs)`,
+    title:
+      `Clients as the load generator (same ${CLIENT_WORKER_PROCS} libgearman C worker processes, 1 gearmand, 16 B jobs; ` +
+      `the Bun clients run as many jobs before their clock starts)${pins.length > 0 ? `; --pin ${pins.join(" / ")}` : ""}`,
     header: [
       "case",
       "client",

@@ -159,6 +159,15 @@ const warmupJobs = (jobs: number): number => Math.min(jobs, Math.max(Math.ceil(j
  */
 const moreWarmupJobs = (jobs: number, warmup: number, jobsPerSecond: number): number =>
   Math.max(0, Math.min(10_000, 5 * jobs, Math.round(jobsPerSecond * 3)) - warmup);
+/**
+ * Each of many worker processes warms up on its own share of the jobs (and wake-ups): 40 of them
+ * after 5,000 jobs in all are still compiling (gearbun at 40 workers, --worker-wakeup 1: ~350
+ * µs/job measured cold, ~76 after 60,000 jobs, against ~68 for the Bun floor). So the workers rows
+ * warm up to 1,500 jobs per process, at most 20 s at the rate seen, at most 30 runs' worth; what
+ * that warm-up cost each process is reported beside the steady figure.
+ */
+const perProcessWarmupJobs = (jobs: number, procs: number, done: number, jobsPerSecond: number): number =>
+  procs <= 1 ? 0 : Math.max(0, Math.min(1_500 * procs, 30 * jobs, Math.round(jobsPerSecond * 20)) - done);
 /** Generous: the slowest rows (40 woken workers per job) do a few hundred jobs/s. */
 const runTimeout = (jobs: number): number => 30_000 + jobs * 20;
 
@@ -300,11 +309,23 @@ async function scaleRow(
       };
     };
     opts.progress(`${step} ${kase.id} · ${peer.label} · warm-up (${fmt(warmup)} jobs)`);
-    const more = moreWarmupJobs(jobs, warmup, (await once(warmup)).jobsPerSecond);
+    const first = await once(warmup);
+    let more = moreWarmupJobs(jobs, warmup, first.jobsPerSecond);
+    let warmNs = first.workerNs;
     if (more > 0) {
       opts.progress(`${step} ${kase.id} · ${peer.label} · warm-up (${fmt(more)} more jobs)`);
-      await once(more);
+      const second = await once(more);
+      warmNs += second.workerNs;
+      const third = perProcessWarmupJobs(jobs, kase.procs, warmup + more, second.jobsPerSecond);
+      if (third > 0) {
+        opts.progress(
+          `${step} ${kase.id} · ${peer.label} · warm-up (${fmt(third)} more jobs, ${kase.procs} processes)`,
+        );
+        warmNs += (await once(third)).workerNs;
+        more += third;
+      }
     }
+    const warmNote = `warm-up ${fmt(warmup + more)} jobs: ${(warmNs / 1e6 / kase.procs).toFixed(0)} ms CPU per worker process`;
     const runs = [];
     for (let r = 1; r <= opts.runs; r++) {
       opts.progress(`${step} ${kase.id} · ${peer.label} · run ${r}/${opts.runs} (${fmt(jobs)} jobs)`);
@@ -339,7 +360,7 @@ async function scaleRow(
     const row: Row = {
       ...head,
       status: note !== undefined && !Number.isNaN(done) && done < expected ? "failed" : "ok",
-      note: [pinNote(pin), ...(note !== undefined ? [note] : [])].join("; "),
+      note: [pinNote(pin), warmNote, ...(note !== undefined ? [note] : [])].join("; "),
       jobsPerSecond: spread(runs.map((m) => m.jobsPerSecond)),
       cpuUsPerJob: median(runs.map((m) => m.workerNs / 1000 / jobs)),
       workerCpuUsPerJob: median(runs.map((m) => m.workerNs / 1000 / jobs)),
@@ -376,7 +397,7 @@ export async function runScale(opts: ThroughputOptions): Promise<{ rows: Row[]; 
     for (const { kase, peerId } of plan) {
       const jobs = opts.jobsOverride ?? kase.jobs;
       opts.log(
-        `${kase.id.padEnd(18)} ${peerId.padEnd(14)} ${fmt(jobs).padStart(8)} jobs/run × ${opts.runs} + warm-up ${fmt(warmupJobs(jobs))} (to ${fmt(Math.min(10_000, 5 * jobs))} within 3 s)`,
+        `${kase.id.padEnd(18)} ${peerId.padEnd(14)} ${fmt(jobs).padStart(8)} jobs/run × ${opts.runs} + warm-up ${fmt(warmupJobs(jobs))} (to ${fmt(Math.min(10_000, 5 * jobs))} within 3 s${kase.procs > 1 ? `, then to ${fmt(Math.min(1_500 * kase.procs, 30 * jobs))} within 20 s` : ""})`,
       );
     }
     opts.log(`${plan.length} scale rows`);

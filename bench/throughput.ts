@@ -19,7 +19,7 @@
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { DEFAULT_PIN, PIN_MODES, type PinMode } from "./pin.ts";
+import { assertPinned, DEFAULT_PIN, PIN_MODES, type PinMode, resolvePinning } from "./pin.ts";
 import {
   buildCPeers,
   buildMssShim,
@@ -110,7 +110,8 @@ function peerTable(c: CPeers | null): Map<string, WorkerPeer> {
   return new Map(peers.map((p) => [p.id, p]));
 }
 
-export type LoadgenId = "c" | "gearbun";
+/** "bun-floor": bench/peers/floor-submitter.ts, the least a Bun client can do (foreground, one server). */
+export type LoadgenId = "c" | "gearbun" | "bun-floor";
 
 export interface LoadgenRun {
   jobs: number;
@@ -130,7 +131,11 @@ function loadgenCommand(
   window: number,
   background: boolean,
   fn: string,
+  warmup: number,
 ): string[] {
+  // The Bun load generators run `warmup` jobs in the same process before their clock starts: a
+  // client lives long in production, and a fresh process would measure its JIT warming up.
+  const warm = warmup > 0 ? ["--warmup", String(warmup)] : [];
   if (id === "c") {
     if (c === null) throw new Error("the libgearman load generator is not built");
     return [
@@ -148,6 +153,24 @@ function loadgenCommand(
       ...(background ? ["-b"] : []),
     ];
   }
+  if (id === "bun-floor") {
+    if (background) throw new Error("the Bun floor client submits foreground jobs only");
+    return [
+      BUN,
+      join(PEERS_DIR, "floor-submitter.ts"),
+      "--servers",
+      server,
+      "--fn",
+      fn,
+      "--jobs",
+      String(jobs),
+      "--bytes",
+      String(bytes),
+      "--window",
+      String(window),
+      ...warm,
+    ];
+  }
   return [
     BUN,
     join(PEERS_DIR, "gearbun-submitter.ts"),
@@ -162,6 +185,7 @@ function loadgenCommand(
     "--window",
     String(window),
     ...(background ? ["--background"] : []),
+    ...warm,
   ];
 }
 
@@ -180,12 +204,16 @@ export async function runLoadgens(
   timeoutMs: number,
   fn: string = FN,
   prefix: readonly string[] = [],
+  warmup = 0,
 ): Promise<LoadgenRun> {
   const n = servers.length;
   const gens = servers.map((server, i) => {
     const share = Math.floor(jobs / n) + (i < jobs % n ? 1 : 0);
     const w = Math.max(1, Math.floor(window / n));
-    return spawnPeer(`loadgen-${id}`, [...prefix, ...loadgenCommand(id, c, server, share, bytes, w, background, fn)]);
+    return spawnPeer(`loadgen-${id}`, [
+      ...prefix,
+      ...loadgenCommand(id, c, server, share, bytes, w, background, fn, warmup),
+    ]);
   });
   const timer = setTimeout(() => {
     for (const g of gens) g.proc.kill("SIGKILL");
@@ -654,8 +682,14 @@ async function clientRow(
   opts: ThroughputOptions,
   step: string,
 ): Promise<Row> {
-  const label = loadgen === "c" ? "libgearman client" : "gearbun client";
+  const label =
+    loadgen === "c"
+      ? "libgearman client"
+      : loadgen === "gearbun"
+        ? "gearbun client"
+        : "Bun floor client (bare sockets)";
   const jobs = opts.jobsOverride ?? kase.jobs;
+  const pin = resolvePinning(opts.pin);
   const warmup = warmupJobs(jobs, 16);
   const head = {
     section: "client" as const,
@@ -671,10 +705,14 @@ async function clientRow(
   let poller: StatusPoller | null = null;
   try {
     server = await startJobServer("gearmand");
+    // The measured process is the client: it gets a CPU of its own ("worker" CPU), gearmand and
+    // the C workers share the other.
+    pin.pinRunning(server.pid, "server");
     poller = new StatusPoller([server.address]);
     for (let i = 0; i < CLIENT_WORKER_PROCS; i++)
-      workers.push(spawnPeer("c", [c.worker, "-s", server.address, "-f", FN]));
+      workers.push(spawnPeer("c", [...pin.prefix("server"), c.worker, "-s", server.address, "-f", FN]));
     await poller.waitWorkers(FN, CLIENT_WORKER_PROCS, 30_000, deadWorker(workers));
+    assertPinned([server.pid, ...workers.map((w) => w.pid)], pin.cpu("server"), "gearmand and C workers");
     const once = async (n: number) => {
       const wpids = workers.map((w) => w.pid);
       const before = snapshotAll(wpids);
@@ -686,7 +724,10 @@ async function clientRow(
         16,
         kase.window,
         kase.background,
-        runTimeout(n, 16),
+        runTimeout(n + (loadgen === "c" ? 0 : n), 16),
+        FN,
+        pin.prefix("worker"),
+        loadgen === "c" ? 0 : n,
       );
       // Background jobs are done once created; let the workers drain them before the next run.
       if (kase.background) await poller!.waitDrained(FN, runTimeout(n, 16), deadWorker(workers));
@@ -705,6 +746,11 @@ async function clientRow(
       jobsPerSecond: spread(runs.map((m) => (jobs * 1000) / m.run.elapsed_ms)),
       cpuUsPerJob: median(runs.map((m) => m.run.cpu_us / jobs)),
       workerCpuUsPerJob: median(runs.map((m) => m.workerCpuNs / 1000 / jobs)),
+      pin:
+        pin.mode === "off"
+          ? pin.describe()
+          : `${pin.mode}: the client on CPU ${pin.cpu("worker")}, gearmand and the C workers on CPU ${pin.cpu("server")}`,
+      ...(pin.fallback !== null ? { note: `not pinned: ${pin.fallback}` } : {}),
     };
     opts.progress(`${step} ${kase.id} · ${label} · ${fmt(row.jobsPerSecond!.median)}/s`, true);
     return row;
@@ -784,7 +830,8 @@ export async function runThroughput(opts: ThroughputOptions): Promise<Throughput
     for (const kase of clientCases(opts.quick)) {
       if (opts.caseFilter !== null && !opts.caseFilter.includes(kase.id) && !opts.caseFilter.includes("client"))
         continue;
-      for (const lg of ["c", "gearbun"] as const) {
+      for (const lg of ["c", "gearbun", "bun-floor"] as const) {
+        if (lg === "bun-floor" && kase.background) continue;
         if (opts.peerFilter !== null && !opts.peerFilter.includes(`client-${lg}`)) continue;
         clientPlan.push({ kase, loadgen: lg });
       }

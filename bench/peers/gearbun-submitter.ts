@@ -3,7 +3,7 @@
  *
  *   bun bench/peers/gearbun-submitter.ts --servers H:P[,...] [--fn echo] [--jobs N] [--bytes B]
  *                                        [--window IN_FLIGHT] [--background]
- *                                        [--burst] [--max-in-flight M]
+ *                                        [--burst] [--max-in-flight M] [--warmup W]
  *
  * Keeps IN_FLIGHT submissions outstanding (each settled one starts the next) until N jobs are done:
  * foreground jobs must come back with B bytes; background jobs are done at JOB_CREATED. With
@@ -11,7 +11,8 @@
  * client's `maxInFlight` set to M (0: no limit). The connections are up before the clock starts.
  * Prints one JSON line {"mode","jobs","ok","failed","elapsed_ms","cpu_us","maxrss_kb","rss_start_kb"}
  * (cpu_us: CPU while the clock ran; rss_start_kb: resident memory when it started); exits 1 on any
- * failure.
+ * failure. With --warmup, W jobs of the same kind run first, before the clock starts (not with
+ * --burst): a client in production is a long-lived process, not one whose JIT is still warming up.
  */
 import { parseArgs } from "node:util";
 import { Client } from "../../src/client/client.ts";
@@ -26,8 +27,10 @@ const { values } = parseArgs({
     background: { type: "boolean", default: false },
     burst: { type: "boolean", default: false },
     "max-in-flight": { type: "string", default: "0" },
+    warmup: { type: "string", default: "0" },
   },
 });
+const warmup = values.burst ? 0 : Math.max(0, Number(values.warmup) || 0);
 const total = Number(values.jobs);
 const size = Number(values.bytes);
 const window = Math.max(1, Number(values.window));
@@ -48,7 +51,9 @@ let submitted = 0;
 let ok = 0;
 let failed = 0;
 let firstError: unknown = null;
-const { promise: allDone, resolve: finished } = Promise.withResolvers<void>();
+/** Jobs in the current phase (the warm-up, then the measured run). */
+let phase = warmup;
+let { promise: allDone, resolve: finished } = Promise.withResolvers<void>();
 
 const settle = (good: boolean, error?: unknown): void => {
   if (good) ok++;
@@ -56,8 +61,8 @@ const settle = (good: boolean, error?: unknown): void => {
     failed++;
     firstError ??= error;
   }
-  if (ok + failed === total) finished();
-  else if (submitted < total) next();
+  if (ok + failed === phase) finished();
+  else if (submitted < phase) next();
 };
 const onResult = (result: Uint8Array): void => settle(result.byteLength === size, `echoed ${result.byteLength} bytes`);
 const onCreated = (): void => settle(true);
@@ -69,6 +74,19 @@ function next(): void {
   else client.submit(fn, payload).then(onResult, onError);
 }
 
+if (warmup > 0) {
+  while (submitted < phase && submitted < window) next();
+  await allDone;
+  if (failed > 0) {
+    console.error(
+      `gearbun-submitter: warm-up failed: ${firstError instanceof Error ? firstError.message : String(firstError)}`,
+    );
+    process.exit(1);
+  }
+  submitted = ok = 0;
+  ({ promise: allDone, resolve: finished } = Promise.withResolvers<void>());
+}
+phase = total;
 Bun.gc(true);
 const rssStart = process.memoryUsage().rss;
 const cpuStart = process.cpuUsage();
