@@ -40,7 +40,7 @@ const HELP = `bun run bench [options]: codec micro-benchmarks, then end-to-end r
   --jobs N                 jobs per run for every row (default: each case's own)
   --loadgen c|gearbun      load generator of the worker rows (default auto: c when libgearman-dev is installed)
   --no-mss-shim            gearmand without the MSS shim in the large-payload cases
-  --pin off|same|split     CPU pinning of the scale rows (servers, workers) with taskset (default ${DEFAULT_PIN}):
+  --pin off|same|split     CPU pinning of the worker, client and scale rows with taskset (default ${DEFAULT_PIN}):
                            split = worker processes on CPU 1, job servers and load generator on CPU 0;
                            same = all on CPU 0; off = wherever the scheduler puts them`;
 

@@ -1,5 +1,6 @@
 /**
- * CPU pinning of the benchmark's processes (`--pin off|same|split`), for the scale rows.
+ * CPU pinning of the benchmark's processes (`--pin off|same|split`): the worker, client
+ * and scale rows.
  *
  * On a small machine the one-job-at-a-time rows measure where the scheduler puts the processes
  * more than the code: a worker that shares gearmand's CPU hands each job over without a

@@ -77,13 +77,23 @@ function figureCells(r: Row): string[] {
   ];
 }
 
+/** The workers' user / kernel CPU per job, or "–". */
+const userSys = (r: Row): string =>
+  r.workerUserUsPerJob === undefined ? "–" : `${num(r.workerUserUsPerJob)} / ${num(r.workerSysUsPerJob)}`;
+
+/** "; --pin <describe()>" of a table's rows (each distinct one), or nothing when none says. */
+function pinTitle(list: readonly Row[]): string {
+  const pins = [...new Set(list.map((r) => r.pin).filter((p) => p !== undefined))];
+  return pins.length > 0 ? `; --pin ${pins.join(" / ")}` : "";
+}
+
 interface Table {
   title: string;
   header: string[];
   rows: string[][];
 }
 
-function workerTables(rows: readonly Row[]): Table[] {
+export function workerTables(rows: readonly Row[]): Table[] {
   const tables: Table[] = [];
   const byCase = groupBy(
     rows.filter((r) => r.section === "worker"),
@@ -92,17 +102,26 @@ function workerTables(rows: readonly Row[]): Table[] {
   for (const [, list] of byCase) {
     const first = list[0]!;
     const large = first.bytes >= 64 * KiB;
-    const header = ["peer", "jobs/run", "jobs/s (median)", "min – max", "× C", "worker CPU µs/job", "× C"];
+    const header = [
+      "peer",
+      "jobs/run",
+      "jobs/s (median)",
+      "min – max",
+      "× C",
+      "worker CPU µs/job",
+      "× C",
+      "worker user/sys µs/job",
+    ];
     if (large) header.push("worker CPU ms/MiB");
     header.push("worker peak RSS", "server CPU µs/job", "server cores", "note");
     const body = list.map((r) => {
-      const cells = [r.label, int(r.jobs), ...figureCells(r)];
+      const cells = [r.label, int(r.jobs), ...figureCells(r), userSys(r)];
       if (large)
         cells.push(r.workerCpuUsPerJob === undefined ? "–" : (r.workerCpuUsPerJob / (r.bytes / MiB) / 1000).toFixed(2));
       cells.push(mib(r.workerPeakRssKb), num(r.serverCpuUsPerJob), num(r.serverCores, 2), r.note ?? "");
       return cells;
     });
-    tables.push({ title: `${first.caseId}: ${first.caseTitle}`, header, rows: body });
+    tables.push({ title: `${first.caseId}: ${first.caseTitle}${pinTitle(list)}`, header, rows: body });
   }
   return tables;
 }
@@ -110,11 +129,10 @@ function workerTables(rows: readonly Row[]): Table[] {
 function clientTable(rows: readonly Row[]): Table | null {
   const list = rows.filter((r) => r.section === "client");
   if (list.length === 0) return null;
-  const pins = [...new Set(list.map((r) => r.pin).filter((p) => p !== undefined))];
   return {
     title:
       `Clients as the load generator (same ${CLIENT_WORKER_PROCS} libgearman C worker processes, 1 gearmand, 16 B jobs; ` +
-      `the Bun clients run as many jobs before their clock starts)${pins.length > 0 ? `; --pin ${pins.join(" / ")}` : ""}`,
+      `the Bun clients run as many jobs before their clock starts)${pinTitle(list)}`,
     header: [
       "case",
       "client",
@@ -244,9 +262,8 @@ function scaleTables(rows: readonly Row[]): Table[] {
   ] as const) {
     const part = list.filter((r) => r.caseId.startsWith(`${axis}-`));
     if (part.length === 0) continue;
-    const pins = [...new Set(part.map((r) => r.pin).filter((p) => p !== undefined))];
     tables.push({
-      title: pins.length > 0 ? `${title}; --pin ${pins.join(" / ")}` : title,
+      title: `${title}${pinTitle(part)}`,
       header: [
         "case",
         "peer",
@@ -267,7 +284,7 @@ function scaleTables(rows: readonly Row[]): Table[] {
         r.label,
         int(r.jobs),
         ...figureCells(r),
-        r.workerUserUsPerJob === undefined ? "–" : `${num(r.workerUserUsPerJob)} / ${num(r.workerSysUsPerJob)}`,
+        userSys(r),
         num(r.serverCpuUsPerJob),
         short(r.packetsPerJob?.received),
         short(r.packetsPerJob?.sent),
@@ -377,12 +394,15 @@ export function writeResults(input: ReportInput): { markdown: string; svg: strin
   );
   parts.push("![jobs/s per peer](results.svg)", "");
   parts.push(
-    "How to read it: every row starts its own job server(s) and worker process(es) and waits until the workers are registered; " +
-      `one unmeasured warm-up run, then ${result.runs} measured runs: jobs/s is their median, with min – max. ` +
+    "How to read it: every row starts its own job server(s) and worker process(es), pins them with taskset (--pin, shown in each " +
+      "title; split: the worker processes on one CPU, the job servers and the load generator on the other) and waits until the " +
+      "workers are registered; an unmeasured warm-up (a tenth of a run, then up to 10,000 jobs in all within 3 s: a fresh Bun " +
+      `worker keeps getting cheaper per job for its first several thousand jobs), then ${result.runs} measured runs: jobs/s is their median, with min – max. ` +
       `The load generator of the worker rows is ${loadgen}, one process per server, so only the worker differs between rows. ` +
       "Foreground rows time the load generator's own clock from the first submit to the last result; background rows pause the " +
       "workers (SIGSTOP), fill the queue, resume them and time until the server reports the queue empty. " +
       "CPU is the worker process(es)' and the server's own accounting (/proc/PID/task/*/schedstat) over the measured runs, per job; " +
+      "worker user/sys is utime/stime of /proc/PID/stat (10 ms ticks, summed over the measured runs); " +
       "peak RSS is the largest VmHWM of the worker processes; server cores is server CPU time over wall time, i.e. the row's jobs/s as a " +
       "fraction of what the server could do with one core at that CPU per job (1,000,000 / server µs per job): near 1, gearmand is the bound " +
       "(it has I/O threads besides its main thread, so it can pass 1). × C is the ratio to the libgearman C worker row of the same case (for CPU: below 1 is cheaper). " +

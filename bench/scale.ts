@@ -30,7 +30,6 @@ import {
   buildCPeers,
   cpuDeltaNs,
   cpuSnapshot,
-  cpuUserSysNs,
   haveGearmandBinary,
   installCleanup,
   type JobServer,
@@ -40,7 +39,9 @@ import {
   startJobServer,
   StatusPoller,
   stopAll,
+  userSysMeter,
 } from "./support.ts";
+import { moreWarmupJobs } from "./warmup.ts";
 import { fmt, type LoadgenId, median, type Row, runLoadgens, spread, type ThroughputOptions } from "./throughput.ts";
 
 const FN = "echo";
@@ -152,14 +153,6 @@ export function scalePlan(
 
 const warmupJobs = (jobs: number): number => Math.min(jobs, Math.max(Math.ceil(jobs / 10), 200));
 /**
- * A JIT runtime keeps getting cheaper per job for its first several thousand jobs (gearbun at one
- * job at a time: ~40 µs/job over jobs 200–4,000, ~21–26 µs/job past 10,000), so after the first
- * warm-up a second one brings the total to 10,000 jobs, at most 3 s at the rate just seen and at
- * most 5 runs' worth (keeps `--jobs` smoke runs short).
- */
-const moreWarmupJobs = (jobs: number, warmup: number, jobsPerSecond: number): number =>
-  Math.max(0, Math.min(10_000, 5 * jobs, Math.round(jobsPerSecond * 3)) - warmup);
-/**
  * Each of many worker processes warms up on its own share of the jobs (and wake-ups): 40 of them
  * after 5,000 jobs in all are still compiling (gearbun at 40 workers, --worker-wakeup 1: ~350
  * µs/job measured cold, ~76 after 60,000 jobs, against ~68 for the Bun floor). So the workers rows
@@ -175,21 +168,6 @@ const runTimeout = (jobs: number): number => 30_000 + jobs * 20;
 function cpuMeter(pids: readonly number[]): () => number {
   const before = pids.map((p) => cpuSnapshot(p));
   return () => pids.reduce((sum, p, i) => sum + cpuDeltaNs(before[i]!, cpuSnapshot(p)), 0);
-}
-
-/** Several processes' user and kernel CPU, ns, between two calls (clock ticks: sum long spans). */
-function userSysMeter(pids: readonly number[]): () => { userNs: number; sysNs: number } {
-  const before = pids.map((p) => cpuUserSysNs(p));
-  return () => {
-    let userNs = 0;
-    let sysNs = 0;
-    pids.forEach((p, i) => {
-      const now = cpuUserSysNs(p);
-      userNs += now.userNs - before[i]!.userNs;
-      sysNs += now.sysNs - before[i]!.sysNs;
-    });
-    return { userNs, sysNs };
-  };
 }
 
 const exited = (workers: readonly Peer[]) => (): string | null => {

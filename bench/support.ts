@@ -332,6 +332,21 @@ export function cpuUserSysNs(pid: number): { userNs: number; sysNs: number } {
   }
 }
 
+/** Several processes' user and kernel CPU, ns, between two calls (clock ticks: sum long spans). */
+export function userSysMeter(pids: readonly number[]): () => { userNs: number; sysNs: number } {
+  const before = pids.map((p) => cpuUserSysNs(p));
+  return () => {
+    let userNs = 0;
+    let sysNs = 0;
+    pids.forEach((p, i) => {
+      const now = cpuUserSysNs(p);
+      userNs += now.userNs - before[i]!.userNs;
+      sysNs += now.sysNs - before[i]!.sysNs;
+    });
+    return { userNs, sysNs };
+  };
+}
+
 const CLOCK_TICKS = ((): number => {
   const r = Bun.spawnSync(["getconf", "CLK_TCK"], { stdout: "pipe", stderr: "ignore" });
   const n = Number(r.stdout.toString().trim());

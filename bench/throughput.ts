@@ -4,8 +4,11 @@
  *   bun bench/throughput.ts [--quick] [--runs 3] [--loadgen c|gearbun] [--case ID,...] [--peer ID,...]
  *                           [--jobs N] [--no-mss-shim] [--dry-run] [--pin off|same|split]
  *
- * Every row starts fresh job server(s) and fresh worker process(es), waits until the workers are
- * registered, does one unmeasured warm-up run, then `runs` measured runs:
+ * Every row starts fresh job server(s) and fresh worker process(es), pins them (`--pin`, bench/pin.ts;
+ * default split: the worker processes on one CPU, the job servers and the load generator on the
+ * other), waits until the workers are registered, warms up (a tenth of a run, then up to 10,000
+ * jobs in all within 3 s, since a fresh Bun worker keeps getting cheaper per job for its first
+ * several thousand jobs), then `runs` measured runs:
  * - foreground ("fg") rows: one load generator per server keeps its share of the in-flight window
  *   full until its jobs are done; jobs/s is jobs over the slowest generator's own clock;
  * - background ("drain") rows: the workers are paused (SIGSTOP), the queue is filled with
@@ -19,7 +22,7 @@
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { assertPinned, DEFAULT_PIN, PIN_MODES, type PinMode, resolvePinning } from "./pin.ts";
+import { assertPinned, DEFAULT_PIN, PIN_MODES, type PinMode, type Pinning, resolvePinning } from "./pin.ts";
 import {
   buildCPeers,
   buildMssShim,
@@ -37,7 +40,9 @@ import {
   type JobServer,
   type Peer,
   type Target,
+  userSysMeter,
 } from "./support.ts";
+import { moreWarmupJobs } from "./warmup.ts";
 
 const FN = "echo";
 /** The Bun running this benchmark runs the Bun peers too. */
@@ -423,10 +428,10 @@ export interface Row {
   /** Burst rows: the load generator's peak RSS, and its RSS when the clock started, KiB. */
   readonly clientPeakRssKb?: number;
   readonly clientStartRssKb?: number;
-  /** Scale rows: the worker processes' user and kernel CPU per job, µs (clock ticks over all measured runs). */
+  /** Worker and scale rows: the worker processes' user and kernel CPU per job, µs (clock ticks over all measured runs). */
   readonly workerUserUsPerJob?: number;
   readonly workerSysUsPerJob?: number;
-  /** Scale rows: how the row's processes were pinned (bench/pin.ts `describe()`). */
+  /** Worker, client and scale rows: how the row's processes were pinned (bench/pin.ts `describe()`). */
   readonly pin?: string;
   /** Scale rows, gearbun workers: packets per job by packet name, as the worker counted them. */
   readonly packetsPerJob?: { readonly received: Record<string, number>; readonly sent: Record<string, number> };
@@ -446,7 +451,7 @@ export interface ThroughputOptions {
   mssShim: boolean;
   /** Print the planned rows (case, peer, jobs per run) and run nothing. */
   dryRun: boolean;
-  /** CPU pinning of the scale rows' processes (bench/pin.ts). @default "split" */
+  /** CPU pinning of the worker, client and scale rows' processes (bench/pin.ts). @default "split" */
   pin: PinMode;
   progress(line: string, final?: boolean): void;
   log(line: string): void;
@@ -510,9 +515,10 @@ export function runFigures(
   };
 }
 
-async function startWorkers(peer: WorkerPeer, addresses: string[], procs: number): Promise<Peer[]> {
+async function startWorkers(peer: WorkerPeer, addresses: string[], procs: number, pin: Pinning): Promise<Peer[]> {
   const workers: Peer[] = [];
-  for (let i = 0; i < procs; i++) workers.push(spawnPeer(peer.id, peer.command(addresses)));
+  for (let i = 0; i < procs; i++)
+    workers.push(spawnPeer(peer.id, [...pin.prefix("worker"), ...peer.command(addresses)]));
   return workers;
 }
 
@@ -537,6 +543,7 @@ async function measureFg(
   workers: Peer[],
   servers: JobServer[],
   jobs: number,
+  pin: Pinning,
 ): Promise<Measured> {
   const wpids = workers.map((w) => w.pid);
   const spids = servers.map((s) => s.pid);
@@ -552,6 +559,8 @@ async function measureFg(
     kase.window,
     false,
     runTimeout(jobs, kase.bytes),
+    FN,
+    pin.prefix("loadgen"),
   );
   const wallMs = performance.now() - t0;
   const workerCpuNs = deltaAll(wBefore, wpids);
@@ -570,12 +579,24 @@ async function measureDrain(
   servers: JobServer[],
   poller: StatusPoller,
   jobs: number,
+  pin: Pinning,
 ): Promise<Measured> {
   const wpids = workers.map((w) => w.pid);
   const spids = servers.map((s) => s.pid);
   for (const w of workers) w.proc.kill("SIGSTOP");
   try {
-    await runLoadgens(loadgen, c, addresses, jobs, kase.bytes, kase.window, true, runTimeout(jobs, kase.bytes));
+    await runLoadgens(
+      loadgen,
+      c,
+      addresses,
+      jobs,
+      kase.bytes,
+      kase.window,
+      true,
+      runTimeout(jobs, kase.bytes),
+      FN,
+      pin.prefix("loadgen"),
+    );
     const queued = await poller.read(FN);
     if (queued.total < jobs) throw new Error(`only ${queued.total} of ${jobs} jobs queued before the workers resumed`);
   } catch (error) {
@@ -592,6 +613,11 @@ async function measureDrain(
   return { jobsPerSecond: (jobs * 1000) / (t1 - t0), workerCpuNs, serverCpuNs, wallMs: t1 - t0 };
 }
 
+/** A worker row's run: the figures every row has, and the worker processes' user and kernel time. */
+interface WorkerMeasured extends Measured {
+  worker: { userNs: number; sysNs: number };
+}
+
 async function workerRow(
   kase: Case,
   peer: WorkerPeer,
@@ -599,6 +625,7 @@ async function workerRow(
   loadgen: LoadgenId,
   shim: string | null,
   opts: ThroughputOptions,
+  pin: Pinning,
   step: string,
 ): Promise<Row> {
   const jobs = opts.jobsOverride ?? (peer.slow ? kase.slowJobs : kase.jobs);
@@ -611,37 +638,60 @@ async function workerRow(
     label: peer.label,
     bytes: kase.bytes,
     jobs,
+    pin: pin.describe(),
   };
   const servers: JobServer[] = [];
   let workers: Peer[] = [];
   let poller: StatusPoller | null = null;
   try {
     const preload = kase.mssShim && kase.target === "gearmand" ? shim : null;
-    for (let i = 0; i < kase.servers; i++) servers.push(await startJobServer(kase.target, preload));
+    // gearmand and the embedded server are started by shared helpers: pinned once they run.
+    for (let i = 0; i < kase.servers; i++) {
+      const server = await startJobServer(kase.target, preload);
+      servers.push(server);
+      pin.pinRunning(server.pid, "server");
+    }
     const addresses = servers.map((s) => s.address);
     poller = new StatusPoller(addresses);
     opts.progress(`${step} ${kase.id} · ${peer.label} · starting`);
-    workers = await startWorkers(peer, addresses, kase.procs);
+    workers = await startWorkers(peer, addresses, kase.procs, pin);
     await poller.waitWorkers(FN, kase.procs, 30_000, deadWorker(workers));
+    assertPinned(
+      servers.map((s) => s.pid),
+      pin.cpu("server"),
+      "job server",
+    );
+    const wpids = workers.map((w) => w.pid);
+    assertPinned(wpids, pin.cpu("worker"), "worker");
 
-    const measure = (n: number): Promise<Measured> =>
-      kase.mode === "fg"
-        ? measureFg(kase, c, loadgen, addresses, workers, servers, n)
-        : measureDrain(kase, c, loadgen, addresses, workers, servers, poller!, n);
+    const measure = async (n: number): Promise<WorkerMeasured> => {
+      const userSys = userSysMeter(wpids);
+      const m =
+        kase.mode === "fg"
+          ? await measureFg(kase, c, loadgen, addresses, workers, servers, n, pin)
+          : await measureDrain(kase, c, loadgen, addresses, workers, servers, poller!, n, pin);
+      return { ...m, worker: userSys() };
+    };
 
     opts.progress(`${step} ${kase.id} · ${peer.label} · warm-up (${fmt(warmup)} jobs)`);
-    await measure(warmup);
-    const runs: Measured[] = [];
+    const first = await measure(warmup);
+    const more = moreWarmupJobs(jobs, warmup, first.jobsPerSecond);
+    if (more > 0) {
+      opts.progress(`${step} ${kase.id} · ${peer.label} · warm-up (${fmt(more)} more jobs)`);
+      await measure(more);
+    }
+    const runs: WorkerMeasured[] = [];
     for (let r = 1; r <= opts.runs; r++) {
+      const last = runs.at(-1);
       opts.progress(
-        `${step} ${kase.id} · ${peer.label} · run ${r}/${opts.runs} (${fmt(jobs)} jobs)${runs.length ? ` · last ${fmt(runs.at(-1)!.jobsPerSecond)} jobs/s` : ""}`,
+        `${step} ${kase.id} · ${peer.label} · run ${r}/${opts.runs} (${fmt(jobs)} jobs)${last ? ` · last ${fmt(last.jobsPerSecond)} jobs/s, ${(last.workerCpuNs / 1000 / jobs).toFixed(1)} µs/job` : ""}`,
       );
       runs.push(await measure(jobs));
     }
     const rss = Math.max(...workers.map((w) => peakRssKb(w.pid)));
 
     // Each worker reports the jobs it did; together they must have done every job.
-    const expected = warmup + jobs * opts.runs;
+    const expected = warmup + more + jobs * opts.runs;
     const reports = await Promise.all(
       workers.map(async (w) => {
         await w.stop(5000);
@@ -652,13 +702,22 @@ async function workerRow(
     let note: string | undefined;
     if (Number.isNaN(done)) note = "worker did not report its job count";
     else if (done !== expected) note = `workers report ${fmt(done)} jobs done, ${fmt(expected)} submitted`;
+    const notes = [
+      ...(pin.fallback !== null ? [`not pinned: ${pin.fallback}`] : []),
+      ...(more > 0 ? [`warm-up ${fmt(warmup + more)} jobs`] : []),
+      ...(note !== undefined ? [note] : []),
+    ];
     const figures = runFigures(runs, jobs);
+    // User and kernel time come in clock ticks: summed over the measured runs, not a median.
+    const measured = jobs * runs.length;
     const row: Row = {
       ...head,
       status: note !== undefined && !Number.isNaN(done) && done < expected ? "failed" : "ok",
-      ...(note !== undefined ? { note } : {}),
+      ...(notes.length > 0 ? { note: notes.join("; ") } : {}),
       ...figures,
       cpuUsPerJob: figures.workerCpuUsPerJob,
+      workerUserUsPerJob: runs.reduce((sum, m) => sum + m.worker.userNs, 0) / 1000 / measured,
+      workerSysUsPerJob: runs.reduce((sum, m) => sum + m.worker.sysNs, 0) / 1000 / measured,
       workerPeakRssKb: rss,
     };
     opts.progress(`${step} ${kase.id} · ${peer.label} · ${fmt(row.jobsPerSecond!.median)} jobs/s`, true);
@@ -844,8 +903,10 @@ export async function runThroughput(opts: ThroughputOptions): Promise<Throughput
   if (opts.dryRun) {
     for (const { kase, peer } of plan) {
       const jobs = opts.jobsOverride ?? (peer.slow ? kase.slowJobs : kase.jobs);
+      const warm = warmupJobs(jobs, kase.bytes);
+      const to = Math.min(10_000, 5 * jobs);
       opts.log(
-        `${kase.id.padEnd(16)} ${peer.id.padEnd(16)} ${fmt(jobs).padStart(8)} jobs/run × ${opts.runs} + warm-up ${fmt(warmupJobs(jobs, kase.bytes))}`,
+        `${kase.id.padEnd(16)} ${peer.id.padEnd(16)} ${fmt(jobs).padStart(8)} jobs/run × ${opts.runs} + warm-up ${fmt(warm)}${to > warm ? ` (to ${fmt(to)} within 3 s)` : ""}`,
       );
     }
     for (const { kase, loadgen: lg } of clientPlan) {
@@ -857,12 +918,15 @@ export async function runThroughput(opts: ThroughputOptions): Promise<Throughput
     opts.log(`${total} rows`);
     return { rows: [], loadgen, runs: opts.runs, notes };
   }
+  const pin = resolvePinning(opts.pin);
+  if (plan.length > 0 && pin.fallback !== null)
+    opts.log(`worker rows: --pin ${pin.requested} not possible (${pin.fallback}): not pinned`);
   const rows: Row[] = [];
   let i = 0;
   try {
     for (const item of plan) {
       i++;
-      rows.push(await workerRow(item.kase, item.peer, c, loadgen, shim, opts, `[${i}/${total}]`));
+      rows.push(await workerRow(item.kase, item.peer, c, loadgen, shim, opts, pin, `[${i}/${total}]`));
     }
     for (const item of clientPlan) {
       i++;

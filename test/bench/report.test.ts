@@ -1,9 +1,10 @@
 import { describe, expect, test } from "bun:test";
-import { resultsSvg } from "../../bench/report.ts";
+import { resultsSvg, workerTables } from "../../bench/report.ts";
 import { calibrateBurn } from "../../bench/peers/burn.ts";
 import { poolCases, poolPlan } from "../../bench/pool.ts";
 import { childPids, cpuDeltaNs, cpuSnapshot, peakRssKb } from "../../bench/support.ts";
 import { cases, parseThroughputArgs, type Row } from "../../bench/throughput.ts";
+import { moreWarmupJobs } from "../../bench/warmup.ts";
 
 const row = (peerId: string, label: string, median?: number): Row => ({
   section: "worker",
@@ -32,6 +33,26 @@ describe("bench report", () => {
     expect(svg).not.toContain("<foreground>");
   });
 
+  test("bench report - worker tables say the rows' pinning in the title and show user/sys CPU per job", () => {
+    const pinned = (peerId: string, pin: string): Row => ({
+      ...row(peerId, peerId, 1000),
+      pin,
+      cpuUsPerJob: 30,
+      workerUserUsPerJob: 12.25,
+      workerSysUsPerJob: 18,
+    });
+    const [one] = workerTables([
+      pinned("c", "split: workers on CPU 1"),
+      pinned("gearbun-c1", "split: workers on CPU 1"),
+    ]);
+    expect(one!.title).toBe("fg-16b: 16 B <foreground>; --pin split: workers on CPU 1");
+    const col = one!.header.indexOf("worker user/sys µs/job");
+    expect(one!.rows.map((r) => r[col])).toEqual(["12.3 / 18.0", "12.3 / 18.0"]);
+    const [unpinned] = workerTables([row("c", "C", 1000)]);
+    expect(unpinned!.title).toBe("fg-16b: 16 B <foreground>");
+    expect(unpinned!.rows[0]![unpinned!.header.indexOf("worker user/sys µs/job")]).toBe("–");
+  });
+
   test("bench report - bars scale to the largest max of their panel", () => {
     const svg = resultsSvg([row("c", "C", 1000), row("gearbun-c16", "G", 2000)]);
     const widths = [...svg.matchAll(/<rect x="\d+" y="\d+" width="([\d.]+)"/g)].map((m) => Number(m[1]));
@@ -49,6 +70,14 @@ describe("bench plan", () => {
     expect(full.get("fg-16b")!.jobs).toBe(100_000);
     expect(full.get("fg-64k")!.jobs).toBe(10_000);
     expect(full.get("fg-4m")!.jobs).toBe(1_000);
+  });
+
+  test("bench plan - the second warm-up tops a row up to 10,000 jobs, within 3 s and 5 runs' worth", () => {
+    expect(moreWarmupJobs(100_000, 10_000, 20_000)).toBe(0);
+    expect(moreWarmupJobs(20_000, 2_000, 20_000)).toBe(8_000);
+    expect(moreWarmupJobs(20_000, 2_000, 1_000)).toBe(1_000);
+    expect(moreWarmupJobs(1_000, 100, 1_000_000)).toBe(4_900);
+    expect(moreWarmupJobs(1_000, 100, 10)).toBe(0);
   });
 
   test("bench plan - arguments are checked", () => {
