@@ -41,7 +41,7 @@ import {
   stopAll,
   userSysMeter,
 } from "./support.ts";
-import { moreWarmupJobs } from "./warmup.ts";
+import { moreWarmupJobs, perProcessWarmupJobs } from "./warmup.ts";
 import { fmt, type LoadgenId, median, type Row, runLoadgens, spread, type ThroughputOptions } from "./throughput.ts";
 
 const FN = "echo";
@@ -151,16 +151,9 @@ export function scalePlan(
   return plan;
 }
 
+/** gearmand's default wake-up NOOPs every sleeping worker per job; `--worker-wakeup 1` one. */
+const wakesAll = (kase: ScaleCase): boolean => !kase.gearmandArgs.includes("--worker-wakeup");
 const warmupJobs = (jobs: number): number => Math.min(jobs, Math.max(Math.ceil(jobs / 10), 200));
-/**
- * Each of many worker processes warms up on its own share of the jobs (and wake-ups): 40 of them
- * after 5,000 jobs in all are still compiling (gearbun at 40 workers, --worker-wakeup 1: ~350
- * µs/job measured cold, ~76 after 60,000 jobs, against ~68 for the Bun floor). So the workers rows
- * warm up to 1,500 jobs per process, at most 20 s at the rate seen, at most 30 runs' worth; what
- * that warm-up cost each process is reported beside the steady figure.
- */
-const perProcessWarmupJobs = (jobs: number, procs: number, done: number, jobsPerSecond: number): number =>
-  procs <= 1 ? 0 : Math.max(0, Math.min(1_500 * procs, 30 * jobs, Math.round(jobsPerSecond * 20)) - done);
 /** Generous: the slowest rows (40 woken workers per job) do a few hundred jobs/s. */
 const runTimeout = (jobs: number): number => 30_000 + jobs * 20;
 
@@ -294,7 +287,7 @@ async function scaleRow(
       opts.progress(`${step} ${kase.id} · ${peer.label} · warm-up (${fmt(more)} more jobs)`);
       const second = await once(more);
       warmNs += second.workerNs;
-      const third = perProcessWarmupJobs(jobs, kase.procs, warmup + more, second.jobsPerSecond);
+      const third = perProcessWarmupJobs(jobs, kase.procs, wakesAll(kase), warmup + more, second.jobsPerSecond);
       if (third > 0) {
         opts.progress(
           `${step} ${kase.id} · ${peer.label} · warm-up (${fmt(third)} more jobs, ${kase.procs} processes)`,
@@ -375,7 +368,7 @@ export async function runScale(opts: ThroughputOptions): Promise<{ rows: Row[]; 
     for (const { kase, peerId } of plan) {
       const jobs = opts.jobsOverride ?? kase.jobs;
       opts.log(
-        `${kase.id.padEnd(18)} ${peerId.padEnd(14)} ${fmt(jobs).padStart(8)} jobs/run × ${opts.runs} + warm-up ${fmt(warmupJobs(jobs))} (to ${fmt(Math.min(10_000, 5 * jobs))} within 3 s${kase.procs > 1 ? `, then to ${fmt(Math.min(1_500 * kase.procs, 30 * jobs))} within 20 s` : ""})`,
+        `${kase.id.padEnd(18)} ${peerId.padEnd(14)} ${fmt(jobs).padStart(8)} jobs/run × ${opts.runs} + warm-up ${fmt(warmupJobs(jobs))} (to ${fmt(Math.min(10_000, 5 * jobs))} within 3 s${kase.procs > 1 ? `, then to ${fmt(perProcessWarmupJobs(jobs, kase.procs, wakesAll(kase), 0, Number.POSITIVE_INFINITY))} within 60 s` : ""})`,
       );
     }
     opts.log(`${plan.length} scale rows`);

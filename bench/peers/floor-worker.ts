@@ -7,7 +7,8 @@
  *   bun bench/peers/floor-worker.ts --servers 127.0.0.1:4730[,...] [--fn echo]
  *
  * It speaks the same packets as gearbun's worker (CAN_DO, GRAB_JOB_UNIQ, PRE_SLEEP after NO_JOB,
- * WORK_COMPLETE) and one write per data event. On SIGTERM/SIGINT prints {"jobs","cpu_us"} and exits.
+ * WORK_COMPLETE) and one write per data event. On SIGTERM/SIGINT prints {"jobs","cpu_us","packets"}
+ * (packets: { received, sent } by packet name, as gearbun-worker.ts reports them) and exits.
  */
 import { parseArgs } from "node:util";
 
@@ -37,6 +38,25 @@ function packet(type: number, body: Uint8Array): Uint8Array {
   return out;
 }
 
+const NAMES: Record<number, string> = {
+  [CAN_DO]: "CAN_DO",
+  [PRE_SLEEP]: "PRE_SLEEP",
+  [NOOP]: "NOOP",
+  [NO_JOB]: "NO_JOB",
+  [WORK_COMPLETE]: "WORK_COMPLETE",
+  [GRAB_JOB_UNIQ]: "GRAB_JOB_UNIQ",
+  [JOB_ASSIGN_UNIQ]: "JOB_ASSIGN_UNIQ",
+};
+const received = new Uint32Array(64);
+const sent = new Uint32Array(64);
+const counts = (by: Uint32Array): Record<string, number> => {
+  const out: Record<string, number> = {};
+  by.forEach((n, type) => {
+    if (n > 0) out[NAMES[type] ?? String(type)] = n;
+  });
+  return out;
+};
+
 const EMPTY = new Uint8Array(0);
 const GRAB = packet(GRAB_JOB_UNIQ, EMPTY);
 const SLEEP = packet(PRE_SLEEP, EMPTY);
@@ -60,9 +80,14 @@ function serve(host: string, port: number): void {
       if (buf.length - at - 12 < size) break;
       const body = buf.subarray(at + 12, at + 12 + size);
       at += 12 + size;
-      if (type === NOOP) out.push(GRAB);
-      else if (type === NO_JOB) out.push(SLEEP);
-      else if (type === JOB_ASSIGN_UNIQ) {
+      received[type & 63]!++;
+      if (type === NOOP) {
+        out.push(GRAB);
+        sent[GRAB_JOB_UNIQ]!++;
+      } else if (type === NO_JOB) {
+        out.push(SLEEP);
+        sent[PRE_SLEEP]!++;
+      } else if (type === JOB_ASSIGN_UNIQ) {
         // handle \0 function \0 unique \0 data: the answer is handle \0 data.
         const h = body.indexOf(0);
         const f = body.indexOf(0, h + 1);
@@ -71,6 +96,8 @@ function serve(host: string, port: number): void {
         reply.set(body.subarray(0, h + 1));
         reply.set(body.subarray(u + 1), h + 1);
         out.push(packet(WORK_COMPLETE, reply), GRAB);
+        sent[WORK_COMPLETE]!++;
+        sent[GRAB_JOB_UNIQ]!++;
         jobs++;
       }
     }
@@ -84,6 +111,8 @@ function serve(host: string, port: number): void {
     socket: {
       open(socket) {
         socket.write(Buffer.concat([packet(CAN_DO, new TextEncoder().encode(values.fn)), GRAB]));
+        sent[CAN_DO]!++;
+        sent[GRAB_JOB_UNIQ]!++;
       },
       data: onData,
       close() {
@@ -103,7 +132,8 @@ for (const address of values.servers.split(",")) {
 
 function finish(): void {
   const cpu = process.cpuUsage();
-  process.stdout.write(`${JSON.stringify({ jobs, cpu_us: cpu.user + cpu.system })}\n`);
+  const packets = { received: counts(received), sent: counts(sent) };
+  process.stdout.write(`${JSON.stringify({ jobs, cpu_us: cpu.user + cpu.system, packets })}\n`);
   process.exit(0);
 }
 process.on("SIGTERM", finish);

@@ -4,7 +4,7 @@ import { calibrateBurn } from "../../bench/peers/burn.ts";
 import { poolCases, poolPlan } from "../../bench/pool.ts";
 import { childPids, cpuDeltaNs, cpuSnapshot, peakRssKb } from "../../bench/support.ts";
 import { cases, parseThroughputArgs, type Row } from "../../bench/throughput.ts";
-import { moreWarmupJobs } from "../../bench/warmup.ts";
+import { moreWarmupJobs, perProcessWarmupJobs } from "../../bench/warmup.ts";
 
 const row = (peerId: string, label: string, median?: number): Row => ({
   section: "worker",
@@ -78,6 +78,14 @@ describe("bench plan", () => {
     expect(moreWarmupJobs(20_000, 2_000, 1_000)).toBe(1_000);
     expect(moreWarmupJobs(1_000, 100, 1_000_000)).toBe(4_900);
     expect(moreWarmupJobs(1_000, 100, 10)).toBe(0);
+  });
+
+  test("bench warm-up - many worker processes warm up to ~15,000 events each, within 60 s and 100 runs' worth", () => {
+    expect(perProcessWarmupJobs(2_000, 1, true, 10_000, 5_000)).toBe(0); // one process: the second warm-up is enough
+    expect(perProcessWarmupJobs(2_000, 40, true, 10_000, 1_000)).toBe(5_000); // every job wakes every process
+    expect(perProcessWarmupJobs(2_000, 10, false, 10_000, 5_000)).toBe(45_000); // one woken per job
+    expect(perProcessWarmupJobs(2_000, 40, false, 10_000, 2_000)).toBe(110_000); // 60 s at the rate seen
+    expect(perProcessWarmupJobs(300, 40, false, 1_000, 1_000_000)).toBe(29_000); // 100 runs' worth
   });
 
   test("bench plan - arguments are checked", () => {
