@@ -26,7 +26,8 @@ import {
   stopAll,
   type CPeers,
 } from "./support.ts";
-import { fmt, median, type Row, spread, type ThroughputOptions } from "./throughput.ts";
+import type { ThroughputOptions } from "./options.ts";
+import { fmt, median, type Row, spread } from "./rows.ts";
 
 const FN = "burst";
 const BYTES = 16;

@@ -25,7 +25,8 @@ import { runPool } from "./pool.ts";
 import { runServerRef } from "./server-ref.ts";
 import { runScale } from "./scale.ts";
 import { installCleanup } from "./support.ts";
-import { parseThroughputArgs, runThroughput } from "./throughput.ts";
+import { parseThroughputArgs } from "./options.ts";
+import { runThroughput } from "./throughput.ts";
 import { runTls } from "./tls.ts";
 
 const HELP = `bun run bench [options]: codec micro-benchmarks, then end-to-end rows against real peers

@@ -33,16 +33,9 @@ import {
   type JobServer,
   type Peer,
 } from "./support.ts";
-import {
-  failedRow,
-  fmt,
-  type Measured,
-  median,
-  type Row,
-  runFigures,
-  runLoadgens,
-  type ThroughputOptions,
-} from "./throughput.ts";
+import { runLoadgens } from "./loadgens.ts";
+import type { ThroughputOptions } from "./options.ts";
+import { failedRow, fmt, type Measured, median, type Row, runFigures } from "./rows.ts";
 
 const BUN = process.execPath;
 const CLI = join(ROOT, "src", "cli", "main.ts");

@@ -7,7 +7,8 @@ import { join } from "node:path";
 import type { CodecFigure } from "./codec.bench.ts";
 import { serverRefCells } from "./server-ref.ts";
 import { BENCH_DIR, machineInfo } from "./support.ts";
-import { CLIENT_WORKER_PROCS, type Row, type ThroughputResult } from "./throughput.ts";
+import { CLIENT_WORKER_PROCS } from "./cases.ts";
+import type { Row, ThroughputResult } from "./rows.ts";
 
 const KiB = 1024;
 const MiB = 1024 * 1024;

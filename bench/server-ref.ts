@@ -34,7 +34,7 @@ import {
   type JobServer,
   type Peer,
 } from "./support.ts";
-import { fmt, median, type Row, spread } from "./throughput.ts";
+import { fmt, median, type Row, spread } from "./rows.ts";
 
 const FN = "echo";
 const BYTES = 16;

@@ -13,6 +13,10 @@ export const BENCH_DIR = import.meta.dir;
 export const ROOT = join(import.meta.dir, "..");
 export const PEERS_DIR = join(import.meta.dir, "peers");
 export const BUILD_DIR = join(import.meta.dir, ".build");
+/** The function every echo worker peer registers and the load generators submit to by default. */
+export const ECHO_FN = "echo";
+/** The Bun running this benchmark runs the Bun peers too. */
+export const BUN = process.execPath;
 
 // ---------------------------------------------------------------------------------------------
 // Child processes

@@ -23,7 +23,8 @@ import { type LineProcess, spawnLines } from "../src/util/lines.ts";
 import { Worker } from "../src/worker/worker.ts";
 import { makeCerts, type TestCerts } from "../test/support/certs.ts";
 import { cpuDeltaNs, cpuSnapshot } from "./support.ts";
-import type { Row, ThroughputOptions } from "./throughput.ts";
+import type { ThroughputOptions } from "./options.ts";
+import type { Row } from "./rows.ts";
 
 const MAIN = join(import.meta.dir, "../src/cli/main.ts");
 const IN_FLIGHT = 256;

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { allowedCpus, assertPinned, parseCpuList, resolvePinning } from "../../bench/pin.ts";
-import { parseThroughputArgs } from "../../bench/throughput.ts";
+import { parseThroughputArgs } from "../../bench/options.ts";
 
 const twoCpus = { taskset: "/usr/bin/taskset", cpus: [0, 1] };
 

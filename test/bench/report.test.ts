@@ -3,7 +3,9 @@ import { resultsSvg, workerTables } from "../../bench/report.ts";
 import { calibrateBurn } from "../../bench/peers/burn.ts";
 import { poolCases, poolPlan } from "../../bench/pool.ts";
 import { childPids, cpuDeltaNs, cpuSnapshot, peakRssKb } from "../../bench/support.ts";
-import { cases, parseThroughputArgs, type Row } from "../../bench/throughput.ts";
+import { cases } from "../../bench/cases.ts";
+import { parseThroughputArgs } from "../../bench/options.ts";
+import type { Row } from "../../bench/rows.ts";
 import { moreWarmupJobs, perProcessWarmupJobs } from "../../bench/warmup.ts";
 
 const row = (peerId: string, label: string, median?: number): Row => ({

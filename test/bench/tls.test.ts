@@ -5,7 +5,7 @@
  */
 import { expect, test } from "bun:test";
 import { printTable } from "../../bench/report.ts";
-import { parseThroughputArgs } from "../../bench/throughput.ts";
+import { parseThroughputArgs } from "../../bench/options.ts";
 import { runTls, tlsSelected } from "../../bench/tls.ts";
 
 const quiet = { progress: () => {}, log: () => {} };
