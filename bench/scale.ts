@@ -27,9 +27,11 @@
 import { join } from "node:path";
 import { assertPinned, type Pinning, resolvePinning } from "./pin.ts";
 import {
+  BUN,
   buildCPeers,
   cpuDeltaNs,
   cpuSnapshot,
+  ECHO_FN,
   haveGearmandBinary,
   installCleanup,
   type JobServer,
@@ -42,10 +44,11 @@ import {
   userSysMeter,
 } from "./support.ts";
 import { moreWarmupJobs, perProcessWarmupJobs } from "./warmup.ts";
-import { fmt, type LoadgenId, median, type Row, runLoadgens, spread, type ThroughputOptions } from "./throughput.ts";
+import { type LoadgenId, runLoadgens } from "./loadgens.ts";
+import type { ThroughputOptions } from "./options.ts";
+import { fmt, median, type Row, spread } from "./rows.ts";
 
-const FN = "echo";
-const BUN = process.execPath;
+const FN = ECHO_FN;
 const BYTES = 16;
 
 interface ScalePeer {

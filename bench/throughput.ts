@@ -35,11 +35,6 @@ import { buildCPeers, buildMssShim, haveGearmandBinary, installCleanup, stopAll 
 import { peerTable, type WorkerPeer } from "./worker-peers.ts";
 import { workerRow } from "./worker-rows.ts";
 
-// bench/scale.ts imports these from here.
-export { type LoadgenId, runLoadgens } from "./loadgens.ts";
-export type { ThroughputOptions } from "./options.ts";
-export { fmt, median, type Row, spread } from "./rows.ts";
-
 /** Each row's jobs/s and CPU per job against the baseline peer's row of the same section and case. */
 function addRatios(rows: Row[], baselineId: string): void {
   const byCase = new Map<string, Row>();
