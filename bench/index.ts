@@ -76,6 +76,7 @@ if (!options.dryRun && (options.caseFilter === null || options.caseFilter.includ
     runs: options.runs,
     servers: 1,
     pairs: null,
+    pin: options.pin,
     progress: printer.progress,
     log: printer.log,
   });

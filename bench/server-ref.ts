@@ -13,6 +13,10 @@
  * all alike. Server CPU per job is the server process's (/proc schedstat, every thread); jobs/s is
  * the load generator's own clock, first submit to last result.
  *
+ * `--pin split` (the default; `same`, `off` as in bench/pin.ts): the job servers on one CPU, each
+ * worker and the load generator on the other — the server is what is measured, so it gets a CPU
+ * of its own, and every server kind gets the same placement.
+ *
  * `--servers N` (N > 1) runs the embedded row with N embedded servers in one process, the worker on
  * all of them and the load generator spreading its jobs round-robin over them (gearmand rows stay
  * at one process: the reference is gearmand at its best).
@@ -34,6 +38,7 @@ import {
   type JobServer,
   type Peer,
 } from "./support.ts";
+import { assertPinned, DEFAULT_PIN, PIN_MODES, type Pinning, type PinMode, resolvePinning } from "./pin.ts";
 import { fmt, median, type Row, spread } from "./rows.ts";
 
 const FN = "echo";
@@ -153,6 +158,8 @@ export interface ServerRefOptions {
   servers: number;
   /** Pairing ids to run, or null for all. */
   pairs: readonly string[] | null;
+  /** CPU pinning (bench/pin.ts). @default "split" */
+  pin: PinMode;
   progress(line: string, final?: boolean): void;
   log(line: string): void;
 }
@@ -174,12 +181,12 @@ interface Setup {
 
 const timeoutFor = (jobs: number): number => 30_000 + jobs * 2;
 
-async function oneRun(pair: Pairing, setup: Setup, jobs: number): Promise<Measured> {
+async function oneRun(pair: Pairing, setup: Setup, jobs: number, pin: Pinning): Promise<Measured> {
   const addresses = setup.servers.map((s) => s.address);
   const spids = setup.servers.map((s) => s.pid).filter((p) => p > 0);
   const sBefore = spids.map((p) => cpuSnapshot(p));
   const wBefore = cpuSnapshot(setup.worker.pid);
-  const gen = spawnPeer(`loadgen-${pair.id}`, pair.loadgen(addresses, jobs));
+  const gen = spawnPeer(`loadgen-${pair.id}`, [...pin.prefix("worker"), ...pair.loadgen(addresses, jobs)]);
   const timer = setTimeout(() => gen.proc.kill("SIGKILL"), timeoutFor(jobs));
   try {
     const code = await gen.proc.exited;
@@ -203,7 +210,15 @@ async function oneRun(pair: Pairing, setup: Setup, jobs: number): Promise<Measur
   }
 }
 
-async function pairingRows(pair: Pairing, opts: ServerRefOptions): Promise<Row[]> {
+/** Where the row's processes ran, for its note. */
+const pinText = (pin: Pinning): string =>
+  pin.mode === "off"
+    ? `not pinned${pin.fallback !== null ? ` (${pin.fallback})` : ""}`
+    : pin.mode === "same"
+      ? `pin same: every process on CPU ${pin.cpu("server")}`
+      : `pin split: job servers on CPU ${pin.cpu("server")}, worker and load generator on CPU ${pin.cpu("worker")}`;
+
+async function pairingRows(pair: Pairing, opts: ServerRefOptions, pin: Pinning): Promise<Row[]> {
   const caseId = opts.servers === 1 ? `server-ref-${pair.id}` : `server-ref-${pair.id}-${opts.servers}srv`;
   const caseTitle = `16 B foreground, ${fmt(WINDOW)} in flight, ${pair.label}${opts.servers > 1 ? `; embedded: ${opts.servers} servers in one process` : ""}`;
   const setups: Setup[] = [];
@@ -213,7 +228,12 @@ async function pairingRows(pair: Pairing, opts: ServerRefOptions): Promise<Row[]
       try {
         opts.progress(`${caseId} · ${kind.label} · starting`);
         const servers = await kind.start(kind.id === "embedded" ? opts.servers : 1);
-        const worker = spawnPeer(`worker-${pair.id}`, pair.worker(servers.map((s) => s.address)));
+        const spids = servers.map((x) => x.pid).filter((p) => p > 0);
+        for (const pid of spids) pin.pinRunning(pid, "server");
+        const worker = spawnPeer(`worker-${pair.id}`, [
+          ...pin.prefix("worker"),
+          ...pair.worker(servers.map((x) => x.address)),
+        ]);
         const live: Setup = { kind, servers, worker, runs: [] };
         setups.push(live);
         const poller = new StatusPoller(servers.map((s) => s.address));
@@ -222,8 +242,10 @@ async function pairingRows(pair: Pairing, opts: ServerRefOptions): Promise<Row[]
         } finally {
           await poller.close();
         }
+        assertPinned(spids, pin.cpu("server"), "job server");
+        assertPinned([worker.pid], pin.cpu("worker"), "worker");
         opts.progress(`${caseId} · ${kind.label} · warm-up`);
-        await oneRun(pair, live, Math.max(200, Math.ceil(opts.jobs / 10)));
+        await oneRun(pair, live, Math.max(200, Math.ceil(opts.jobs / 10)), pin);
       } catch (error) {
         failed.set(kind.id, error instanceof Error ? error.message : String(error));
       }
@@ -233,7 +255,7 @@ async function pairingRows(pair: Pairing, opts: ServerRefOptions): Promise<Row[]
         if (failed.has(setup.kind.id)) continue;
         opts.progress(`${caseId} · ${setup.kind.label} · run ${r}/${opts.runs} (${fmt(opts.jobs)} jobs)`);
         try {
-          const m = await oneRun(pair, setup, opts.jobs);
+          const m = await oneRun(pair, setup, opts.jobs, pin);
           setup.runs.push(m);
           opts.progress(
             `${caseId} · ${setup.kind.label} · run ${r}: ${fmt(m.jobsPerSecond)} jobs/s, server ${(m.serverCpuNs / 1000 / opts.jobs).toFixed(1)} µs/job`,
@@ -272,6 +294,8 @@ async function pairingRows(pair: Pairing, opts: ServerRefOptions): Promise<Row[]
       serverCpuUsPerJob: median(setup.runs.map((m) => per(m.serverCpuNs))),
       serverCpuSpread: spread(setup.runs.map((m) => per(m.serverCpuNs))),
       workerCpuUsPerJob: median(setup.runs.map((m) => per(m.workerCpuNs))),
+      pin: pinText(pin),
+      note: pinText(pin),
     };
   });
   return withVerdict(rows);
@@ -290,7 +314,7 @@ function withVerdict(rows: Row[]): Row[] {
     if (r.peerId !== "embedded") return { ...r, ratio };
     const cpuMet = ratio.cpu <= 2;
     const rateMet = ratio.jobsPerSecond >= 0.8;
-    const note = `vs --threads 1: CPU ${ratio.cpu.toFixed(2)}× (target ≤ 2×: ${cpuMet ? "met" : "MISSED"}), jobs/s ${ratio.jobsPerSecond.toFixed(2)}× (target ≥ 0.8×: ${rateMet ? "met" : "MISSED"})`;
+    const note = `${r.note !== undefined ? `${r.note}; ` : ""}vs --threads 1: CPU ${ratio.cpu.toFixed(2)}× (target ≤ 2×: ${cpuMet ? "met" : "MISSED"}), jobs/s ${ratio.jobsPerSecond.toFixed(2)}× (target ≥ 0.8×: ${rateMet ? "met" : "MISSED"})`;
     return { ...r, ratio, note };
   });
 }
@@ -303,12 +327,16 @@ export async function runServerRef(opts: ServerRefOptions): Promise<{ rows: Row[
     return { rows: [], notes: ["gearmand is not installed: no server reference figures"] };
   }
   const c = buildCPeers(opts.log);
-  const notes = c === null ? ["libgearman-dev missing: the server reference ran with gearbun's peers only"] : [];
+  const notes: string[] =
+    c === null ? ["libgearman-dev missing: the server reference ran with gearbun's peers only"] : [];
+  const pin = resolvePinning(opts.pin);
+  if (pin.fallback !== null) opts.log(`server reference rows not pinned: ${pin.fallback}`);
+  notes.push(`Server reference rows: ${pinText(pin)}.`);
   const rows: Row[] = [];
   try {
     for (const pair of pairings(c)) {
       if (opts.pairs !== null && !opts.pairs.includes(pair.id)) continue;
-      rows.push(...(await pairingRows(pair, opts)));
+      rows.push(...(await pairingRows(pair, opts, pin)));
     }
   } finally {
     await stopAll();
@@ -362,6 +390,7 @@ if (import.meta.main) {
       runs: { type: "string", default: "3" },
       servers: { type: "string", default: "1" },
       pair: { type: "string" },
+      pin: { type: "string", default: DEFAULT_PIN },
       "dry-run": { type: "boolean", default: false },
     },
   });
@@ -370,6 +399,11 @@ if (import.meta.main) {
   const servers = Number(values.servers);
   if (![jobs, runs, servers].every((v) => Number.isInteger(v) && v >= 1)) {
     console.error("server-ref: --jobs, --runs and --servers must be whole numbers >= 1");
+    process.exit(2);
+  }
+  const pin = values.pin as PinMode;
+  if (!PIN_MODES.includes(pin)) {
+    console.error(`server-ref: --pin must be one of ${PIN_MODES.join(", ")}, got "${values.pin}"`);
     process.exit(2);
   }
   const pairs = values.pair?.split(",").map((s) => s.trim()) ?? null;
@@ -381,7 +415,7 @@ if (import.meta.main) {
   }
   const { progressPrinter } = await import("./report.ts");
   const printer = progressPrinter();
-  const result = await runServerRef({ jobs, runs, servers, pairs, progress: printer.progress, log: printer.log });
+  const result = await runServerRef({ jobs, runs, servers, pairs, pin, progress: printer.progress, log: printer.log });
   printer.done();
   const t = serverRefCells(result.rows);
   console.log(`| ${t.header.join(" | ")} |\n|${t.header.map(() => "---").join("|")}|`);

@@ -4,34 +4,44 @@
  * smoke test, not a measurement.
  */
 import { expect, test } from "bun:test";
+import { resolvePinning } from "../../bench/pin.ts";
 import { runServerRef, serverRefCells } from "../../bench/server-ref.ts";
 import { haveGearmand } from "../support/gearmand-process.ts";
 
 const quiet = { progress: () => {}, log: () => {} };
 
-test.skipIf(!haveGearmand())("bench server-ref - a tiny run gives the three server rows with figures", async () => {
-  const { rows } = await runServerRef({ jobs: 300, runs: 1, servers: 1, pairs: ["gearbun"], ...quiet });
-  expect(rows.map((r) => [r.peerId, r.status])).toEqual([
-    ["gearmand-t1", "ok"],
-    ["gearmand", "ok"],
-    ["embedded", "ok"],
-  ]);
-  for (const r of rows) {
-    expect(r.jobsPerSecond!.median).toBeGreaterThan(0);
-    expect(r.serverCpuUsPerJob!).toBeGreaterThan(0);
-  }
-  expect(rows[0]!.ratio).toEqual({ jobsPerSecond: 1, cpu: 1 });
-  expect(rows[2]!.note).toMatch(/target ≤ 2×: (met|MISSED).*target ≥ 0\.8×: (met|MISSED)/);
-  const table = serverRefCells(rows);
-  expect(table.rows.map((r) => r[1])).toEqual([
-    "gearmand --threads 1 (reference)",
-    "gearmand, default flags (4 I/O threads)",
-    "gearbun embedded server",
-  ]);
-});
+test.skipIf(!haveGearmand())(
+  "bench server-ref - a tiny run gives the three server rows with figures, pinned",
+  async () => {
+    const { rows } = await runServerRef({ jobs: 300, runs: 1, servers: 1, pairs: ["gearbun"], pin: "split", ...quiet });
+    expect(rows.map((r) => [r.peerId, r.status])).toEqual([
+      ["gearmand-t1", "ok"],
+      ["gearmand", "ok"],
+      ["embedded", "ok"],
+    ]);
+    for (const r of rows) {
+      expect(r.jobsPerSecond!.median).toBeGreaterThan(0);
+      expect(r.serverCpuUsPerJob!).toBeGreaterThan(0);
+    }
+    expect(rows[0]!.ratio).toEqual({ jobsPerSecond: 1, cpu: 1 });
+    expect(rows[2]!.note).toMatch(/target ≤ 2×: (met|MISSED).*target ≥ 0\.8×: (met|MISSED)/);
+    // Pinned where the machine allows it (the rows fail when a pin did not take: assertPinned).
+    const pinned = resolvePinning("split").mode === "split";
+    for (const r of rows)
+      expect(r.pin).toMatch(
+        pinned ? /^pin split: job servers on CPU \d, worker and load generator on CPU \d$/ : /^not pinned/,
+      );
+    const table = serverRefCells(rows);
+    expect(table.rows.map((r) => r[1])).toEqual([
+      "gearmand --threads 1 (reference)",
+      "gearmand, default flags (4 I/O threads)",
+      "gearbun embedded server",
+    ]);
+  },
+);
 
 test.skipIf(!haveGearmand())("bench server-ref - the embedded row can run several servers in one process", async () => {
-  const { rows } = await runServerRef({ jobs: 300, runs: 1, servers: 3, pairs: ["gearbun"], ...quiet });
+  const { rows } = await runServerRef({ jobs: 300, runs: 1, servers: 3, pairs: ["gearbun"], pin: "off", ...quiet });
   expect(rows[0]!.caseId).toBe("server-ref-gearbun-3srv");
   expect(rows.find((r) => r.peerId === "embedded")?.status).toBe("ok");
 });
