@@ -99,6 +99,7 @@ export class Client {
       let link: ServerLink;
       const connection = new Connection(address, this.options.connection, {
         packet: (packet) => link.onPacket(packet),
+        body: (type, buf, from, to) => link.onBody(type, buf, from, to),
         event: (event) => this.onEvent(link, event),
       });
       link = new ServerLink(connection, {

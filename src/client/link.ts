@@ -9,6 +9,7 @@
  */
 import type { Connection } from "../connection/connection.ts";
 import { ConnectionError, JobExceptionError, JobFailedError, ProtocolError, ServerError } from "../errors.ts";
+import { findNul } from "../protocol/decode.ts";
 import { PacketType, packetName, type Packet } from "../protocol/packets.ts";
 import { Fifo } from "../util/fifo.ts";
 import type { Submission } from "./submission.ts";
@@ -70,6 +71,12 @@ const utf8 = new TextDecoder();
 const text = (bytes: Uint8Array): string => utf8.decode(bytes);
 
 /**
+ * Results up to this size are copied out of the received bytes: a copy costs less than a view
+ * (a view of a small chunk first makes the chunk's ArrayBuffer), and it keeps no chunk alive.
+ */
+const COPY_RESULT = 1024;
+
+/**
  * Received arguments are views into the socket's chunk. Keep a view of a large part; copy a
  * small part out of a large chunk, so one kept result does not pin a whole chunk.
  */
@@ -109,6 +116,8 @@ export class ServerLink implements TaskOwner {
   private readonly parked = new Fifo<Submission>();
   /** Foreground jobs by handle (a SharedJob when several submits here share one job). */
   private readonly jobs = new Map<string, Task | SharedJob>();
+  /** The handle of the last JOB_CREATED: a WORK_* packet for it finds its job without decoding it again. */
+  private lastHandle = "";
 
   constructor(connection: Connection, hooks: LinkHooks) {
     this.connection = connection;
@@ -236,14 +245,14 @@ export class ServerLink implements TaskOwner {
     switch (packet.type) {
       case PacketType.WORK_DATA:
       case PacketType.WORK_WARNING: {
-        const entry = this.jobs.get(text(args[0]!));
+        const entry = this.jobs.get(this.handleOf(args[0]!));
         if (entry === undefined) return;
         const type = packet.type === PacketType.WORK_DATA ? "data" : "warning";
         (entry instanceof Task ? entry : entry.nextCopy())?.event({ type, data: keep(args[1]!) });
         return;
       }
       case PacketType.WORK_STATUS: {
-        const entry = this.jobs.get(text(args[0]!));
+        const entry = this.jobs.get(this.handleOf(args[0]!));
         if (entry === undefined) return;
         (entry instanceof Task ? entry : entry.nextCopy())?.event({
           type: "status",
@@ -253,15 +262,12 @@ export class ServerLink implements TaskOwner {
         return;
       }
       case PacketType.WORK_COMPLETE: {
-        const entry = this.take(text(args[0]!));
-        if (entry === undefined) return;
-        const data = keep(args[1]!);
-        if (entry instanceof Task) entry.complete(data);
-        else for (const t of entry.tasks) t?.complete(data);
+        const entry = this.take(this.handleOf(args[0]!));
+        if (entry !== undefined) this.completed(entry, keep(args[1]!));
         return;
       }
       case PacketType.WORK_FAIL: {
-        const handle = text(args[0]!);
+        const handle = this.handleOf(args[0]!);
         const entry = this.take(handle);
         if (entry === undefined) return;
         const event = { type: "fail", error: new JobFailedError(handle, { server: this.key }) } as const;
@@ -270,7 +276,7 @@ export class ServerLink implements TaskOwner {
         return;
       }
       case PacketType.WORK_EXCEPTION: {
-        const handle = text(args[0]!);
+        const handle = this.handleOf(args[0]!);
         const entry = this.take(handle);
         if (entry === undefined) return;
         const event = {
@@ -306,22 +312,9 @@ export class ServerLink implements TaskOwner {
       return;
     }
     switch (request.kind) {
-      case "submit": {
-        const task = request;
-        if (task.state !== "pending") return; // timed out before the server took it
-        const handle = text(args[0]!);
-        if (!(task instanceof Task)) {
-          task.created(handle, this.key);
-          this.hooks.backgroundCreated(handle, this);
-          return;
-        }
-        task.created(handle, this.key);
-        const entry = this.jobs.get(handle);
-        if (entry === undefined) this.jobs.set(handle, task);
-        else if (entry instanceof Task) this.jobs.set(handle, new SharedJob(entry, task));
-        else entry.tasks.push(task);
+      case "submit":
+        if (request.state === "pending") this.jobCreated(request, text(args[0]!));
         return;
-      }
       case "status":
         request.resolve({
           handle: text(args[0]!),
@@ -346,6 +339,71 @@ export class ServerLink implements TaskOwner {
       case "option":
         return;
     }
+  }
+
+  /**
+   * The connection's `body` hook: JOB_CREATED and WORK_COMPLETE, the two packets of every
+   * foreground round trip, are read straight from the received bytes, without a packet object
+   * and a view per argument. False hands a packet to onPacket: every other type, a JOB_CREATED
+   * that answers no submit (onReply reports it), a malformed WORK_COMPLETE (the decoder does).
+   */
+  onBody(type: number, buf: Uint8Array, from: number, to: number): boolean {
+    if (type === PacketType.WORK_COMPLETE) {
+      const nul = findNul(buf, from, to);
+      if (nul < 0) return false;
+      const entry = this.take(this.handleAt(buf, from, nul));
+      if (entry === undefined) return true;
+      const start = nul + 1;
+      this.completed(entry, to - start <= COPY_RESULT ? buf.slice(start, to) : keep(buf.subarray(start, to)));
+      return true;
+    }
+    if (type === PacketType.JOB_CREATED) {
+      const request = this.requests.peek();
+      if (request === undefined || request.kind !== "submit") return false;
+      this.requests.shift();
+      // A copy, not a view: decoding a view of a small chunk first makes the chunk's ArrayBuffer.
+      if (request.state === "pending") this.jobCreated(request, text(buf.slice(from, to)));
+      return true;
+    }
+    return false;
+  }
+
+  /** JOB_CREATED for a submit still pending (one that timed out first is skipped). */
+  private jobCreated(task: Submission, handle: string): void {
+    task.created(handle, this.key);
+    if (!(task instanceof Task)) {
+      this.hooks.backgroundCreated(handle, this);
+      return;
+    }
+    this.lastHandle = handle;
+    const entry = this.jobs.get(handle);
+    if (entry === undefined) this.jobs.set(handle, task);
+    else if (entry instanceof Task) this.jobs.set(handle, new SharedJob(entry, task));
+    else entry.tasks.push(task);
+  }
+
+  private completed(entry: Task | SharedJob, data: Uint8Array): void {
+    if (entry instanceof Task) entry.complete(data);
+    else for (const t of entry.tasks) t?.complete(data);
+  }
+
+  /** The handle in `buf[from, to)`: the last created one when the bytes match it (ASCII), else decoded. */
+  private handleAt(buf: Uint8Array, from: number, to: number): string {
+    const last = this.lastHandle;
+    const n = to - from;
+    if (n === last.length) {
+      let i = 0;
+      for (; i < n; i++) {
+        const b = buf[from + i]!;
+        if (b >= 0x80 || b !== last.charCodeAt(i)) break;
+      }
+      if (i === n) return last;
+    }
+    return text(buf.slice(from, to));
+  }
+
+  private handleOf(view: Uint8Array): string {
+    return this.handleAt(view, 0, view.byteLength);
   }
 
   private take(handle: string): Task | SharedJob | undefined {

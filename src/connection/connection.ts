@@ -93,6 +93,15 @@ export class Connection {
     this.decoder = new PacketDecoder(
       {
         packet: (p) => this.onPacket(p),
+        // Not while the connect probe is out: its answer must reach onPacket.
+        body:
+          handlers.body === undefined
+            ? undefined
+            : (type, buf, from, to) => {
+                if (this.handshaking || !this.handlers.body!(type, buf, from, to)) return false;
+                this.packetsReceived[type]!++;
+                return true;
+              },
         text: (line) => this.handlers.text?.(line),
         error: (e) => this.onProtocolError(e),
       },

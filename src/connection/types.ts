@@ -40,6 +40,13 @@ export type ConnectionEvent =
 export interface ConnectionHandlers {
   /** A packet from the server (argument views; copy what you keep). */
   packet(packet: Packet): void;
+  /**
+   * Optional, tried first for a packet with arguments: its body is `buf[from, to)`, valid only
+   * during the call. True when it was handled from the bytes (no `packet` call follows, and it
+   * is counted as received); false hands it to `packet`. For hot paths that read a few arguments
+   * without a packet object and a view per argument (see DecoderHandlers.body).
+   */
+  body?(type: number, buf: Uint8Array, from: number, to: number): boolean;
   /** An admin text line, with `allowText`. */
   text?(line: string): void;
   /** State transitions. On `ready` the owner sends its handshake (CAN_DO, OPTION_REQ…). */

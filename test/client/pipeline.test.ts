@@ -1,6 +1,7 @@
 import { expect, test } from "bun:test";
 import { Client } from "../../src/client/client.ts";
-import { PacketType } from "../../src/protocol/packets.ts";
+import { encodePacket } from "../../src/protocol/encode.ts";
+import { PacketType, RES_MAGIC } from "../../src/protocol/packets.ts";
 import { startFaultServer, type FaultPacket } from "../support/fault-server.ts";
 
 const SUBMIT_TYPES: ReadonlySet<number> = new Set([
@@ -95,4 +96,38 @@ test("client pipeline - the payload goes out as given, bytes or UTF-8, in the su
   expect(got[2]!.args.map((a) => new TextDecoder().decode(a))).toEqual(["f", "", "red", "", "r"]);
   // Epoch seconds, rounded up so the job never runs before runAt.
   expect(got[3]!.args.map((a) => new TextDecoder().decode(a))).toEqual(["f", "", "1900000001", "e"]);
+});
+
+test("client pipeline - results of every size, split across chunks or not, reach their job; handles may be any UTF-8", async () => {
+  const handles = ["H:1", "H:ü-2", "H:3"];
+  let n = 0;
+  await using server = await startFaultServer({
+    reply(p: FaultPacket) {
+      if (p.type === PacketType.OPTION_REQ) return [[PacketType.OPTION_RES, p.arg(0)]];
+      if (p.type === PacketType.SUBMIT_JOB) return [[PacketType.JOB_CREATED, handles[n++]!]];
+    },
+  });
+  await using client = new Client({ servers: server.address });
+  const sizes = [0, 16, 1024, 1025, 200_000];
+  for (const size of sizes) {
+    const result = new Uint8Array(size);
+    for (let i = 0; i < size; i++) result[i] = (i * 7 + 1) & 0xff;
+    n = 0;
+    const tasks = handles.map((_, i) => client.submit("f", `${i}`));
+    expect(await Promise.all(tasks.map((t) => t.handle))).toEqual(handles);
+    const peer = server.peers[0]!;
+    // The last job's result first, whole; the others byte by byte around its header.
+    const encoded = handles.map((h) => encodePacket(PacketType.WORK_COMPLETE, [h, result], RES_MAGIC));
+    peer.write(encoded[2]!);
+    for (const packet of encoded.slice(0, 2)) {
+      peer.write(packet.subarray(0, 5));
+      await Bun.sleep(1);
+      peer.write(packet.subarray(5, 14));
+      await Bun.sleep(1);
+      peer.write(packet.subarray(14));
+    }
+    const results = await Promise.all(tasks);
+    for (const r of results) expect(Buffer.from(r).equals(Buffer.from(result))).toBe(true);
+    expect(client.servers()[0]!.inFlight).toEqual({ requests: 0, jobs: 0 });
+  }
 });
