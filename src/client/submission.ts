@@ -9,7 +9,7 @@
  * record, its promise and the promise's resolve function (see bench/burst.ts).
  */
 import type { GearmanError } from "../errors.ts";
-import type { Arg } from "../protocol/encode.ts";
+import { utf8Length, type Arg } from "../protocol/encode.ts";
 import { PacketType } from "../protocol/packets.ts";
 
 export type Payload = string | Uint8Array;
@@ -28,8 +28,7 @@ const ADMITTED = 1 << 10;
 const COMPLETE = 1 << 11;
 const FAILED = 1 << 12;
 
-const byteLength = (arg: Payload): number =>
-  typeof arg === "string" ? Buffer.byteLength(arg, "utf8") : arg.byteLength;
+const byteLength = (arg: Payload): number => (typeof arg === "string" ? utf8Length(arg) : arg.byteLength);
 
 export abstract class Submission {
   /** The function the job was submitted to. */

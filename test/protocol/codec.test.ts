@@ -8,6 +8,7 @@ import { PacketDecoder } from "../../src/protocol/decode.ts";
 import {
   CONSTANT_PACKETS,
   encodedLength,
+  utf8Length,
   encodeInto,
   encodePacket,
   encodeRequest,
@@ -126,6 +127,15 @@ describe("codec - round trip", () => {
     const packet = encodeRequest(PacketType.CAN_DO, fn);
     expect(packet.length).toBe(HEADER_SIZE + Buffer.byteLength(fn));
     expect(feedAllWays(packet, REQ)).toEqual([packetEvent(PacketType.CAN_DO, [fn])]);
+  });
+
+  test("codec - strings around the short-string length are measured in UTF-8 bytes, ASCII or not", () => {
+    for (const n of [0, 1, 63, 64, 65, 200]) {
+      for (const s of ["a".repeat(n), `${"a".repeat(Math.max(0, n - 1))}é`]) {
+        expect(utf8Length(s)).toBe(Buffer.byteLength(s, "utf8"));
+        expect(encodedLength(["fn", s])).toBe(HEADER_SIZE + 3 + Buffer.byteLength(s, "utf8"));
+      }
+    }
   });
 
   test("codec - lone surrogates are measured as the 3-byte replacement they are written as", () => {
