@@ -4,14 +4,14 @@
  *
  * gearmand answers the requests of one connection in order (JOB_CREATED, STATUS_RES,
  * STATUS_RES_UNIQUE, OPTION_RES, or ERROR in place of any of them), so one FIFO matches replies
- * to requests. WORK_* packets are not replies: they find their job by handle. A job leaves the
- * map when it ends, so finished jobs leave nothing behind.
+ * to requests. WORK_* packets are not replies: they find their job by handle (jobs.ts).
  */
 import type { Connection } from "../connection/connection.ts";
 import { ConnectionError, JobExceptionError, JobFailedError, ProtocolError, ServerError } from "../errors.ts";
 import { findNul } from "../protocol/decode.ts";
 import { PacketType, packetName, type Packet } from "../protocol/packets.ts";
 import { Fifo } from "../util/fifo.ts";
+import { JobTable, keep, resultAt, textAt, type JobEntry } from "./jobs.ts";
 import type { Submission } from "./submission.ts";
 import { Task, type TaskOwner } from "./task.ts";
 
@@ -70,39 +70,6 @@ export interface LinkHooks {
 const utf8 = new TextDecoder();
 const text = (bytes: Uint8Array): string => utf8.decode(bytes);
 
-/**
- * Results up to this size are copied out of the received bytes: a copy costs less than a view
- * (a view of a small chunk first makes the chunk's ArrayBuffer), and it keeps no chunk alive.
- */
-const COPY_RESULT = 1024;
-
-/**
- * Received arguments are views into the socket's chunk. Keep a view of a large part; copy a
- * small part out of a large chunk, so one kept result does not pin a whole chunk.
- */
-function keep(view: Uint8Array): Uint8Array {
-  return view.byteLength * 8 < view.buffer.byteLength ? view.slice() : view;
-}
-
-/**
- * Several submits on one connection that the server coalesced into one job (same function and
- * unique). gearmand then sends every WORK_* packet once per submit, back to back: copy k goes
- * to submit k, so each sees each event once.
- */
-class SharedJob {
-  /** null: a submit that timed out (its copies are still sent, and skipped). */
-  readonly tasks: (Task | null)[];
-  private next = 0;
-  constructor(...tasks: Task[]) {
-    this.tasks = tasks;
-  }
-  nextCopy(): Task | null {
-    const task = this.tasks[this.next]!;
-    this.next = (this.next + 1) % this.tasks.length;
-    return task;
-  }
-}
-
 export class ServerLink implements TaskOwner {
   readonly key: string;
   readonly connection: Connection;
@@ -114,10 +81,8 @@ export class ServerLink implements TaskOwner {
   private readonly requests = new Fifo<Request>(64);
   /** Submits routed here while the connection is still on its way up, sent on `ready`. */
   private readonly parked = new Fifo<Submission>();
-  /** Foreground jobs by handle (a SharedJob when several submits here share one job). */
-  private readonly jobs = new Map<string, Task | SharedJob>();
-  /** The handle of the last JOB_CREATED: a WORK_* packet for it finds its job without decoding it again. */
-  private lastHandle = "";
+  /** Foreground jobs by handle. */
+  private readonly jobs = new JobTable();
 
   constructor(connection: Connection, hooks: LinkHooks) {
     this.connection = connection;
@@ -184,24 +149,13 @@ export class ServerLink implements TaskOwner {
 
   /** A task timed out: drop it (a JOB_CREATED still owed for it is then skipped). */
   forget(task: Task): void {
-    const handle = task.handleNow;
-    if (handle === undefined) return;
-    const entry = this.jobs.get(handle);
-    if (entry === task) {
-      this.jobs.delete(handle);
-    } else if (entry instanceof SharedJob) {
-      // Keep the slot: gearmand still sends one copy of each packet for the forgotten submit.
-      const i = entry.tasks.indexOf(task);
-      if (i >= 0) entry.tasks[i] = null;
-      if (entry.tasks.every((t) => t === null)) this.jobs.delete(handle);
-    }
+    this.jobs.forget(task);
   }
 
   /** The connection was lost (or closed): everything waiting here ends or moves elsewhere. */
   lose(cause: Error, closing: boolean): void {
     const requests = this.requests.drain();
-    const jobs = [...this.jobs.values()];
-    this.jobs.clear();
+    const tasks = this.jobs.drain();
     // A silent server keeps its own code, and its message says how long it was silent.
     const heartbeat = cause instanceof ConnectionError && cause.code === "HEARTBEAT_TIMEOUT";
     const silence = cause.message.replace(` (server ${this.key})`, "");
@@ -231,12 +185,10 @@ export class ServerLink implements TaskOwner {
         request.reject(lost(`GET_STATUS_UNIQUE ${request.unique}`));
       }
     }
-    for (const entry of jobs) {
-      for (const task of entry instanceof Task ? [entry] : entry.tasks) {
-        if (task === null || task.state !== "pending") continue;
-        task.owner = null;
-        this.hooks.lost(task, lost(`job ${task.handleNow} (${task.function})`));
-      }
+    for (const task of tasks) {
+      if (task.state !== "pending") continue;
+      task.owner = null;
+      this.hooks.lost(task, lost(`job ${task.handleNow} (${task.function})`));
     }
   }
 
@@ -245,14 +197,14 @@ export class ServerLink implements TaskOwner {
     switch (packet.type) {
       case PacketType.WORK_DATA:
       case PacketType.WORK_WARNING: {
-        const entry = this.jobs.get(this.handleOf(args[0]!));
+        const entry = this.jobs.get(this.jobs.handleOf(args[0]!));
         if (entry === undefined) return;
         const type = packet.type === PacketType.WORK_DATA ? "data" : "warning";
         (entry instanceof Task ? entry : entry.nextCopy())?.event({ type, data: keep(args[1]!) });
         return;
       }
       case PacketType.WORK_STATUS: {
-        const entry = this.jobs.get(this.handleOf(args[0]!));
+        const entry = this.jobs.get(this.jobs.handleOf(args[0]!));
         if (entry === undefined) return;
         (entry instanceof Task ? entry : entry.nextCopy())?.event({
           type: "status",
@@ -262,13 +214,13 @@ export class ServerLink implements TaskOwner {
         return;
       }
       case PacketType.WORK_COMPLETE: {
-        const entry = this.take(this.handleOf(args[0]!));
+        const entry = this.jobs.take(this.jobs.handleOf(args[0]!));
         if (entry !== undefined) this.completed(entry, keep(args[1]!));
         return;
       }
       case PacketType.WORK_FAIL: {
-        const handle = this.handleOf(args[0]!);
-        const entry = this.take(handle);
+        const handle = this.jobs.handleOf(args[0]!);
+        const entry = this.jobs.take(handle);
         if (entry === undefined) return;
         const event = { type: "fail", error: new JobFailedError(handle, { server: this.key }) } as const;
         if (entry instanceof Task) entry.failWith(event);
@@ -276,8 +228,8 @@ export class ServerLink implements TaskOwner {
         return;
       }
       case PacketType.WORK_EXCEPTION: {
-        const handle = this.handleOf(args[0]!);
-        const entry = this.take(handle);
+        const handle = this.jobs.handleOf(args[0]!);
+        const entry = this.jobs.take(handle);
         if (entry === undefined) return;
         const event = {
           type: "exception",
@@ -351,18 +303,15 @@ export class ServerLink implements TaskOwner {
     if (type === PacketType.WORK_COMPLETE) {
       const nul = findNul(buf, from, to);
       if (nul < 0) return false;
-      const entry = this.take(this.handleAt(buf, from, nul));
-      if (entry === undefined) return true;
-      const start = nul + 1;
-      this.completed(entry, to - start <= COPY_RESULT ? buf.slice(start, to) : keep(buf.subarray(start, to)));
+      const entry = this.jobs.take(this.jobs.handleAt(buf, from, nul));
+      if (entry !== undefined) this.completed(entry, resultAt(buf, nul + 1, to));
       return true;
     }
     if (type === PacketType.JOB_CREATED) {
       const request = this.requests.peek();
       if (request === undefined || request.kind !== "submit") return false;
       this.requests.shift();
-      // A copy, not a view: decoding a view of a small chunk first makes the chunk's ArrayBuffer.
-      if (request.state === "pending") this.jobCreated(request, text(buf.slice(from, to)));
+      if (request.state === "pending") this.jobCreated(request, textAt(buf, from, to));
       return true;
     }
     return false;
@@ -375,40 +324,11 @@ export class ServerLink implements TaskOwner {
       this.hooks.backgroundCreated(handle, this);
       return;
     }
-    this.lastHandle = handle;
-    const entry = this.jobs.get(handle);
-    if (entry === undefined) this.jobs.set(handle, task);
-    else if (entry instanceof Task) this.jobs.set(handle, new SharedJob(entry, task));
-    else entry.tasks.push(task);
+    this.jobs.add(handle, task);
   }
 
-  private completed(entry: Task | SharedJob, data: Uint8Array): void {
+  private completed(entry: JobEntry, data: Uint8Array): void {
     if (entry instanceof Task) entry.complete(data);
     else for (const t of entry.tasks) t?.complete(data);
-  }
-
-  /** The handle in `buf[from, to)`: the last created one when the bytes match it (ASCII), else decoded. */
-  private handleAt(buf: Uint8Array, from: number, to: number): string {
-    const last = this.lastHandle;
-    const n = to - from;
-    if (n === last.length) {
-      let i = 0;
-      for (; i < n; i++) {
-        const b = buf[from + i]!;
-        if (b >= 0x80 || b !== last.charCodeAt(i)) break;
-      }
-      if (i === n) return last;
-    }
-    return text(buf.slice(from, to));
-  }
-
-  private handleOf(view: Uint8Array): string {
-    return this.handleAt(view, 0, view.byteLength);
-  }
-
-  private take(handle: string): Task | SharedJob | undefined {
-    const tasks = this.jobs.get(handle);
-    if (tasks !== undefined) this.jobs.delete(handle);
-    return tasks;
   }
 }
