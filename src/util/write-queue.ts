@@ -23,6 +23,12 @@ export interface WritableSocket {
 const BATCH_LIMIT = 64 * 1024;
 /** Size of the tail that small reserved packets are encoded into; larger ones get their own buffer. */
 const TAIL_SIZE = 64 * 1024;
+/**
+ * Pushed bytes up to this size are copied into the tail rather than queued as a part of their
+ * own: a constant packet (a worker's GRAB or PRE_SLEEP) between two reserved packets would
+ * otherwise seal the tail, and the next reservation would start a fresh 64 KiB one.
+ */
+const COPY_LIMIT = 64;
 
 export class WriteQueue {
   private socket: WritableSocket | null = null;
@@ -71,9 +77,18 @@ export class WriteQueue {
     for (const w of waiters) w.reject(error);
   }
 
-  /** Queues bytes; they are written at the end of this turn. The queue keeps the reference. */
+  /**
+   * Queues bytes; they are written at the end of this turn. Up to COPY_LIMIT bytes are copied; a
+   * larger buffer is kept by reference (do not change it until written).
+   */
   push(data: Uint8Array): void {
-    if (data.byteLength === 0) return;
+    const size = data.byteLength;
+    if (size === 0) return;
+    if (size <= COPY_LIMIT) {
+      const at = this.reserve(size);
+      this.reserved.set(data, at);
+      return;
+    }
     this.sealTail();
     this.parts.push(data);
     this.bytes += data.byteLength;

@@ -317,17 +317,20 @@ export class JobRunner implements JobHost {
   private deliver(job: Job, type: number, data?: Arg): boolean {
     const link = job.link;
     if (job.session !== link.session || !link.ready) return false;
-    let bytes: Uint8Array;
+    // Encoded straight into the connection's write queue: a small result and the GRAB after it
+    // share one buffer and one write, with no packet buffer of their own.
     if (data === undefined) {
       this.args1[0] = job.handleBytes;
-      bytes = encodePacket(type, this.args1);
+      link.connection.writePacket(type, this.args1);
     } else {
       this.args2[0] = job.handleBytes;
       this.args2[1] = data;
-      bytes = encodePacket(type, this.args2);
-      this.args2[1] = EMPTY;
+      try {
+        link.connection.writePacket(type, this.args2);
+      } finally {
+        this.args2[1] = EMPTY;
+      }
     }
-    link.connection.write(bytes);
     link.jobsDone++;
     return true;
   }
