@@ -1,7 +1,8 @@
 /**
  * The job a handler sees. One object per assigned job, with its methods on the prototype (no
- * closures per job). `payload` and the handle are views into the received bytes: Bun hands each
- * socket read a fresh buffer, so keeping them for the job's life is safe and copy-free.
+ * closures per job). Its bytes are taken from the received bytes by assign.ts: a large payload is
+ * a view (Bun hands each socket read a fresh buffer, so keeping it for the job's life is safe),
+ * the handle and a small payload are copies (cheaper than a view's first use).
  */
 import type { Arg } from "../protocol/encode.ts";
 import { PacketType } from "../protocol/packets.ts";
@@ -72,7 +73,7 @@ export class Job {
   readonly handle: string;
   /** Function name the job was submitted for. */
   readonly function: string;
-  /** The job's data: a view into the received bytes (copy it only to change it). */
+  /** The job's data: its own bytes, or a view into the received bytes when large (copy it only to change it). */
   readonly payload: Uint8Array;
   /** `host:port` of the server that assigned the job. */
   readonly server: string;
@@ -122,6 +123,7 @@ export class Job {
     uniqueBytes: Uint8Array,
     reducerBytes: Uint8Array,
     payload: Uint8Array,
+    startedAt: number,
   ) {
     this.host = host;
     this.link = link;
@@ -133,7 +135,7 @@ export class Job {
     this.uniqueBytes = uniqueBytes;
     this.reducerBytes = reducerBytes;
     this.payload = payload;
-    this.startedAt = Date.now();
+    this.startedAt = startedAt;
   }
 
   /** The client's unique id ("" when the server sent plain JOB_ASSIGN). */

@@ -111,6 +111,7 @@ export class JobRunner implements JobHost {
     reducerBytes: Uint8Array,
     payload: Uint8Array,
     overBudget: boolean,
+    now: number,
   ): void {
     const job = new Job(
       this,
@@ -123,6 +124,7 @@ export class JobRunner implements JobHost {
       uniqueBytes,
       reducerBytes,
       payload,
+      now,
     );
     job.overBudget = overBudget;
     if (overBudget) this.overBudget++;

@@ -25,9 +25,9 @@ import { FunctionRegistry, Registration } from "./registry.ts";
 import { JobRunner } from "./runner.ts";
 import { GrabOrder } from "./grab-order.ts";
 import { GrabGuard } from "./guard.ts";
+import { Assignment } from "./assign.ts";
 
 const utf8 = new TextDecoder();
-const EMPTY = new Uint8Array(0);
 export { STREAK } from "./grab-order.ts";
 
 export class Scheduler {
@@ -49,9 +49,8 @@ export class Scheduler {
   private idleWaiters: (() => void)[] = [];
   private firstReady: PromiseWithResolvers<void> | null = null;
   private readonly invariants: InvariantCheck;
-  /** The function name of the last JOB_ASSIGN, and its bytes (functionName()). */
-  private lastNameBytes: Uint8Array = EMPTY;
-  private lastName = "";
+  /** The JOB_ASSIGN* being handled, read from the received bytes (reused). */
+  private readonly assignment = new Assignment();
 
   constructor(config: ResolvedWorkerOptions, events: Emitter) {
     this.config = config;
@@ -77,6 +76,12 @@ export class Scheduler {
         packet: (p) => {
           this.onPacket(link, p);
           this.invariants.after();
+        },
+        body: (type, buf, from, to) => {
+          if (!this.assignment.read(type, buf, from, to)) return false;
+          this.onAssign(link);
+          this.invariants.after();
+          return true;
         },
         event: (e) => {
           this.onConnectionEvent(link, e);
@@ -258,12 +263,17 @@ export class Scheduler {
   // ---------------------------------------------------------------------------------------
   // Packets
 
-  private onPacket(link: Link, p: Packet): void {
-    // A stalled link speaks again: grab afresh (whatever this is, it is not owed to a counted GRAB).
+  /** A stalled link speaks again: grab afresh (whatever it sent is not owed to a counted GRAB). */
+  private heard(link: Link): void {
     if (link.spoke()) {
       this.order.woke(link);
       queueMicrotask(() => this.fill());
     }
+  }
+
+  /** Every packet but JOB_ASSIGN*, which the connection's `body` hook hands to onAssign. */
+  private onPacket(link: Link, p: Packet): void {
+    this.heard(link);
     const a = p.args;
     switch (p.type) {
       case PacketType.NOOP:
@@ -278,15 +288,6 @@ export class Scheduler {
         return;
       case PacketType.NO_JOB:
         this.onNoJob(link);
-        return;
-      case PacketType.JOB_ASSIGN:
-        this.onAssign(link, a[0]!, a[1]!, EMPTY, EMPTY, a[2]!);
-        return;
-      case PacketType.JOB_ASSIGN_UNIQ:
-        this.onAssign(link, a[0]!, a[1]!, a[2]!, EMPTY, a[3]!);
-        return;
-      case PacketType.JOB_ASSIGN_ALL:
-        this.onAssign(link, a[0]!, a[1]!, a[2]!, a[3]!, a[4]!);
         return;
       case PacketType.ERROR:
         this.emitError(link, new ServerError(utf8.decode(a[0]!), utf8.decode(a[1]!), { server: link.key }));
@@ -325,26 +326,24 @@ export class Scheduler {
     this.fill();
   }
 
-  private onAssign(
-    link: Link,
-    handleBytes: Uint8Array,
-    nameBytes: Uint8Array,
-    uniqueBytes: Uint8Array,
-    reducerBytes: Uint8Array,
-    payload: Uint8Array,
-  ): void {
-    const counted = link.assigned(Date.now(), this.concurrency);
+  /** A JOB_ASSIGN* arrived (read into `this.assignment`). */
+  private onAssign(link: Link): void {
+    this.heard(link);
+    const a = this.assignment;
+    const now = Date.now();
+    const counted = link.assigned(now, this.concurrency);
     if (counted) {
       this.inFlight--;
       link.grabsAnsweredJob++;
     }
-    const handle = utf8.decode(handleBytes);
-    const name = this.functionName(nameBytes);
+    const handle = a.handle;
+    const name = a.function;
     const fn = this.registry.get(name);
     if (fn === undefined) {
       // Unregistered while our GRAB was in flight. There is no way to hand a job back short of
       // disconnecting, so fail it rather than leave the client waiting.
-      this.runner.refuse(link, handleBytes, name);
+      this.runner.refuse(link, a.handleBytes, name);
+      a.clear();
       this.emitError(
         link,
         new GearmanError("UNKNOWN_FUNCTION", `job ${handle} for unregistered function "${name}" failed`, {
@@ -364,26 +363,10 @@ export class Scheduler {
         new GearmanError("JOB_REASSIGNED", `job ${handle} was handed out again by the server`, { server: link.key }),
       );
     }
-    this.runner.start(link, fn, name, handleBytes, handle, uniqueBytes, reducerBytes, payload, !counted);
+    const { handleBytes, unique, reducer, payload } = a;
+    a.clear();
+    this.runner.start(link, fn, name, handleBytes, handle, unique, reducer, payload, !counted, now);
     this.fill(); // depth grew: a link with known work may take a free slot
-  }
-
-  /**
-   * The function name of a JOB_ASSIGN: the last one decoded when the bytes are the same (a worker
-   * mostly runs one function, or few), so most jobs decode nothing.
-   */
-  private functionName(bytes: Uint8Array): string {
-    const last = this.lastNameBytes;
-    if (last.length === bytes.length) {
-      let i = 0;
-      while (i < last.length && last[i] === bytes[i]) i++;
-      if (i === last.length) return this.lastName;
-    }
-    const name = utf8.decode(bytes);
-    // A copy: the received chunk is the job's and must not be kept alive by the cache.
-    this.lastNameBytes = bytes.slice();
-    this.lastName = name;
-    return name;
   }
 
   private emitError(link: Link, error: GearmanError): void {
