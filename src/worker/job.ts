@@ -7,6 +7,7 @@
 import type { Arg } from "../protocol/encode.ts";
 import { PacketType } from "../protocol/packets.ts";
 import type { Link } from "./link.ts";
+import type { FunctionStats } from "./registry.ts";
 
 /** What a handler may return: `string` or bytes become the WORK_COMPLETE data; nothing sends it empty. */
 export type JobResult = string | Uint8Array | void | null | undefined;
@@ -92,6 +93,8 @@ export class Job {
   readonly host: JobHost;
   /** @internal the scheduler's record of the connection that assigned the job. */
   readonly link: Link;
+  /** @internal its function's counters. */
+  readonly stats: FunctionStats;
   /** @internal assigned without a counted GRAB (its grabs had been written off): runs over the slot budget. */
   overBudget = false;
   /** @internal */
@@ -124,6 +127,7 @@ export class Job {
     reducerBytes: Uint8Array,
     payload: Uint8Array,
     startedAt: number,
+    stats: FunctionStats,
   ) {
     this.host = host;
     this.link = link;
@@ -136,6 +140,7 @@ export class Job {
     this.reducerBytes = reducerBytes;
     this.payload = payload;
     this.startedAt = startedAt;
+    this.stats = stats;
   }
 
   /** The client's unique id ("" when the server sent plain JOB_ASSIGN). */

@@ -29,6 +29,8 @@ export interface FunctionEntry {
   readonly timeout: number;
   /** Retries after a failed attempt, or null for none. */
   readonly retry: ResolvedRetry | null;
+  /** The function's counters (the same object as `stats(name)`: no lookup by name per job). */
+  readonly stats: FunctionStats;
 }
 
 /** What `register` changed, which decides what the servers must be told. */
@@ -61,8 +63,8 @@ export class FunctionRegistry {
 
   register(name: string, handler: JobHandler, timeout: number, retry: ResolvedRetry | null = null): Registration {
     const previous = this.entries.get(name);
-    this.entries.set(name, { handler, timeout, retry });
     const stats = this.stats(name);
+    this.entries.set(name, { handler, timeout, retry, stats });
     stats.registered = true;
     stats.timeout = timeout;
     if (previous === undefined) return Registration.New;

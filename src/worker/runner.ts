@@ -125,13 +125,14 @@ export class JobRunner implements JobHost {
       reducerBytes,
       payload,
       now,
+      fn.stats,
     );
     job.overBudget = overBudget;
     if (overBudget) this.overBudget++;
     link.jobs.set(handle, job);
     this.running++;
     link.jobsRunning++;
-    this.registry.stats(name).running++;
+    fn.stats.running++;
     if (fn.timeout > 0) job.timer = setTimeout(onJobTimeout, fn.timeout, job);
     if (this.events.has("job:start")) this.events.emit("job:start", { job });
     this.execute(job, fn.handler);
@@ -148,7 +149,7 @@ export class JobRunner implements JobHost {
   lose(job: Job, error: GearmanError): void {
     if (job.state === JobState.Running) {
       job.state = JobState.Lost;
-      this.registry.stats(job.function).lost++;
+      job.stats.lost++;
       job.link.jobsLost++;
       if (this.events.has("job:end")) this.events.emit("job:end", { job, outcome: "lost", error, delivered: false });
     }
@@ -183,7 +184,10 @@ export class JobRunner implements JobHost {
       this.settle(job, error, true, run);
       return;
     }
-    if (result instanceof Promise) this.settleAsync(job, result, run);
+    // The common synchronous results first: no thenable probe on bytes or a string.
+    if (typeof result !== "object" || result === null || result instanceof Uint8Array)
+      this.settle(job, result, false, run);
+    else if (result instanceof Promise) this.settleAsync(job, result, run);
     else if (isThenable(result)) this.settleAsync(job, Promise.resolve(result), run);
     else this.settle(job, result, false, run);
   }
@@ -212,7 +216,7 @@ export class JobRunner implements JobHost {
     job.run++;
     job.lastError = error;
     const delay = fn.retry.delay(job.attempt);
-    this.registry.stats(job.function).retried++;
+    job.stats.retried++;
     this.waiting.add(job);
     job.timer = setTimeout(onRetryDue, delay, job);
     if (this.events.has("job:retry")) this.events.emit("job:retry", { job, error, delay });
@@ -273,7 +277,7 @@ export class JobRunner implements JobHost {
     this.running--;
     if (job.overBudget) this.overBudget--;
     link.jobsRunning--;
-    const stats = this.registry.stats(job.function);
+    const stats = job.stats;
     stats.running--;
     if (link.jobs.get(job.handle) === job) link.jobs.delete(job.handle);
     if (job.state === JobState.Running) {
@@ -367,7 +371,7 @@ export class JobRunner implements JobHost {
       return;
     }
     job.state = JobState.Ended;
-    this.registry.stats(job.function).failed++;
+    job.stats.failed++;
     this.bury(job, "fail", reason);
     const delivered = this.deliver(job, PacketType.WORK_FAIL);
     if (this.events.has("job:end")) this.events.emit("job:end", { job, outcome: "fail", error: reason, delivered });
@@ -384,7 +388,7 @@ export class JobRunner implements JobHost {
   timedOut(job: Job): void {
     job.timer = null;
     if (job.state !== JobState.Running) return;
-    const stats = this.registry.stats(job.function);
+    const stats = job.stats;
     const error = new TimeoutError(
       `job ${job.handle} (${job.function}) timed out after ${this.registry.get(job.function)?.timeout ?? stats.timeout} ms`,
       { server: job.server },
