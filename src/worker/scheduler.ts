@@ -329,21 +329,19 @@ export class Scheduler {
   /** A JOB_ASSIGN* arrived (read into `this.assignment`). */
   private onAssign(link: Link): void {
     this.heard(link);
-    const a = this.assignment;
+    const { handle, handleBytes, function: name, unique, reducer, payload } = this.assignment;
+    this.assignment.clear();
     const now = Date.now();
     const counted = link.assigned(now, this.concurrency);
     if (counted) {
       this.inFlight--;
       link.grabsAnsweredJob++;
     }
-    const handle = a.handle;
-    const name = a.function;
     const fn = this.registry.get(name);
     if (fn === undefined) {
       // Unregistered while our GRAB was in flight. There is no way to hand a job back short of
       // disconnecting, so fail it rather than leave the client waiting.
-      this.runner.refuse(link, a.handleBytes, name);
-      a.clear();
+      this.runner.refuse(link, handleBytes, name);
       this.emitError(
         link,
         new GearmanError("UNKNOWN_FUNCTION", `job ${handle} for unregistered function "${name}" failed`, {
@@ -363,8 +361,6 @@ export class Scheduler {
         new GearmanError("JOB_REASSIGNED", `job ${handle} was handed out again by the server`, { server: link.key }),
       );
     }
-    const { handleBytes, unique, reducer, payload } = a;
-    a.clear();
     this.runner.start(link, fn, name, handleBytes, handle, unique, reducer, payload, !counted, now);
     this.fill(); // depth grew: a link with known work may take a free slot
   }
