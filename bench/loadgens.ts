@@ -49,27 +49,12 @@ function loadgenCommand(
       ...(background ? ["-b"] : []),
     ];
   }
-  if (id === "bun-floor") {
-    if (background) throw new Error("the Bun floor client submits foreground jobs only");
-    return [
-      BUN,
-      join(PEERS_DIR, "floor-submitter.ts"),
-      "--servers",
-      server,
-      "--fn",
-      fn,
-      "--jobs",
-      String(jobs),
-      "--bytes",
-      String(bytes),
-      "--window",
-      String(window),
-      ...warm,
-    ];
-  }
+  // The two Bun load generators take the same arguments; only gearbun's does background jobs.
+  if (id === "bun-floor" && background) throw new Error("the Bun floor client submits foreground jobs only");
+  const script = id === "bun-floor" ? "floor-submitter.ts" : "gearbun-submitter.ts";
   return [
     BUN,
-    join(PEERS_DIR, "gearbun-submitter.ts"),
+    join(PEERS_DIR, script),
     "--servers",
     server,
     "--fn",

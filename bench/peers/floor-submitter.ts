@@ -12,6 +12,7 @@
  * M jobs run first and the clock starts when they are done.
  */
 import { parseArgs } from "node:util";
+import { frameReader, requestPacket } from "./floor-frames.ts";
 
 const { values } = parseArgs({
   options: {
@@ -42,18 +43,13 @@ const fnBytes = new TextEncoder().encode(values.fn);
 const body = new Uint8Array(fnBytes.length + 2 + size);
 body.set(fnBytes);
 for (let i = 0; i < size; i++) body[fnBytes.length + 2 + i] = 97 + (i % 26);
-const SUBMIT = new Uint8Array(12 + body.length);
-new DataView(SUBMIT.buffer).setUint32(0, 0x00524551); // "\0REQ"
-new DataView(SUBMIT.buffer).setUint32(4, SUBMIT_JOB);
-new DataView(SUBMIT.buffer).setUint32(8, body.length);
-SUBMIT.set(body, 12);
+const SUBMIT = requestPacket(SUBMIT_JOB, body);
 
 let submitted = 0;
 let ok = 0;
 let failed = 0;
 let start = 0;
 let cpuStart = process.cpuUsage();
-let pending = new Uint8Array(0);
 
 function report(): void {
   const elapsed = performance.now() - start;
@@ -72,6 +68,21 @@ function report(): void {
   process.exit(failed === 0 ? 0 : 1);
 }
 
+/** Results counted in the current chunk: each starts the next submit. */
+let more = 0;
+const read = frameReader((type, buf, from, to) => {
+  if (type === WORK_COMPLETE) {
+    // handle \0 payload: the payload must come back whole.
+    const handleEnd = buf.indexOf(0, from);
+    if (to - handleEnd - 1 === size) ok++;
+    else failed++;
+    more++;
+  } else if (type === WORK_FAIL || type === WORK_EXCEPTION) {
+    failed++;
+    more++;
+  }
+});
+
 await Bun.connect({
   hostname: address.slice(0, colon),
   port: Number(address.slice(colon + 1)),
@@ -87,32 +98,8 @@ await Bun.connect({
       submitted = first;
     },
     data(socket, chunk) {
-      let buf: Uint8Array = chunk;
-      if (pending.length > 0) {
-        buf = new Uint8Array(pending.length + chunk.length);
-        buf.set(pending);
-        buf.set(chunk, pending.length);
-      }
-      const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-      let at = 0;
-      let more = 0;
-      while (buf.length - at >= 12) {
-        const type = view.getUint32(at + 4);
-        const length = view.getUint32(at + 8);
-        if (buf.length - at - 12 < length) break;
-        if (type === WORK_COMPLETE) {
-          // handle \0 payload: the payload must come back whole.
-          const handleEnd = buf.indexOf(0, at + 12);
-          if (at + 12 + length - handleEnd - 1 === size) ok++;
-          else failed++;
-          more++;
-        } else if (type === WORK_FAIL || type === WORK_EXCEPTION) {
-          failed++;
-          more++;
-        }
-        at += 12 + length;
-      }
-      pending = at < buf.length ? buf.slice(at) : new Uint8Array(0);
+      more = 0;
+      read(chunk);
       if (ok + failed === total) report();
       if (warmup > 0 && start === 0 && ok + failed >= warmup) {
         if (failed > 0) process.exit(1);

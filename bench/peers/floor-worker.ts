@@ -11,6 +11,7 @@
  * (packets: { received, sent } by packet name, as gearbun-worker.ts reports them) and exits.
  */
 import { parseArgs } from "node:util";
+import { EMPTY, frameReader, requestPacket as packet } from "./floor-frames.ts";
 
 const { values } = parseArgs({
   options: {
@@ -27,16 +28,6 @@ const NO_JOB = 10;
 const WORK_COMPLETE = 13;
 const GRAB_JOB_UNIQ = 30;
 const JOB_ASSIGN_UNIQ = 31;
-
-function packet(type: number, body: Uint8Array): Uint8Array {
-  const out = new Uint8Array(12 + body.length);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, 0x00524551); // "\0REQ"
-  view.setUint32(4, type);
-  view.setUint32(8, body.length);
-  out.set(body, 12);
-  return out;
-}
 
 const NAMES: Record<number, string> = {
   [CAN_DO]: "CAN_DO",
@@ -57,53 +48,40 @@ const counts = (by: Uint32Array): Record<string, number> => {
   return out;
 };
 
-const EMPTY = new Uint8Array(0);
 const GRAB = packet(GRAB_JOB_UNIQ, EMPTY);
 const SLEEP = packet(PRE_SLEEP, EMPTY);
 let jobs = 0;
 
 function serve(host: string, port: number): void {
-  let pending: Uint8Array = EMPTY;
+  let out: Uint8Array[] = [];
+  const read = frameReader((type, buf, from, to) => {
+    received[type & 63]!++;
+    if (type === NOOP) {
+      out.push(GRAB);
+      sent[GRAB_JOB_UNIQ]!++;
+    } else if (type === NO_JOB) {
+      out.push(SLEEP);
+      sent[PRE_SLEEP]!++;
+    } else if (type === JOB_ASSIGN_UNIQ) {
+      // handle \0 function \0 unique \0 data: the answer is handle \0 data.
+      const body = buf.subarray(from, to);
+      const h = body.indexOf(0);
+      const f = body.indexOf(0, h + 1);
+      const u = body.indexOf(0, f + 1);
+      const reply = new Uint8Array(h + 1 + (body.length - u - 1));
+      reply.set(body.subarray(0, h + 1));
+      reply.set(body.subarray(u + 1), h + 1);
+      out.push(packet(WORK_COMPLETE, reply), GRAB);
+      sent[WORK_COMPLETE]!++;
+      sent[GRAB_JOB_UNIQ]!++;
+      jobs++;
+    }
+  });
   const onData = (socket: { write(b: Uint8Array): number }, chunk: Uint8Array): void => {
-    let buf = chunk;
-    if (pending.length > 0) {
-      buf = new Uint8Array(pending.length + chunk.length);
-      buf.set(pending);
-      buf.set(chunk, pending.length);
-    }
-    const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    let at = 0;
-    const out: Uint8Array[] = [];
-    while (buf.length - at >= 12) {
-      const type = view.getUint32(at + 4);
-      const size = view.getUint32(at + 8);
-      if (buf.length - at - 12 < size) break;
-      const body = buf.subarray(at + 12, at + 12 + size);
-      at += 12 + size;
-      received[type & 63]!++;
-      if (type === NOOP) {
-        out.push(GRAB);
-        sent[GRAB_JOB_UNIQ]!++;
-      } else if (type === NO_JOB) {
-        out.push(SLEEP);
-        sent[PRE_SLEEP]!++;
-      } else if (type === JOB_ASSIGN_UNIQ) {
-        // handle \0 function \0 unique \0 data: the answer is handle \0 data.
-        const h = body.indexOf(0);
-        const f = body.indexOf(0, h + 1);
-        const u = body.indexOf(0, f + 1);
-        const reply = new Uint8Array(h + 1 + (body.length - u - 1));
-        reply.set(body.subarray(0, h + 1));
-        reply.set(body.subarray(u + 1), h + 1);
-        out.push(packet(WORK_COMPLETE, reply), GRAB);
-        sent[WORK_COMPLETE]!++;
-        sent[GRAB_JOB_UNIQ]!++;
-        jobs++;
-      }
-    }
-    pending = at < buf.length ? buf.slice(at) : EMPTY;
+    read(chunk);
     if (out.length === 1) socket.write(out[0]!);
     else if (out.length > 1) socket.write(Buffer.concat(out));
+    out = [];
   };
   void Bun.connect({
     hostname: host,
