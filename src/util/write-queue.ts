@@ -14,9 +14,12 @@
  * none. Bun's write copies what it takes, so once a write took the whole tail it starts over.
  */
 
-/** The part of a Bun socket the queue needs. */
+/**
+ * The part of a Bun socket the queue needs. Bun's write takes an offset and a length, so the tail
+ * is written without a view made for each flush (a view costs ~100–200 ns of CPU per write).
+ */
 export interface WritableSocket {
-  write(data: Uint8Array): number;
+  write(data: Uint8Array, byteOffset?: number, byteLength?: number): number;
 }
 
 /** Parts at least this large are written on their own rather than copied into a batch. */
@@ -149,7 +152,7 @@ export class WriteQueue {
     if (this.parts.length === 0 && this.tailEnd > this.tailStart) {
       // The common case: only small reserved packets, written from the tail without a copy.
       const len = this.tailEnd - this.tailStart;
-      const n = socket.write(this.tail!.subarray(this.tailStart, this.tailEnd));
+      const n = socket.write(this.tail!, this.tailStart, len);
       if (n < 0) return;
       this.bytes -= n;
       if (n < len) {

@@ -16,9 +16,9 @@ function recordingSocket(take = Number.POSITIVE_INFINITY) {
   return {
     writes,
     from,
-    write(data: Uint8Array): number {
-      const n = Math.min(take, data.byteLength);
-      writes.push(data.slice(0, n));
+    write(data: Uint8Array, byteOffset = 0, byteLength = data.byteLength - byteOffset): number {
+      const n = Math.min(take, byteLength);
+      writes.push(data.slice(byteOffset, byteOffset + n));
       from.push(data.buffer);
       return n;
     },
