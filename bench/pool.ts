@@ -18,13 +18,9 @@
 import { join } from "node:path";
 import { BURN_ITERATIONS_ENV, calibrateBurn } from "./peers/burn.ts";
 import {
-  childPids,
-  cpuDeltaNs,
-  cpuSnapshot,
   haveGearmandBinary,
   installCleanup,
   PEERS_DIR,
-  peakRssKb,
   ROOT,
   spawnPeer,
   startJobServer,
@@ -33,6 +29,7 @@ import {
   type JobServer,
   type Peer,
 } from "./support.ts";
+import { childPids, cpuDeltaNs, cpuSnapshot, peakRssKb } from "./proc.ts";
 import { runLoadgens } from "./loadgens.ts";
 import type { ThroughputOptions } from "./options.ts";
 import { failedRow, fmt, type Measured, median, type Row, runFigures } from "./rows.ts";

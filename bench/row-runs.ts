@@ -2,7 +2,8 @@
  * What the worker and client rows share around their measured runs: the size of the warm-up, how
  * long a run may take, whether a worker process died, and the CPU a group of processes used.
  */
-import { cpuDeltaNs, cpuSnapshot, type Peer } from "./support.ts";
+import type { Peer } from "./support.ts";
+import { cpuDeltaNs, cpuSnapshot } from "./proc.ts";
 
 const MiB = 1024 * 1024;
 

@@ -29,8 +29,6 @@ import { assertPinned, type Pinning, resolvePinning } from "./pin.ts";
 import {
   BUN,
   buildCPeers,
-  cpuDeltaNs,
-  cpuSnapshot,
   ECHO_FN,
   haveGearmandBinary,
   installCleanup,
@@ -41,8 +39,8 @@ import {
   startJobServer,
   StatusPoller,
   stopAll,
-  userSysMeter,
 } from "./support.ts";
+import { cpuDeltaNs, cpuSnapshot, userSysMeter } from "./proc.ts";
 import { moreWarmupJobs, perProcessWarmupJobs } from "./warmup.ts";
 import { type LoadgenId, runLoadgens } from "./loadgens.ts";
 import type { ThroughputOptions } from "./options.ts";

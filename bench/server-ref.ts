@@ -25,8 +25,6 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import {
   buildCPeers,
-  cpuDeltaNs,
-  cpuSnapshot,
   haveGearmandBinary,
   installCleanup,
   PEERS_DIR,
@@ -38,6 +36,7 @@ import {
   type JobServer,
   type Peer,
 } from "./support.ts";
+import { cpuDeltaNs, cpuSnapshot } from "./proc.ts";
 import { assertPinned, DEFAULT_PIN, PIN_MODES, type Pinning, type PinMode, resolvePinning } from "./pin.ts";
 import { fmt, median, type Row, spread } from "./rows.ts";
 

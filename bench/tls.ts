@@ -22,7 +22,7 @@ import type { TlsOptions } from "../src/options.ts";
 import { type LineProcess, spawnLines } from "../src/util/lines.ts";
 import { Worker } from "../src/worker/worker.ts";
 import { makeCerts, type TestCerts } from "../test/support/certs.ts";
-import { cpuDeltaNs, cpuSnapshot } from "./support.ts";
+import { cpuDeltaNs, cpuSnapshot } from "./proc.ts";
 import type { ThroughputOptions } from "./options.ts";
 import type { Row } from "./rows.ts";
 

@@ -10,17 +10,8 @@ import type { ThroughputOptions } from "./options.ts";
 import { assertPinned, type Pinning } from "./pin.ts";
 import { deadWorker, deltaAll, runTimeout, snapshotAll, warmupJobs } from "./row-runs.ts";
 import { failedRow, fmt, type Measured, type Row, runFigures } from "./rows.ts";
-import {
-  type CPeers,
-  ECHO_FN,
-  type JobServer,
-  type Peer,
-  peakRssKb,
-  spawnPeer,
-  StatusPoller,
-  startJobServer,
-  userSysMeter,
-} from "./support.ts";
+import { type CPeers, ECHO_FN, type JobServer, type Peer, spawnPeer, StatusPoller, startJobServer } from "./support.ts";
+import { peakRssKb, userSysMeter } from "./proc.ts";
 import { moreWarmupJobs } from "./warmup.ts";
 import type { WorkerPeer } from "./worker-peers.ts";
 

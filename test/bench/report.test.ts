@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { resultsSvg, workerTables } from "../../bench/report.ts";
 import { calibrateBurn } from "../../bench/peers/burn.ts";
 import { poolCases, poolPlan } from "../../bench/pool.ts";
-import { childPids, cpuDeltaNs, cpuSnapshot, peakRssKb } from "../../bench/support.ts";
+import { childPids, cpuDeltaNs, cpuSnapshot, peakRssKb } from "../../bench/proc.ts";
 import { cases } from "../../bench/cases.ts";
 import { parseThroughputArgs } from "../../bench/options.ts";
 import type { Row } from "../../bench/rows.ts";
