@@ -6,7 +6,7 @@
  *   bun run bench                 # the full run (long: 100,000-job runs, every peer)
  *   bun run bench --quick         # a short run (small job counts, fewer peers per case)
  *   bun run bench --skip-codec    # end-to-end only; also: --runs N --loadgen c|gearbun
- *                                 # --case fg-16b,... --peer c,gearbun-c16,... --jobs N
+ *                                 # --case fg-16b,... --peer c,gearbun-c16,... --jobs N --rounds N
  *                                 # --no-mss-shim (see bench/peers/mss-shim.c)
  *   bun run bench --case pool-cpu,pool-light,pool-metrics   # only the worker pool's rows (bench/pool.ts)
  *   bun run bench --case server-ref   # only the job servers side by side (bench/server-ref.ts)
@@ -26,6 +26,8 @@ import { runServerRef } from "./server-ref.ts";
 import { runScale } from "./scale.ts";
 import { installCleanup } from "./support.ts";
 import { parseThroughputArgs } from "./options.ts";
+import { mergeRounds } from "./rounds.ts";
+import type { ThroughputResult } from "./rows.ts";
 import { runThroughput } from "./throughput.ts";
 import { runTls } from "./tls.ts";
 
@@ -38,6 +40,8 @@ const HELP = `bun run bench [options]: codec micro-benchmarks, then end-to-end r
   --case ID,...            only these cases (or groups: client, pool, server-ref, servers, workers, burst, tls)
   --peer ID,...            only these peers (c, gearbun-c1, gearbun-c16, bun-floor, ...)
   --runs N                 measured runs per row (default 3)
+  --rounds N               run the whole selection N times, peers alternating; report medians over
+                           the rounds and each round's own ratios' median (default 1)
   --jobs N                 jobs per run for every row (default: each case's own)
   --loadgen c|gearbun      load generator of the worker rows (default auto: c when libgearman-dev is installed)
   --no-mss-shim            gearmand without the MSS shim in the large-payload cases
@@ -66,32 +70,51 @@ if (!skipCodec) {
   printer.progress(`codec micro-benchmarks: ${codec.length} figures`, true);
 }
 
-const result = await runThroughput({ ...options, progress: printer.progress, log: printer.log });
-const pool = await runPool({ ...options, progress: printer.progress, log: printer.log });
-result.rows.push(...pool.rows);
-result.notes.push(...pool.notes);
-if (!options.dryRun && (options.caseFilter === null || options.caseFilter.includes("server-ref"))) {
-  const ref = await runServerRef({
-    jobs: options.jobsOverride ?? (options.quick ? 5_000 : 50_000),
-    runs: options.runs,
-    servers: 1,
-    pairs: null,
-    pin: options.pin,
-    progress: printer.progress,
-    log: printer.log,
-  });
-  result.rows.push(...ref.rows);
-  result.notes.push(...ref.notes);
+/** Every section once: one round. */
+async function round(): Promise<ThroughputResult> {
+  const result = await runThroughput({ ...options, progress: printer.progress, log: printer.log });
+  const pool = await runPool({ ...options, progress: printer.progress, log: printer.log });
+  result.rows.push(...pool.rows);
+  result.notes.push(...pool.notes);
+  if (!options.dryRun && (options.caseFilter === null || options.caseFilter.includes("server-ref"))) {
+    const ref = await runServerRef({
+      jobs: options.jobsOverride ?? (options.quick ? 5_000 : 50_000),
+      runs: options.runs,
+      servers: 1,
+      pairs: null,
+      pin: options.pin,
+      progress: printer.progress,
+      log: printer.log,
+    });
+    result.rows.push(...ref.rows);
+    result.notes.push(...ref.notes);
+  }
+  const scale = await runScale({ ...options, progress: printer.progress, log: printer.log });
+  result.rows.push(...scale.rows);
+  result.notes.push(...scale.notes);
+  const burst = await runBurst({ ...options, progress: printer.progress, log: printer.log });
+  result.rows.push(...burst.rows);
+  result.notes.push(...burst.notes);
+  const tls = await runTls({ ...options, progress: printer.progress, log: printer.log });
+  result.rows.push(...tls.rows);
+  result.notes.push(...tls.notes);
+  return result;
 }
-const scale = await runScale({ ...options, progress: printer.progress, log: printer.log });
-result.rows.push(...scale.rows);
-result.notes.push(...scale.notes);
-const burst = await runBurst({ ...options, progress: printer.progress, log: printer.log });
-result.rows.push(...burst.rows);
-result.notes.push(...burst.notes);
-const tls = await runTls({ ...options, progress: printer.progress, log: printer.log });
-result.rows.push(...tls.rows);
-result.notes.push(...tls.notes);
+
+const rounds: ThroughputResult[] = [];
+for (let r = 1; r <= (options.dryRun ? 1 : options.rounds); r++) {
+  if (options.rounds > 1) printer.progress(`round ${r}/${options.rounds}`, true);
+  rounds.push(await round());
+}
+const result: ThroughputResult = {
+  ...rounds[0]!,
+  rows: mergeRounds(rounds.map((x) => x.rows)),
+  notes: [...new Set(rounds.flatMap((x) => x.notes))],
+};
+if (rounds.length > 1)
+  result.notes.push(
+    `--rounds ${rounds.length}: every row ran once per round, the peers of a case back to back; jobs/s and CPU are medians over the rounds (min – max over all runs), ratios the median of each round's own ratio.`,
+  );
 printer.done();
 printTable(result, codec);
 

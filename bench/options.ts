@@ -1,5 +1,5 @@
 /**
- * The throughput benchmark's options and their command line (`--runs`, `--loadgen`, `--case`,
+ * The throughput benchmark's options and their command line (`--runs`, `--rounds`, `--loadgen`, `--case`,
  * `--peer`, `--jobs`, `--no-mss-shim`, `--dry-run`, `--pin`), shared by every section's runner.
  */
 import { parseArgs } from "node:util";
@@ -9,6 +9,8 @@ import { DEFAULT_PIN, PIN_MODES, type PinMode } from "./pin.ts";
 export interface ThroughputOptions {
   quick: boolean;
   runs: number;
+  /** Times the whole selection runs, peers alternating; ratios are medians over rounds (bench/rounds.ts). @default 1 */
+  rounds: number;
   loadgen: LoadgenId | "auto";
   caseFilter: readonly string[] | null;
   peerFilter: readonly string[] | null;
@@ -30,6 +32,7 @@ export function parseThroughputArgs(argv: string[]): Omit<ThroughputOptions, "pr
     options: {
       quick: { type: "boolean", default: false },
       runs: { type: "string" },
+      rounds: { type: "string" },
       loadgen: { type: "string", default: "auto" },
       case: { type: "string" },
       peer: { type: "string" },
@@ -42,6 +45,9 @@ export function parseThroughputArgs(argv: string[]): Omit<ThroughputOptions, "pr
   });
   const runs = values.runs !== undefined ? Number(values.runs) : 3;
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a whole number >= 1, got ${values.runs}`);
+  const rounds = values.rounds !== undefined ? Number(values.rounds) : 1;
+  if (!Number.isInteger(rounds) || rounds < 1)
+    throw new Error(`--rounds must be a whole number >= 1, got ${values.rounds}`);
   const loadgen = values.loadgen;
   if (loadgen !== "auto" && loadgen !== "c" && loadgen !== "gearbun")
     throw new Error(`--loadgen must be c, gearbun or auto, got ${loadgen}`);
@@ -60,6 +66,7 @@ export function parseThroughputArgs(argv: string[]): Omit<ThroughputOptions, "pr
   return {
     quick: values.quick,
     runs,
+    rounds,
     loadgen,
     caseFilter: list(values.case),
     peerFilter: list(values.peer),
