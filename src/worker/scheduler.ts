@@ -28,7 +28,7 @@ import { GrabGuard } from "./guard.ts";
 import { Assignment } from "./assign.ts";
 
 const utf8 = new TextDecoder();
-export { STREAK } from "./grab-order.ts";
+export { STREAK, TURN_MS, turnGrabs } from "./grab-order.ts";
 
 export class Scheduler {
   readonly links: Link[];
@@ -90,7 +90,7 @@ export class Scheduler {
       });
       return link;
     });
-    this.order = new GrabOrder(this.links);
+    this.order = new GrabOrder(this.links, this.concurrency);
     this.guard = new GrabGuard(this.links, config, {
       active: () => !this.stopping,
       woke: (link) => this.order.woke(link),
@@ -376,11 +376,11 @@ export class Scheduler {
   fill(): void {
     if (this.stopping || this.registry.size === 0) return;
     let free = this.concurrency - this.runner.running - this.inFlight;
-    let now = 0;
+    if (free <= 0) return;
+    const now = Date.now();
     while (free > 0) {
-      const link = this.order.next();
+      const link = this.order.next(now);
       if (link === undefined) return;
-      if (now === 0) now = Date.now();
       this.sendGrab(link, now);
       free--;
     }
