@@ -115,23 +115,30 @@ async function main(): Promise<void> {
   if (spec.jobEvents) {
     worker.on("disconnect", ({ server, error }) => send({ type: "link", server, up: false, error: error.message }));
   }
-  if (spec.jobEvents || spec.maxJobs > 0) {
-    let jobs = 0;
+  if (spec.maxJobs > 0) {
+    // The bound: past its limit the child grabs nothing more (what GRABs in flight bring still
+    // runs, at most `concurrency` jobs), then serves its running jobs until the supervisor has
+    // a replacement registered and stops it.
+    let started = 0;
+    worker.on("job:start", () => {
+      if (++started !== spec.maxJobs) return;
+      worker.pause();
+      send({ type: "retire", jobs: started });
+    });
+  }
+  if (spec.jobEvents) {
     worker.on("job:end", ({ job, outcome, error }) => {
-      if (spec.jobEvents) {
-        send({
-          type: "job",
-          function: job.function,
-          handle: job.handle,
-          unique: job.unique,
-          server: job.server,
-          outcome,
-          durationMs: Date.now() - job.startedAt,
-          attempts: job.attempt,
-          error: error === undefined ? null : firstLine(error),
-        });
-      }
-      if (++jobs === spec.maxJobs) send({ type: "retire", jobs });
+      send({
+        type: "job",
+        function: job.function,
+        handle: job.handle,
+        unique: job.unique,
+        server: job.server,
+        outcome,
+        durationMs: Date.now() - job.startedAt,
+        attempts: job.attempt,
+        error: error === undefined ? null : firstLine(error),
+      });
     });
   }
 

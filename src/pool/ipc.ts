@@ -53,7 +53,7 @@ export type ChildMessage =
   | { readonly type: "ready"; readonly functions: readonly string[]; readonly servers: readonly string[] }
   /** The handlers could not be loaded or registered; the child exits with EXIT_LOAD_FAILED next. */
   | { readonly type: "fatal"; readonly error: string }
-  /** `maxJobs` reached: the child keeps serving until the supervisor has its replacement ready. */
+  /** `maxJobs` jobs started: the child grabs nothing more and finishes its running jobs. */
   | { readonly type: "retire"; readonly jobs: number }
   | ({ readonly type: "job" } & JobRecord)
   /** Cumulative counters of this child (every `statsInterval`, and when it stops). */

@@ -230,13 +230,8 @@ export class Pool {
         break;
       case "retire":
         child.jobs = message.jobs;
-        if (child === slot.current && this.currentState === "running") {
-          if (slot.recycleTimer !== null) clearTimeout(slot.recycleTimer);
-          slot.recycleTimer = setTimeout(
-            () => void this.replace(slot, "max-jobs"),
-            Math.random() * this.options.restartSplay,
-          );
-        }
+        // The child grabs nothing more: its replacement starts now, without the splay.
+        if (child === slot.current && this.currentState === "running") void this.replace(slot, "max-jobs");
         break;
       case "job":
         this.emitter.emit("job", { ...ref(child), ...message });

@@ -126,6 +126,16 @@ export class Worker {
   }
 
   /**
+   * Stops taking jobs without stopping: no GRAB goes out any more (NOOPs are left unanswered);
+   * jobs already running, and those that GRABs in flight bring, run and answer as usual. There
+   * is no resume: a pool child past `maxJobs` calls it while its replacement starts, then
+   * `stop()` ends it. So a worker runs at most `concurrency` jobs after `pause()`.
+   */
+  pause(): void {
+    this.scheduler.beginStop();
+  }
+
+  /**
    * Connects to every server. Resolves once the worker is registered on at least one; the others
    * keep being retried in the background (reconnect policy). If no server can be reached on the
    * first try, rejects with ConnectionError `NO_SERVERS` (its message lists each server and why),
