@@ -46,7 +46,10 @@ export class PoolChild {
   readonly pid: number;
   readonly spawnedAt = Date.now();
   readyAt = 0;
+  /** Jobs it reported (job ends, or the count in its `retire` message). */
   jobs = 0;
+  /** It passed `maxJobs` and grabs nothing more. */
+  retired = false;
   private currentState: ChildState = "starting";
   private readonly proc: LineProcess["proc"];
   private fatal: string | null = null;

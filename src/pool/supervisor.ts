@@ -13,11 +13,11 @@ import { exponentialBackoff, type ReconnectPolicy } from "../connection/reconnec
 import { PoolError } from "../errors.ts";
 import { type EventListener, TypedEmitter } from "../util/emitter.ts";
 import { type ChildExitInfo, type ChildState, explainExit, PoolChild } from "./child-process.ts";
-import type { PoolEvents, RecycleReason, StartReason } from "./events.ts";
+import type { PoolEvents, RecycleReason } from "./events.ts";
 import { ChildExit, type ChildMessage } from "./ipc.ts";
 import { attachLog, type LogSink } from "./log.ts";
 import { type PoolOptions, type ResolvedPoolOptions, resolvePoolOptions } from "../options.ts";
-import { childSpec, clearSlotTimers, newSlot, type Slot } from "./slot.ts";
+import { childSpec, type Slot, SlotTable } from "./slot.ts";
 import { watchFiles, type Watcher } from "./watch.ts";
 import { dirname } from "node:path";
 
@@ -40,8 +40,9 @@ export interface PoolStartOptions {
 export class Pool {
   readonly options: ResolvedPoolOptions;
   private readonly emitter = new TypedEmitter<PoolEvents>();
-  private readonly slots: Slot[] = [];
-  private readonly live = new Set<PoolChild>();
+  private readonly table: SlotTable;
+  /** Per slot: who waits for the replacement under way (null: swapped, else why not). */
+  private readonly replacing = new Map<Slot, PromiseWithResolvers<string | null>>();
   private readonly backoff: ReconnectPolicy;
   private currentState: PoolState = "idle";
   private started: Promise<void> | null = null;
@@ -59,12 +60,7 @@ export class Pool {
       factor: 2,
       jitter: 0.1,
     });
-    let index = 0;
-    for (const group of this.options.groups) {
-      for (let i = 0; i < group.processes; i++) {
-        this.slots.push(newSlot(++index, group));
-      }
-    }
+    this.table = new SlotTable(this.options);
     attachLog(this, this.options.log, start.sink);
   }
 
@@ -80,7 +76,8 @@ export class Pool {
   start(): Promise<void> {
     if (this.started !== null) return this.started;
     this.currentState = "running";
-    const pending = new Set(this.slots.map((s) => s.index));
+    const slots = this.table.all;
+    const pending = new Set(slots.map((s) => s.index));
     const off = this.on("child:ready", ({ index }) => {
       pending.delete(index);
       if (pending.size === 0) this.startedWaiter.resolve();
@@ -95,13 +92,19 @@ export class Pool {
       timeout > 0
         ? setTimeout(() => {
             // One child registered: the pool works, and the others respawn as usual.
-            if (pending.size < this.slots.length || this.currentState !== "running") return;
+            if (pending.size < slots.length || this.currentState !== "running") return;
             const why = lastExit === null ? "" : `; the last one exited: ${lastExit}`;
             failure = new PoolError("START_FAILED", `no worker process became ready within ${timeout} ms${why}`);
             void this.stop({ deadline: 0 });
           }, timeout)
         : null;
-    for (const slot of this.slots) slot.current = this.spawn(slot, "start");
+    // Every slot holds its child before the first event: no listener sees a half-started pool.
+    const first = slots.map((slot) => {
+      const child = this.newChild(slot);
+      this.table.spawned(slot, child);
+      return child;
+    });
+    for (const child of first) this.emitter.emit("child:start", { ...ref(child), reason: "start" });
     if (this.options.watch) {
       const dirs = [...new Set(this.options.handlers.map((h) => dirname(h)))];
       this.watcher = watchFiles(dirs, () => void this.reload());
@@ -122,14 +125,27 @@ export class Pool {
 
   /** The children alive now. */
   children(): ChildInfo[] {
-    const current = new Set(this.slots.map((s) => s.current));
-    return [...this.live].map((c) => ({
+    return this.table.children().map((c) => ({
       index: c.spec.index,
       pid: c.pid,
       group: c.spec.group,
       state: c.state,
-      current: current.has(c),
+      current: this.table.slotOf(c)?.current === c,
     }));
+  }
+
+  /** Per group: processes configured, and those serving now (ready, grabbing). */
+  capacity(): Map<string, { configured: number; serving: number }> {
+    return this.table.capacity();
+  }
+
+  /**
+   * Debug: what is wrong with the slots now (a child without a slot, a serving child told to
+   * stop, an empty slot with no respawn coming, a child over its job bound…), or null. The pool
+   * tests check it after every event.
+   */
+  violation(): string | null {
+    return this.table.violation();
   }
 
   /**
@@ -164,7 +180,7 @@ export class Pool {
   stop(options: { deadline?: number } = {}): Promise<boolean> {
     const deadline = options.deadline ?? this.options.stopDeadline;
     if (this.stopped !== null) {
-      if (deadline === 0) for (const child of this.live) child.kill();
+      if (deadline === 0) for (const child of this.table.children()) child.kill();
       return this.stopped;
     }
     this.currentState = "stopping";
@@ -173,16 +189,17 @@ export class Pool {
   }
 
   private async runStop(deadline: number): Promise<boolean> {
-    this.emitter.emit("stopping", { deadline });
     this.watcher?.close();
     this.watcher = null;
-    for (const slot of this.slots) clearSlotTimers(slot);
     this.startedWaiter.resolve();
-    const children = [...this.live];
+    const children = this.table.stopping();
     for (const child of children) {
       if (deadline === 0) child.kill();
       else child.stop(deadline);
     }
+    for (const waiter of this.replacing.values()) waiter.resolve("the pool is stopping");
+    this.replacing.clear();
+    this.emitter.emit("stopping", { deadline });
     const exits = await Promise.all(children.map((c) => c.exited));
     const graceful = exits.every((e) => !e.killed && e.code === ChildExit.Stopped);
     this.currentState = "stopped";
@@ -206,21 +223,26 @@ export class Pool {
     await this.stop();
   }
 
-  private spawn(slot: Slot, reason: StartReason): PoolChild {
-    const child = new PoolChild(childSpec(this.options, slot), {
+  private newChild(slot: Slot): PoolChild {
+    return new PoolChild(childSpec(this.options, slot), {
       message: (c, m) => this.onMessage(slot, c, m),
       line: (c, stream, line) => this.emitter.emit("output", { ...ref(c), stream, line }),
       exit: (c, info) => this.onExit(slot, c, info),
     });
-    this.live.add(child);
-    this.emitter.emit("child:start", { ...ref(child), reason });
-    return child;
+  }
+
+  /** A child for a slot whose child died. */
+  private respawn(slot: Slot): void {
+    const child = this.newChild(slot);
+    this.table.spawned(slot, child);
+    this.emitter.emit("child:start", { ...ref(child), reason: "respawn" });
   }
 
   private onMessage(slot: Slot, child: PoolChild, message: ChildMessage): void {
     switch (message.type) {
       case "ready":
-        if (child === slot.current) this.armRecycle(slot, child);
+        if (child === slot.next && this.currentState === "running") this.swap(slot);
+        else if (child === slot.current) this.armRecycle(slot, child);
         this.emitter.emit("child:ready", {
           ...ref(child),
           functions: message.functions,
@@ -229,11 +251,16 @@ export class Pool {
         });
         break;
       case "retire":
-        child.jobs = message.jobs;
-        // The child grabs nothing more: its replacement starts now, without the splay.
-        if (child === slot.current && this.currentState === "running") void this.replace(slot, "max-jobs");
+        child.jobs = Math.max(child.jobs, message.jobs);
+        child.retired = true;
+        if (child === slot.current && this.currentState === "running") {
+          this.table.retireAsked(slot, child);
+          // The child grabs nothing more: its replacement starts now, without the splay.
+          void this.replace(slot, "max-jobs");
+        }
         break;
       case "job":
+        child.jobs++;
         this.emitter.emit("job", { ...ref(child), ...message });
         break;
       case "stats":
@@ -248,7 +275,19 @@ export class Pool {
   }
 
   private onExit(slot: Slot, child: PoolChild, info: ChildExitInfo): void {
-    this.live.delete(child);
+    const running = this.currentState === "running";
+    if (child === slot.next) {
+      const reason = slot.nextReason ?? "reload";
+      this.table.replacementFailed(slot);
+      if (running) this.afterFailedReplacement(slot, reason, explainExit(info));
+    } else if (child === slot.current) {
+      const reset = child.readyAt > 0 && Date.now() - child.readyAt >= this.options.respawnReset;
+      this.table.died(slot, reset);
+      // A replacement under way takes the slot; if it fails, it schedules the respawn.
+      if (running && slot.next === null) this.scheduleRespawn(slot);
+    } else {
+      this.table.left(slot, child);
+    }
     this.emitter.emit("child:exit", {
       ...ref(child),
       code: info.code,
@@ -257,80 +296,98 @@ export class Pool {
       reason: explainExit(info),
       stderr: info.expected ? [] : info.stderr,
     });
-    if (child !== slot.current || this.currentState !== "running") return;
-    slot.current = null;
-    clearSlotTimers(slot);
-    // A replacement under way takes the slot; if it fails, it schedules the respawn.
-    if (slot.replacing === null) this.scheduleRespawn(slot, child);
   }
 
-  private scheduleRespawn(slot: Slot, died: PoolChild | null): void {
-    if (died !== null && died.readyAt > 0 && Date.now() - died.readyAt >= this.options.respawnReset) slot.failures = 0;
-    slot.failures++;
-    const delay = this.backoff(slot.failures) ?? this.options.respawnMaxDelay;
-    this.emitter.emit("child:respawn", { index: slot.index, group: slot.group.name, attempt: slot.failures, delay });
-    slot.timer = setTimeout(() => {
-      slot.timer = null;
-      if (this.currentState === "running" && slot.current === null) slot.current = this.spawn(slot, "respawn");
-    }, delay);
+  private scheduleRespawn(slot: Slot): void {
+    const attempt = slot.failures + 1;
+    const delay = this.backoff(attempt) ?? this.options.respawnMaxDelay;
+    this.table.respawnScheduled(
+      slot,
+      setTimeout(() => {
+        this.table.timerFired(slot, "respawn");
+        if (this.currentState === "running" && slot.current === null && slot.next === null) {
+          this.respawn(slot);
+        }
+      }, delay),
+    );
+    this.emitter.emit("child:respawn", { index: slot.index, group: slot.group.name, attempt, delay });
   }
 
   /** Recycle after the lifetime (plus splay) of a child that serves its slot. */
   private armRecycle(slot: Slot, child: PoolChild): void {
     if (this.options.maxLifetime <= 0) return;
-    if (slot.recycleTimer !== null) clearTimeout(slot.recycleTimer);
     const after = this.options.maxLifetime + Math.random() * this.options.restartSplay;
-    slot.recycleTimer = setTimeout(() => {
-      if (slot.current === child) void this.replace(slot, "max-lifetime");
-    }, after);
+    this.table.recycleArmed(
+      slot,
+      setTimeout(() => {
+        if (slot.current === child) void this.replace(slot, "max-lifetime");
+      }, after),
+    );
   }
 
-  /** Starts a replacement, waits until it is registered, then stops the old child gracefully. */
+  /**
+   * Starts a replacement for the slot's child; resolves null once it is registered and the old
+   * child was told to stop, else why not. One replacement per slot: a second call joins it.
+   */
   private replace(slot: Slot, reason: RecycleReason): Promise<string | null> {
-    if (slot.replacing !== null) return slot.replacing;
+    const under = this.replacing.get(slot);
+    if (under !== undefined) return under.promise;
     if (this.currentState !== "running") return Promise.resolve("the pool is stopping");
-    const run = async (): Promise<string | null> => {
-      const old = slot.current;
-      const next = this.spawn(slot, reason);
-      if (await next.ready) {
-        if (this.currentState !== "running") return "the pool is stopping";
-        clearSlotTimers(slot);
-        slot.current = next;
-        slot.failures = 0;
-        this.armRecycle(slot, next);
-        if (old !== null && old.state !== "exited") {
-          old.stop(this.options.stopDeadline);
-          this.emitter.emit("child:recycle", { ...ref(old), reason, replacement: next.pid });
-        }
-        return null;
-      }
-      const info = await next.exited;
-      if (this.currentState !== "running") return "the pool is stopping";
-      const error = explainExit(info);
-      if (old !== null) this.emitter.emit("child:recycle-failed", { ...ref(old), reason, error });
-      if (slot.current === null) {
-        this.scheduleRespawn(slot, null);
-      } else if (reason !== "reload") {
-        // The old child keeps serving; try again later, backing off like a respawn.
-        slot.failures++;
-        slot.timer = setTimeout(() => {
-          slot.timer = null;
-          void this.replace(slot, reason);
-        }, this.backoff(slot.failures) ?? this.options.respawnMaxDelay);
-      }
-      return error;
-    };
-    slot.replacing = run().finally(() => {
-      slot.replacing = null;
-    });
-    return slot.replacing;
+    const waiter = Promise.withResolvers<string | null>();
+    this.replacing.set(slot, waiter);
+    const child = this.newChild(slot);
+    this.table.replacementSpawned(slot, child, reason);
+    this.emitter.emit("child:start", { ...ref(child), reason });
+    return waiter.promise;
+  }
+
+  /** The replacement registered: it takes the slot; the old child stops gracefully. */
+  private swap(slot: Slot): void {
+    const reason = slot.nextReason ?? "reload";
+    const next = slot.next;
+    const old = this.table.replacementReady(slot);
+    if (next !== null) this.armRecycle(slot, next);
+    if (old !== null) {
+      old.stop(this.options.stopDeadline);
+      this.emitter.emit("child:recycle", { ...ref(old), reason, replacement: next?.pid ?? 0 });
+    }
+    this.settle(slot, null);
+    // It reached its limit before it took the slot (a fast queue): it needs a successor too.
+    if (next?.retired && this.currentState === "running") {
+      this.table.retireAsked(slot, next);
+      void this.replace(slot, "max-jobs");
+    }
+  }
+
+  private afterFailedReplacement(slot: Slot, reason: RecycleReason, error: string): void {
+    const old = slot.current;
+    if (old !== null) this.emitter.emit("child:recycle-failed", { ...ref(old), reason, error });
+    if (old === null) {
+      this.scheduleRespawn(slot);
+    } else if (reason !== "reload") {
+      // The old child keeps its slot; try again later, backing off like a respawn.
+      this.table.retryScheduled(
+        slot,
+        setTimeout(() => {
+          this.table.timerFired(slot, "retry");
+          if (slot.current !== null) void this.replace(slot, reason);
+        }, this.backoff(slot.failures) ?? this.options.respawnMaxDelay),
+      );
+    }
+    this.settle(slot, error);
+  }
+
+  private settle(slot: Slot, error: string | null): void {
+    const waiter = this.replacing.get(slot);
+    this.replacing.delete(slot);
+    waiter?.resolve(error);
   }
 
   private async rollOnce(): Promise<boolean> {
     const began = Date.now();
     let replaced = 0;
-    for (const slot of this.slots) {
-      while (slot.replacing !== null) await slot.replacing;
+    for (const slot of this.table.all) {
+      for (let w = this.replacing.get(slot); w !== undefined; w = this.replacing.get(slot)) await w.promise;
       if (this.currentState !== "running") return false;
       // A slot waiting for its respawn will load the new code anyway.
       if (slot.current === null) continue;

@@ -7,7 +7,10 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Admin } from "../../src/admin/admin.ts";
+import type { PoolOptions } from "../../src/options.ts";
+import type { PoolEvents } from "../../src/pool/events.ts";
 import type { LogSink } from "../../src/pool/log.ts";
+import { Pool, type PoolStartOptions } from "../../src/pool/supervisor.ts";
 import { Submitter } from "../support/submitter.ts";
 
 export const FIXTURES = join(import.meta.dir, "fixtures");
@@ -125,4 +128,48 @@ export function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Every pool event (a missing or unknown name fails the typecheck). */
+const POOL_EVENTS: Record<keyof PoolEvents, true> = {
+  "child:start": true,
+  "child:ready": true,
+  "child:exit": true,
+  "child:respawn": true,
+  "child:recycle": true,
+  "child:recycle-failed": true,
+  reload: true,
+  job: true,
+  link: true,
+  stats: true,
+  output: true,
+  stopping: true,
+  stopped: true,
+};
+
+/**
+ * Checks the pool's slot invariants after every event it emits (as the worker's tests check the
+ * scheduler's); returns the violations seen, each with the event after which it was seen. A test
+ * expects it empty at its end.
+ */
+export function watchInvariants(pool: Pool): string[] {
+  const violations: string[] = [];
+  for (const name of Object.keys(POOL_EVENTS) as (keyof PoolEvents)[]) {
+    pool.on(name, () => {
+      const problem = pool.violation();
+      if (problem !== null && violations.length < 10) violations.push(`after ${name}: ${problem}`);
+    });
+  }
+  return violations;
+}
+
+/** `startPool` with the invariants watched from the first event on. */
+export async function startChecked(
+  options: PoolOptions,
+  start: PoolStartOptions = {},
+): Promise<{ pool: Pool; violations: string[] }> {
+  const pool = new Pool(options, start);
+  const violations = watchInvariants(pool);
+  await pool.start();
+  return { pool, violations };
 }

@@ -5,16 +5,23 @@
  * grabbing until its replacement registered: 2,711 jobs for a limit of 500.
  */
 import { expect, test } from "bun:test";
-import { startPool } from "../../src/pool/supervisor.ts";
 import { describeGearmand, startGearmand } from "../support/gearmand.ts";
 import { Submitter } from "../support/submitter.ts";
-import { HANDLERS, memorySink } from "./helpers.ts";
+import { HANDLERS, memorySink, startChecked } from "./helpers.ts";
 
 describeGearmand("pool - max-jobs bound", () => {
   test("pool - --processes 2 --concurrency 4 --max-jobs 500, 5,000 fast jobs: no child runs more than 504", async () => {
     await using g = await startGearmand();
-    const pool = await startPool(
-      { handlers: HANDLERS, servers: g.address, processes: 2, concurrency: 4, maxJobs: 500, stopDeadline: 2000 },
+    const { pool, violations } = await startChecked(
+      {
+        handlers: HANDLERS,
+        servers: g.address,
+        processes: 2,
+        concurrency: 4,
+        maxJobs: 500,
+        stopDeadline: 2000,
+        jobEvents: true,
+      },
       { sink: memorySink() },
     );
     const submitter = await Submitter.open([g.address]);
@@ -35,6 +42,7 @@ describeGearmand("pool - max-jobs bound", () => {
     } finally {
       await submitter.close();
       expect(await pool.stop({ deadline: 2000 })).toBe(true);
+      expect(violations).toEqual([]);
     }
   }, 60_000);
 });

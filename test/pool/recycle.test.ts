@@ -4,14 +4,13 @@
  */
 import { expect, test } from "bun:test";
 import type { PoolEvents } from "../../src/pool/events.ts";
-import { startPool } from "../../src/pool/supervisor.ts";
 import { describeGearmand, startGearmand } from "../support/gearmand.ts";
-import { HANDLERS, memorySink, poolWorkers, reversed, startLoad } from "./helpers.ts";
+import { HANDLERS, memorySink, poolWorkers, reversed, startLoad, startChecked } from "./helpers.ts";
 
 describeGearmand("pool - recycle", () => {
   test("pool - maxJobs 50 under load: children are replaced, no job fails, a child is registered at every poll", async () => {
     await using g = await startGearmand();
-    const pool = await startPool(
+    const { pool, violations } = await startChecked(
       { handlers: HANDLERS, servers: g.address, processes: 2, concurrency: 2, maxJobs: 50, stopDeadline: 2000 },
       { sink: memorySink() },
     );
@@ -39,12 +38,13 @@ describeGearmand("pool - recycle", () => {
       expect(unexpected).toEqual([]);
     } finally {
       expect(await pool.stop({ deadline: 2000 })).toBe(true);
+      expect(violations).toEqual([]);
     }
   });
 
   test("pool - maxLifetime with restartSplay: each child is replaced after its lifetime, replacement first", async () => {
     await using g = await startGearmand();
-    const pool = await startPool(
+    const { pool, violations } = await startChecked(
       { handlers: HANDLERS, servers: g.address, processes: 2, maxLifetime: 700, restartSplay: 300 },
       { sink: memorySink() },
     );
@@ -61,6 +61,7 @@ describeGearmand("pool - recycle", () => {
       expect([...recycled].filter((pid) => first.includes(pid)).sort()).toEqual([...first].sort());
     } finally {
       await pool.stop({ deadline: 1000 });
+      expect(violations).toEqual([]);
     }
   });
 });

@@ -7,10 +7,9 @@ import { expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { PoolEvents } from "../../src/pool/events.ts";
-import { startPool } from "../../src/pool/supervisor.ts";
 import { describeGearmand, startGearmand } from "../support/gearmand.ts";
 import { spawnGearbun } from "../support/processes.ts";
-import { matching, memorySink, startLoad, tempDir, versionHandlers, waitFor } from "./helpers.ts";
+import { matching, memorySink, startLoad, tempDir, versionHandlers, waitFor, startChecked } from "./helpers.ts";
 
 const BROKEN = "export default { version: () => ;\n";
 
@@ -64,7 +63,7 @@ describeGearmand("pool - reload", () => {
     await using g = await startGearmand();
     const dir = tempDir({ "handlers.ts": versionHandlers("v1") });
     const file = join(dir, "handlers.ts");
-    const pool = await startPool(
+    const { pool, violations } = await startChecked(
       { handlers: file, servers: g.address, processes: 2, watch: true, stopDeadline: 2000 },
       { sink: memorySink() },
     );
@@ -97,6 +96,7 @@ describeGearmand("pool - reload", () => {
       expect(r.failed + r.wrong).toBe(0);
     } finally {
       expect(await pool.stop({ deadline: 2000 })).toBe(true);
+      expect(violations).toEqual([]);
     }
   });
 });

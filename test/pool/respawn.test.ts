@@ -3,16 +3,18 @@
  * promptly, gearmand re-queues the job it held, and no job fails.
  */
 import { expect, test } from "bun:test";
-import { startPool } from "../../src/pool/supervisor.ts";
 import { describeGearmand, startGearmand } from "../support/gearmand.ts";
-import { HANDLERS, memorySink, poolWorkers, reversed, startLoad, waitFor } from "./helpers.ts";
+import { HANDLERS, memorySink, poolWorkers, reversed, startLoad, waitFor, startChecked } from "./helpers.ts";
 
 describeGearmand("pool - respawn", () => {
   test("pool - two children on two servers; kill -9 of one under load: a new child within 2 s, no job fails", async () => {
     await using a = await startGearmand();
     await using b = await startGearmand();
     const sink = memorySink();
-    const pool = await startPool({ handlers: HANDLERS, servers: [a.address, b.address], processes: 2 }, { sink });
+    const { pool, violations } = await startChecked(
+      { handlers: HANDLERS, servers: [a.address, b.address], processes: 2 },
+      { sink },
+    );
     try {
       for (const g of [a, b]) {
         const rows = await poolWorkers(g.address);
@@ -44,6 +46,7 @@ describeGearmand("pool - respawn", () => {
       expect(sink.lines.join("\n")).toMatch(/child 1 pid \d+ died: killed by SIGKILL/);
     } finally {
       expect(await pool.stop({ deadline: 2000 })).toBe(true);
+      expect(violations).toEqual([]);
     }
   });
 });

@@ -10,7 +10,7 @@ import { POOL_DEFAULTS, resolvePoolOptions } from "../../src/options.ts";
 import { startPool } from "../../src/pool/supervisor.ts";
 import { eventually } from "../support/eventually.ts";
 import { describeGearmand, startGearmand } from "../support/gearmand.ts";
-import { alive, FIXTURES, HANDLERS, memorySink } from "./helpers.ts";
+import { alive, FIXTURES, HANDLERS, memorySink, startChecked } from "./helpers.ts";
 
 test("pool - start: startTimeout defaults to 30 s, 0 means wait, a bad value names the option", () => {
   expect(POOL_DEFAULTS.startTimeout).toBe(30_000);
@@ -54,7 +54,7 @@ describeGearmand("pool - start on gearmand", () => {
   test("pool - start: children that register resolve startPool before startTimeout; the timer does not fire later", async () => {
     await using g = await startGearmand();
     const sink = memorySink();
-    const pool = await startPool(
+    const { pool, violations } = await startChecked(
       { handlers: HANDLERS, servers: g.address, processes: 2, startTimeout: 1500, log: "json" },
       { sink },
     );
@@ -65,6 +65,7 @@ describeGearmand("pool - start on gearmand", () => {
       await eventually(() => pool.children().filter((c) => c.state === "ready").length === 2, "two ready children");
     } finally {
       expect(await pool.stop({ deadline: 2000 })).toBe(true);
+      expect(violations).toEqual([]);
     }
   });
 });
