@@ -1,11 +1,22 @@
 /** `gearbun demo`: the multi-server stall scenario, solved, on screen. */
-import { runDemo } from "../demo/demo.ts";
 import { GearmanError } from "../errors.ts";
 import { DEMO_DEFAULTS } from "../options.ts";
 import { type Command, flagLine, intFlag, str, UsageError } from "./args.ts";
 import { CLIENT_SSL_OPTIONS, CLIENT_SSL_USAGE, clientTlsFlags } from "./client-tls.ts";
 
 const d = DEMO_DEFAULTS;
+
+/** The demo's code is in a clone and in the binary, not in the npm package (package.json `files`). */
+async function loadDemo(): Promise<typeof import("../demo/demo.ts")> {
+  try {
+    return await import("../demo/demo.ts");
+  } catch (error) {
+    const why = error instanceof Error ? error.message.split("\n")[0] : String(error);
+    throw new UsageError(
+      `the demo is not part of the installed package (${why}); run it from a clone or the gearbun binary`,
+    );
+  }
+}
 
 export const demo: Command = {
   usage: `Usage: gearbun demo [--workers ${d.workers}] [--clients ${d.clients}] [--jobs ${d.jobs}] [--rounds ${d.rounds}] [--work-ms ${d.workMs}] [--servers LIST] [--naive]
@@ -37,6 +48,7 @@ ${CLIENT_SSL_USAGE}`,
     if (tls !== undefined && str(values.servers) === undefined) {
       throw new UsageError("--ssl needs --servers (the embedded job servers speak plaintext)");
     }
+    const { runDemo } = await loadDemo();
     const run = runDemo({
       workers: intFlag(values, "workers", d.workers),
       clients: intFlag(values, "clients", d.clients),

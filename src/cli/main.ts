@@ -7,10 +7,12 @@
 import { parseArgs } from "node:util";
 import { GearmanError } from "../errors.ts";
 import { CONNECTION_DEFAULTS } from "../options.ts";
+import { VERSION } from "../version.ts";
 import { type Command, UsageError } from "./args.ts";
 import { check } from "./check.ts";
 import { dashboard } from "./dashboard.ts";
 import { dead } from "./dead.ts";
+import { runEmbeddedScript } from "./embedded.ts";
 import { demo } from "./demo.ts";
 import { exporter } from "./exporter.ts";
 import { server } from "./server.ts";
@@ -35,6 +37,7 @@ const commands: Record<string, Command> = {
 const USAGE = `gearbun — a Bun-native Gearman runtime
 
 Usage: gearbun <command> [options]
+       gearbun --version
 
 Commands:
   server     run an embedded gearmand-compatible job server
@@ -57,6 +60,10 @@ export async function main(argv: string[]): Promise<number> {
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     console.log(USAGE);
     return name === undefined ? 2 : 0;
+  }
+  if (name === "--version" || name === "-V") {
+    console.log(`gearbun ${VERSION}`);
+    return 0;
   }
   const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (!command) {
@@ -92,7 +99,9 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (import.meta.main) {
+// A compiled binary started as one of its own scripts (a pool child, a demo worker) runs it and
+// lives as long as the script does; see embedded.ts.
+if (import.meta.main && !(await runEmbeddedScript(process.argv.slice(2)))) {
   process.exitCode = await main(process.argv.slice(2));
   // Sockets or timers left by a failed command must not keep the process alive.
   process.exit(process.exitCode);

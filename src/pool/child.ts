@@ -59,7 +59,7 @@ export async function loadHandlers(spec: ChildSpec): Promise<Map<string, JobHand
   return chosen;
 }
 
-async function main(): Promise<void> {
+export async function main(): Promise<void> {
   const raw = process.env[CHILD_SPEC_ENV];
   if (raw === undefined) {
     console.error(`gearbun pool child: ${CHILD_SPEC_ENV} is not set (this module is started by the pool)`);

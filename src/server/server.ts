@@ -26,8 +26,9 @@ import { Peer, type PeerHost } from "./peer.ts";
 import { JobQueues } from "./queues.ts";
 import type { Job } from "./records.ts";
 import { JobStore } from "./store.ts";
+import { VERSION } from "../version.ts";
 
-export const SERVER_VERSION = "gearbun-0.1.0";
+export const SERVER_VERSION = `gearbun-${VERSION}`;
 
 export interface EmbeddedServerStats {
   /** Open connections. */
