@@ -63,9 +63,15 @@ export interface Daemon extends AsyncDisposable {
   stop(): Promise<number>;
 }
 
+export interface SpawnGearbunOptions {
+  readonly cwd?: string;
+  /** What runs gearbun, e.g. a compiled binary. @default bun src/cli/main.ts */
+  readonly command?: readonly string[];
+}
+
 /** `gearbun …args` started, its stdout read as lines and its stderr kept (`errorLines`). */
-export function spawnGearbun(args: readonly string[], options: { cwd?: string } = {}): LineProcess {
-  return spawnLines([process.execPath, MAIN, ...args], {
+export function spawnGearbun(args: readonly string[], options: SpawnGearbunOptions = {}): LineProcess {
+  return spawnLines([...(options.command ?? [process.execPath, MAIN]), ...args], {
     env: CLI_ENV,
     stderr: "pipe",
     name: `gearbun ${args.join(" ")}`,
@@ -74,8 +80,12 @@ export function spawnGearbun(args: readonly string[], options: { cwd?: string } 
 }
 
 /** A long-running `gearbun …args`, once its stdout (across lines) matches `ready`. */
-export async function gearbunDaemon(args: readonly string[], ready: RegExp): Promise<Daemon> {
-  const child = spawnGearbun(args);
+export async function gearbunDaemon(
+  args: readonly string[],
+  ready: RegExp,
+  options: SpawnGearbunOptions = {},
+): Promise<Daemon> {
+  const child = spawnGearbun(args, options);
   const output = (): string => child.lines.map((l) => `${l}\n`).join("");
   const errors = (): string => child.errorLines.map((l) => `${l}\n`).join("");
   const stop = async (): Promise<number> => (await child.stop(5000, "SIGINT")) ?? -1;
