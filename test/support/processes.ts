@@ -20,6 +20,8 @@ export interface RunOptions {
   readonly env?: Record<string, string | undefined>;
   /** SIGKILL after this long. @default 20_000 */
   readonly timeoutMs?: number;
+  /** @default the test's working directory */
+  readonly cwd?: string;
 }
 
 /** Runs `cmd` to its end and collects its exit code, stdout and stderr; `hung`: killed after `timeoutMs`. */
@@ -29,6 +31,7 @@ export async function run(cmd: readonly string[], options: RunOptions = {}): Pro
     stderr: "pipe",
     stdin: options.stdin === undefined ? "ignore" : new TextEncoder().encode(options.stdin),
     ...(options.env !== undefined ? { env: options.env } : {}),
+    ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
   });
   let hung = false;
   const timer = setTimeout(() => {
