@@ -5,7 +5,7 @@
 import type { ConnectionEvent } from "../connection/connection.ts";
 import type { GearmanError } from "../errors.ts";
 import { QueuedIterator } from "../util/queued-iterator.ts";
-import type { Job } from "./job.ts";
+import type { Job } from "./handler.ts";
 
 /** How a job ended, from the worker's side. */
 export type JobOutcome =

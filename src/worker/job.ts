@@ -12,8 +12,8 @@ import type { FunctionStats } from "./registry.ts";
 /** What a handler may return: `string` or bytes become the WORK_COMPLETE data; nothing sends it empty. */
 export type JobResult = string | Uint8Array | void | null | undefined;
 
-/** A registered function's handler. A thrown error → WORK_EXCEPTION; a thrown `JobFailure` or `job.fail()` → WORK_FAIL. */
-export type JobHandler = (job: Job) => JobResult | Promise<JobResult>;
+// A handler sees the public members of Job only (handler.ts).
+export type { JobHandler } from "./handler.ts";
 
 /**
  * Throw this from a handler to end the job with WORK_FAIL (the client sees "failed" and no

@@ -71,6 +71,13 @@ const exposition = new Exposition().gauge("up", "Up.", [{ value: 1 }]).text();
 console.log(JSON.stringify({ text, refused, packets, exposition }));
 `;
 
+/** A handler and an event listener reaching for the runner's bookkeeping: each line must be a type error. */
+const INTERNALS = `import { Worker } from "gearbun";
+const worker = new Worker();
+worker.register("f", (job) => String(job.state));
+worker.on("job:end", ({ job }) => job.link);
+`;
+
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "gearbun-package-"));
   const pack = await run([process.execPath, "pm", "pack", "--destination", dir, "--quiet"], { cwd: root });
@@ -88,6 +95,12 @@ beforeAll(async () => {
   }
   writeFileSync(join(app, "tsconfig.json"), JSON.stringify(TSCONFIG));
   writeFileSync(join(app, "index.ts"), APP);
+  mkdirSync(join(app, "internals"));
+  writeFileSync(
+    join(app, "internals", "tsconfig.json"),
+    JSON.stringify({ extends: "../tsconfig.json", include: ["*.ts"] }),
+  );
+  writeFileSync(join(app, "internals", "index.ts"), INTERNALS);
 }, 90_000);
 
 afterAll(() => {
@@ -127,6 +140,20 @@ test("package - gearbun and each subpath type-check in a fresh project", async (
   const { code, out, err } = await run([tsc, "--noEmit", "-p", app], { cwd: app, timeoutMs: 60_000 });
   expect(out + err).toBe("");
   expect(code).toBe(0);
+});
+
+test("package - a handler and an event listener see the Job's public members only", async () => {
+  const tsc = join(root, "node_modules", ".bin", "tsc");
+  const { code, out } = await run([tsc, "--noEmit", "-p", join(app, "internals")], { cwd: app, timeoutMs: 60_000 });
+  expect(code).not.toBe(0);
+  const errors = out
+    .trim()
+    .split("\n")
+    .map((l) => l.replace(/^.*index\.ts\((\d+),\d+\)/, "index.ts($1)"));
+  expect(errors).toEqual([
+    "index.ts(3): error TS2339: Property 'state' does not exist on type 'Job'.",
+    "index.ts(4): error TS2339: Property 'link' does not exist on type 'Job'.",
+  ]);
 });
 
 test("package - bun x gearbun runs the installed CLI", async () => {

@@ -4,7 +4,8 @@
  */
 import { expect, test } from "bun:test";
 import { PacketType as T } from "../../src/protocol/packets.ts";
-import { JobFailure, type Job } from "../../src/worker/job.ts";
+import type { Job } from "../../src/worker/handler.ts";
+import { JobFailure } from "../../src/worker/job.ts";
 import { Worker } from "../../src/worker/worker.ts";
 import { miniJobServer, startFaultServer } from "../support/fault-server.ts";
 import { logsOnFailure } from "../support/gearmand.ts";
