@@ -11,9 +11,7 @@
  * the runner checks for, with no node_modules beside them.
  */
 import { basename } from "node:path";
-
-/** Where a compiled binary keeps its modules. */
-export const EMBEDDED_ROOT = "/$bunfs/";
+import { EMBEDDED_ROOT } from "../util/external-file.ts";
 
 /** Each script the library spawns, by file name, and how the binary runs it. */
 const SCRIPTS: Record<string, () => Promise<unknown>> = {

@@ -6,7 +6,7 @@
  * holds the library and the CLI, not the demo, tests, benchmarks or examples.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
@@ -116,9 +116,10 @@ test("package - the tarball holds package.json, README.md and src without the de
   // Every exports target and the bin are in it.
   const targets = [...Object.values(pkg.exports), pkg.bin.gearbun].map((p) => `package/${p.slice(2)}`);
   for (const target of targets) expect(files).toContain(target);
-  // Each source file of the library and CLI is in it (the demo's folder aside).
+  // Every file under src is in it (non-TypeScript files a handler adapter runs included), the
+  // demo's folder aside.
   const sources = (readdirSync(join(root, "src"), { recursive: true }) as string[])
-    .filter((f) => f.endsWith(".ts") && !f.startsWith("demo/"))
+    .filter((f) => statSync(join(root, "src", f)).isFile() && !f.startsWith("demo/"))
     .map((f) => `package/src/${f}`);
   expect(files.filter((f) => f.startsWith("package/src/")).toSorted()).toEqual(sources.toSorted());
 });
