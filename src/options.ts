@@ -11,3 +11,4 @@ export * from "./options/server.ts";
 export * from "./options/demo.ts";
 export * from "./options/pool.ts";
 export * from "./options/operators.ts";
+export * from "./options/gateway.ts";

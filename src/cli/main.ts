@@ -15,6 +15,7 @@ import { dead } from "./dead.ts";
 import { runEmbeddedScript } from "./embedded.ts";
 import { demo } from "./demo.ts";
 import { exporter } from "./exporter.ts";
+import { gateway } from "./gateway.ts";
 import { server } from "./server.ts";
 import { status } from "./status.ts";
 import { submit } from "./submit.ts";
@@ -32,6 +33,7 @@ const commands: Record<string, Command> = {
   exporter,
   dashboard,
   dead,
+  gateway,
 };
 
 const USAGE = `gearbun — a Bun-native Gearman runtime
@@ -50,6 +52,7 @@ Commands:
   exporter   Prometheus metrics for gearmand servers
   dashboard  a live web page over the servers
   dead       list, show, resubmit or purge the jobs in a dead-letter file
+  gateway    run Gearman jobs for HTTP clients: results, server-sent events, status
 
 Run "gearbun <command> --help" for a command's options.
 Servers default to $GEARMAN_SERVERS, else ${CONNECTION_DEFAULTS.servers}.
