@@ -58,3 +58,6 @@ export type { PoolOptions, FunctionPoolOptions, PoolLogMode } from "./options.ts
 export type { PoolEvents, PoolEventName, StartReason, RecycleReason } from "./pool/events.ts";
 export type { JobRecord } from "./pool/ipc.ts";
 export type { LogSink } from "./pool/log.ts";
+export { createGateway } from "./gateway/gateway.ts";
+export type { Gateway } from "./gateway/gateway.ts";
+export type { GatewayOptions } from "./options.ts";

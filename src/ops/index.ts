@@ -17,3 +17,6 @@ export type { CheckResult, CheckThresholds, JobProbe } from "../monitor/check.ts
 export { TopView } from "../monitor/top.ts";
 export { serveDashboard } from "../dashboard/serve.ts";
 export { loadConfig as loadPoolConfig, parseConfig as parsePoolConfig } from "../pool/config.ts";
+export { serveGateway } from "../gateway/serve.ts";
+export type { GatewayServer } from "../gateway/serve.ts";
+export type { GatewayServeOptions } from "../options.ts";

@@ -25,3 +25,10 @@ export {
   CHECK_DEFAULTS,
 } from "./operators.ts";
 export type { ResolvedPollOptions } from "./operators.ts";
+export {
+  resolveGatewayOptions,
+  resolveGatewayServeOptions,
+  GATEWAY_DEFAULTS,
+  GATEWAY_SERVE_DEFAULTS,
+} from "./gateway.ts";
+export type { ResolvedGatewayOptions, ResolvedGatewayServeOptions } from "./gateway.ts";
