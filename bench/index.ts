@@ -12,6 +12,7 @@
  *   bun run bench --case server-ref   # only the job servers side by side (bench/server-ref.ts)
  *   bun run bench --case servers,workers       # the scale rows (bench/scale.ts): many servers, many workers
  *   bun run bench --case burst    # a bulk enqueue of 1,000,000 background submits, gearbun vs libgearman (bench/burst.ts)
+ *   bun run bench --case gateway  # the HTTP gateway beside Client.submit and a bare Bun.serve route (bench/gateway.ts)
  *   bun run bench --case tls      # TLS against plaintext on the embedded server (bench/tls.ts; bun run bench:tls)
  *   bun run bench --quick --dry-run   # list the rows a run would measure, run nothing
  *   bun run bench --no-write      # print only, leave RESULTS.md and results.svg alone
@@ -19,6 +20,7 @@
  */
 import { runBurst } from "./burst.ts";
 import { runCodecBench, type CodecFigure } from "./codec.bench.ts";
+import { runGateway } from "./gateway.ts";
 import { printTable, progressPrinter, writeResults } from "./report.ts";
 import { DEFAULT_PIN } from "./pin.ts";
 import { runPool } from "./pool.ts";
@@ -37,7 +39,7 @@ const HELP = `bun run bench [options]: codec micro-benchmarks, then end-to-end r
   --skip-codec             end-to-end rows only
   --no-write               print only, leave bench/RESULTS.md and bench/results.svg alone
   --dry-run                list the rows a run would measure, run nothing
-  --case ID,...            only these cases (or groups: client, pool, server-ref, servers, workers, burst, tls)
+  --case ID,...            only these cases (or groups: client, pool, server-ref, servers, workers, burst, tls, gateway)
   --peer ID,...            only these peers (c, gearbun-c1, gearbun-c16, bun-floor, ...)
   --runs N                 measured runs per row (default 3)
   --rounds N               run the whole selection N times, peers alternating; report medians over
@@ -98,6 +100,9 @@ async function round(): Promise<ThroughputResult> {
   const tls = await runTls({ ...options, progress: printer.progress, log: printer.log });
   result.rows.push(...tls.rows);
   result.notes.push(...tls.notes);
+  const gateway = await runGateway({ ...options, progress: printer.progress, log: printer.log });
+  result.rows.push(...gateway.rows);
+  result.notes.push(...gateway.notes);
   return result;
 }
 

@@ -190,6 +190,39 @@ export function tlsTable(rows: readonly Row[]): Table | null {
   };
 }
 
+/** bench/gateway.ts's rows: the HTTP floor, the direct Client and the gateway, at each concurrency. */
+export function gatewayTable(rows: readonly Row[]): Table | null {
+  const list = rows.filter((r) => r.section === "gateway");
+  if (list.length === 0) return null;
+  return {
+    title: `HTTP gateway: ${list[0]!.caseTitle}`,
+    header: [
+      "row",
+      "concurrent",
+      "requests/run",
+      "req/s (median)",
+      "min – max",
+      "p50 ms",
+      "p99 ms",
+      "subject CPU µs/req",
+      "worker CPU µs/req",
+      "server CPU µs/req",
+    ],
+    rows: list.map((r) => [
+      r.label,
+      String(r.concurrency ?? ""),
+      int(r.jobs),
+      int(r.jobsPerSecond!.median),
+      `${int(r.jobsPerSecond!.min)} – ${int(r.jobsPerSecond!.max)}`,
+      num(r.latencyMs?.p50, 2),
+      num(r.latencyMs?.p99, 2),
+      num(r.cpuUsPerJob),
+      r.workerCpuUsPerJob === undefined ? "–" : num(r.workerCpuUsPerJob),
+      r.serverCpuUsPerJob === undefined ? "–" : num(r.serverCpuUsPerJob),
+    ]),
+  };
+}
+
 /** bench/server-ref.ts's rows: gearmand --threads 1 (the reference), default gearmand, the embedded server. */
 export function serverTable(rows: readonly Row[]): Table | null {
   if (!rows.some((r) => r.section === "server")) return null;

@@ -18,6 +18,7 @@ import {
   type Table,
   textTable,
   tlsTable,
+  gatewayTable,
   workerTables,
 } from "./report-tables.ts";
 import { BENCH_DIR, machineInfo } from "./support.ts";
@@ -80,6 +81,7 @@ export function printTable(result: ThroughputResult, codec: readonly CodecFigure
     serverTable(result.rows),
     ...scaleTables(result.rows),
     tlsTable(result.rows),
+    gatewayTable(result.rows),
     codecTable(codec),
   ].filter((t): t is Table => t !== null);
   console.log("");
@@ -149,6 +151,8 @@ export function writeResults(input: ReportInput): { markdown: string; svg: strin
   for (const t of scaleTables(result.rows)) parts.push(`## ${t.title}`, "", SCALE_HOW, "", markdownTable(t), "");
   const tt = tlsTable(result.rows);
   if (tt !== null) parts.push(`## ${tt.title}`, "", TLS_HOW, "", markdownTable(tt), "");
+  const gt = gatewayTable(result.rows);
+  if (gt !== null) parts.push(`## ${gt.title}`, "", GATEWAY_HOW, "", markdownTable(gt), "");
   const cd = codecTable(input.codec);
   if (cd !== null) parts.push(`## ${cd.title}`, "", markdownTable(cd), "");
   if (result.notes.length > 0) parts.push("## Notes", "", ...result.notes.map((n) => `- ${n}`), "");
@@ -182,6 +186,13 @@ const TLS_HOW =
   "P-256 certificates) and runs a gearbun Worker (concurrency 16) and Client in the bench process over loopback; 16 B echo jobs, " +
   "at most 256 in flight. CPU per job: the worker + client process (process.cpuUsage) and the server process (/proc schedstat) " +
   "over the measured runs. No target: the rows show what TLS costs.";
+
+const GATEWAY_HOW =
+  "bench/gateway.ts: one job server and one gearbun echo worker process (concurrency 64) serve every row; each row's subject is a " +
+  "process of its own: a Bun.serve route answering the body without a job (the HTTP floor), a Client submitting directly (no HTTP), " +
+  "or the gateway (serveGateway → Client). A separate Bun load generator on 127.0.0.1 (bench/peers/http-loadgen.ts) keeps N " +
+  "keep-alive requests going (the direct row drives its own submits); p50/p99 are its clocks per request. Subject CPU is the " +
+  "subject process's /proc schedstat over a run, per request; the target at 64 concurrent: gateway ≤ (floor + direct) × 1.2 (see the notes).";
 
 const POOL_HOW =
   "Each row has its own gearmand and workers; a case's rows run interleaved (run 1 of each, then run 2…). Per run the worker " +

@@ -14,7 +14,7 @@ export interface Spread {
 
 export interface Row {
   /** "pool": bench/pool.ts's rows (gearbun worker's supervisor and its scaling); "server": bench/server-ref.ts's; "scale": bench/scale.ts's; "tls": bench/tls.ts's. */
-  readonly section: "worker" | "client" | "pool" | "server" | "scale" | "tls" | "burst";
+  readonly section: "worker" | "client" | "pool" | "server" | "scale" | "tls" | "burst" | "gateway";
   readonly caseId: string;
   readonly caseTitle: string;
   /** Worker peer id (worker section) or load generator id (client section). */
@@ -48,6 +48,9 @@ export interface Row {
   readonly pin?: string;
   /** Scale rows, gearbun workers: packets per job by packet name, as the worker counted them. */
   readonly packetsPerJob?: { readonly received: Record<string, number>; readonly sent: Record<string, number> };
+  /** Gateway rows (bench/gateway.ts): concurrent HTTP requests (or submits), and latency percentiles, ms. */
+  readonly concurrency?: number;
+  readonly latencyMs?: { readonly p50: number; readonly p99: number };
   /** Ratios to the baseline row of the same case (libgearman; pool rows: the case's first row): jobs/s and CPU per job. */
   ratio?: { jobsPerSecond: number; cpu: number };
 }
