@@ -39,7 +39,7 @@ export const ERROR_CODES = {
   JobFailedError: ["JOB_FAILED"],
   JobExceptionError: ["JOB_EXCEPTION"],
   ConfigError: ["BAD_OPTION"],
-  PoolError: ["START_FAILED"],
+  PoolError: ["START_FAILED", "LOAD_FAILED", "CRASH_LOOP"],
   /** Carried by a plain GearmanError: the worker's reasons for aborting or failing one job. */
   GearmanError: ["UNKNOWN_FUNCTION", "JOB_REASSIGNED", "STOPPED", "DEAD_LETTER_FAILED"],
 } as const;

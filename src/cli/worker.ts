@@ -12,6 +12,8 @@ import { type Command, type Flags, flagLine, SERVERS_FLAG, str, UsageError } fro
 import { CLIENT_SSL_OPTIONS, CLIENT_SSL_USAGE, clientTlsFlags } from "./client-tls.ts";
 
 const s = (ms: number): string => `${ms / 1000}`;
+/** The exit code when a slot's children kept dying (systemd restarts on it; 2 would not). */
+const EXIT_CRASH_LOOP = 3;
 /** How often each child reports its counters when --metrics is on. */
 const STATS_INTERVAL_MS = 1000;
 
@@ -23,7 +25,8 @@ in a supervised pool of worker processes: a child that dies is respawned (with b
 is recycled after --max-jobs or --max-lifetime (its replacement registers first), and SIGHUP
 (or --watch) replaces the children one at a time with the code as it is now.
 SIGINT/SIGTERM stop gracefully (running jobs finish first); a second signal stops at once.
-Exit codes: 0 stopped gracefully, 1 a child had to be killed or an error, 2 bad flags or config.
+Exit codes: 0 stopped gracefully, 1 a child had to be killed or an error, 2 bad flags or config,
+or handlers that do not load at start, 3 a process died --crash-limit times in a row.
 ${flagLine("--config FILE", "TOML file with these settings and [functions.NAME] pools")}
 ${SERVERS_FLAG}
 ${CLIENT_SSL_USAGE}
@@ -33,6 +36,8 @@ ${flagLine("--max-jobs N", "recycle a process after N jobs (0: never)", POOL_DEF
 ${flagLine("--max-lifetime S", "recycle a process after S seconds (0: never)", s(POOL_DEFAULTS.maxLifetime))}
 ${flagLine("--restart-splay S", "up to S random seconds more before a recycle", s(POOL_DEFAULTS.restartSplay))}
 ${flagLine("--stop-deadline S", "seconds a stopping process gets for its jobs", s(POOL_DEFAULTS.stopDeadline))}
+${flagLine("--crash-limit N", "exit 3 when a process dies N times in a row (0: never)", POOL_DEFAULTS.crashLimit)}
+${flagLine("--heartbeat-timeout S", "kill and replace a process silent for S seconds (0: never)", s(POOL_DEFAULTS.heartbeatTimeout))}
 ${flagLine("--watch", "rolling reload when a file under the handlers' folders changes")}
 ${flagLine("--log MODE", "per-job and lifecycle lines: pretty, json, off", "pretty on a terminal, else json")}
 ${flagLine("--dead-letter FILE", "SQLite file for jobs that failed for good (gearbun dead)")}
@@ -47,6 +52,8 @@ ${flagLine("--client-id ID", 'prefix of each process\'s client id ("gearadmin --
     "max-lifetime": { type: "string" },
     "restart-splay": { type: "string" },
     "stop-deadline": { type: "string" },
+    "crash-limit": { type: "string" },
+    "heartbeat-timeout": { type: "string" },
     watch: { type: "boolean" },
     log: { type: "string" },
     "client-id": { type: "string" },
@@ -132,6 +139,8 @@ function fromFlags(values: Flags): Partial<PoolOptions> {
   set("maxLifetime", seconds(values, "max-lifetime"));
   set("restartSplay", seconds(values, "restart-splay"));
   set("stopDeadline", seconds(values, "stop-deadline"));
+  set("crashLimit", count(values, "crash-limit", 0));
+  set("heartbeatTimeout", seconds(values, "heartbeat-timeout"));
   if (values.watch === true) out.watch = true;
   const log = str(values.log);
   if (log !== undefined && log !== "pretty" && log !== "json" && log !== "off") {
@@ -159,11 +168,20 @@ async function supervise(pool: Pool, log: PoolLogMode): Promise<number> {
     else void pool.stop({ deadline: 0 });
   };
   const onHup = (): void => void pool.reload();
+  // The pool gave up (a crash loop): it is stopping already; the exit code says why.
+  const offFailed = pool.on("failed", () => onStop());
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   process.on("SIGHUP", onHup);
 
-  const started = await Promise.race([pool.start().then(() => true), signalled.then(() => false)]);
+  // A failed start (handlers that do not load) rejects; the pool has stopped; `failure` says why.
+  const started = await Promise.race([
+    pool.start().then(
+      () => true,
+      () => false,
+    ),
+    signalled.then(() => false),
+  ]);
   offReady();
   if (started) {
     const n = pool.children().length;
@@ -176,8 +194,16 @@ async function supervise(pool: Pool, log: PoolLogMode): Promise<number> {
     await signalled;
   }
   const graceful = await pool.stop();
+  offFailed();
   process.off("SIGHUP", onHup);
   process.off("SIGINT", onSignal);
   process.off("SIGTERM", onSignal);
+  const failure = pool.failure;
+  // Handlers that do not load at the first start: one line and exit 2, as for a bad config.
+  if (failure?.code === "LOAD_FAILED") throw new UsageError(failure.message);
+  if (failure !== null) {
+    console.error(`gearbun worker: ${failure.message}`);
+    return failure.code === "CRASH_LOOP" ? EXIT_CRASH_LOOP : 1;
+  }
   return graceful ? 0 : 1;
 }

@@ -71,6 +71,17 @@ export interface PoolOptions {
   respawnMaxDelay?: number;
   /** A child that ran this many milliseconds resets the respawn backoff when it dies. @default 10000 */
   respawnReset?: number;
+  /**
+   * A slot whose child dies this many times in a row (each before it ran `respawnReset`) stops
+   * the pool with PoolError CRASH_LOOP (`gearbun worker` exits 3); 0: respawn for ever. @default 10
+   */
+  crashLimit?: number;
+  /**
+   * Milliseconds a child may go without reporting over IPC (it reports every second) before it
+   * is killed and replaced — a stopped process, or a handler that blocks the event loop that
+   * long; 0: never. @default 10000
+   */
+  heartbeatTimeout?: number;
   /** SQLite file where children record jobs that failed for good (see `gearbun dead`). @default none */
   deadLetter?: string;
   /** Folder relative handler paths start from. @default process.cwd() */
@@ -93,7 +104,18 @@ export const POOL_DEFAULTS = {
   respawnDelay: 100,
   respawnMaxDelay: 30_000,
   respawnReset: 10_000,
+  crashLimit: 10,
+  heartbeatTimeout: 10_000,
 } as const;
+
+/**
+ * Most processes a pool runs, all groups together: each child is a Bun process (tens of MB), so
+ * a typo like `processes = 1e9` must be an error, not a machine out of memory.
+ */
+export const MAX_PROCESSES = 256;
+
+/** Milliseconds between a child's heartbeats (any message it sends counts as one). */
+export const HEARTBEAT_INTERVAL = 1000;
 
 /** One kind of child: what it registers and how many of it run. */
 export interface PoolGroup {
@@ -135,6 +157,8 @@ export interface ResolvedPoolOptions {
   readonly respawnDelay: number;
   readonly respawnMaxDelay: number;
   readonly respawnReset: number;
+  readonly crashLimit: number;
+  readonly heartbeatTimeout: number;
   readonly deadLetter: string | null;
 }
 
@@ -208,6 +232,14 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
   if (processes > 0) {
     groups.unshift({ name: "general", processes, concurrency, only: null, exclude: dedicated });
   }
+  const total = groups.reduce((n, g) => n + g.processes, 0);
+  if (total > MAX_PROCESSES) {
+    const dedicatedToo = groups.length > 1 ? " with the dedicated pools" : "";
+    throw new ConfigError(
+      "processes",
+      `must be at most ${MAX_PROCESSES} in all (each is a Bun process), got ${total}${dedicatedToo}`,
+    );
+  }
 
   const log = options.log ?? POOL_DEFAULTS.log;
   if (!LOG_MODES.includes(log)) throw new ConfigError("log", `must be "pretty", "json" or "off", got ${String(log)}`);
@@ -243,6 +275,8 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
       respawnDelay,
     ),
     respawnReset: numberOption("respawnReset", options.respawnReset, POOL_DEFAULTS.respawnReset, 0),
+    crashLimit: whole("crashLimit", options.crashLimit, POOL_DEFAULTS.crashLimit, 0),
+    heartbeatTimeout: numberOption("heartbeatTimeout", options.heartbeatTimeout, POOL_DEFAULTS.heartbeatTimeout, 0),
     deadLetter: deadLetterOption(options.deadLetter, cwd),
   };
 }

@@ -46,6 +46,8 @@ export class PoolChild {
   readonly pid: number;
   readonly spawnedAt = Date.now();
   readyAt = 0;
+  /** When it last sent anything over IPC (a heartbeat, a report). */
+  lastHeard = Date.now();
   /** Jobs it reported (job ends, or the count in its `retire` message). */
   jobs = 0;
   /** It passed `maxJobs` and grabs nothing more. */
@@ -69,6 +71,7 @@ export class PoolChild {
       onLine: (stream, line) => callbacks.line(this, stream, line),
       ipc: (message) => {
         if (!isChildMessage(message)) return;
+        this.lastHeard = Date.now();
         if (message.type === "ready") this.toReady();
         else if (message.type === "fatal") this.fatal = message.error;
         callbacks.message(this, message);

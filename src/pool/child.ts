@@ -21,6 +21,9 @@ function send(message: ChildMessage): void {
 const firstLine = (error: unknown): string =>
   (error instanceof Error ? `${error.name}: ${error.message}` : String(error)).split("\n")[0]!;
 
+/** Why the handlers cannot be loaded, in a line of its own. */
+class LoadError extends Error {}
+
 /** Imports every handlers module and returns the handlers this child registers. */
 export async function loadHandlers(spec: ChildSpec): Promise<Map<string, JobHandler>> {
   const all = new Map<string, JobHandler>();
@@ -30,33 +33,67 @@ export async function loadHandlers(spec: ChildSpec): Promise<Map<string, JobHand
     try {
       mod = await import(Bun.pathToFileURL(file).href);
     } catch (error) {
-      throw new Error(`cannot load ${file}: ${firstLine(error)}`);
+      throw new LoadError(`cannot load ${file}: ${firstLine(error)}`);
     }
     const exported = mod.default;
     if (typeof exported !== "object" || exported === null) {
-      throw new Error(`${file} must export default an object of function name → handler`);
+      throw new LoadError(`${file} must export default an object of function name → handler`);
     }
     for (const [name, handler] of Object.entries(exported)) {
-      if (typeof handler !== "function") throw new Error(`${file}: export "${name}" is not a function`);
+      if (typeof handler !== "function") throw new LoadError(`${file}: export "${name}" is not a function`);
       const other = from.get(name);
-      if (other !== undefined) throw new Error(`function "${name}" is exported by both ${other} and ${file}`);
+      if (other !== undefined) throw new LoadError(`function "${name}" is exported by both ${other} and ${file}`);
       from.set(name, file);
       all.set(name, handler as JobHandler);
+    }
+  }
+  for (const name of Object.keys(spec.functions)) {
+    if (!all.has(name)) {
+      const near = closest(name, [...all.keys()]);
+      throw new LoadError(
+        `[functions.${name}] names a function no handlers module exports${near === null ? "" : ` (did you mean "${near}"?)`}`,
+      );
     }
   }
   const chosen = new Map<string, JobHandler>();
   if (spec.only !== null) {
     for (const name of spec.only) {
       const handler = all.get(name);
-      if (handler === undefined) throw new Error(`no handlers module exports "${name}" (it has a dedicated pool)`);
+      if (handler === undefined) throw new LoadError(`no handlers module exports "${name}" (it has a dedicated pool)`);
       chosen.set(name, handler);
     }
   } else {
     for (const [name, handler] of all) if (!spec.exclude.includes(name)) chosen.set(name, handler);
   }
   if (chosen.size === 0)
-    throw new Error(`${spec.handlers.join(", ")}: no function left for the ${spec.group} children`);
+    throw new LoadError(`${spec.handlers.join(", ")}: no function left for the ${spec.group} children`);
   return chosen;
+}
+
+/** The name within two edits of `name`, if one is (a typo's likely meaning). */
+function closest(name: string, names: readonly string[]): string | null {
+  let best: string | null = null;
+  let bestDistance = 3;
+  for (const other of names) {
+    const d = editDistance(name, other);
+    if (d < bestDistance) {
+      best = other;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    row = next;
+  }
+  return row[b.length]!;
 }
 
 export async function main(): Promise<void> {
@@ -71,8 +108,10 @@ export async function main(): Promise<void> {
   try {
     handlers = await loadHandlers(spec);
   } catch (error) {
-    const message = firstLine(error);
-    console.error(message);
+    // loadHandlers' own errors read whole; a module's error keeps its class name.
+    const message = error instanceof LoadError ? error.message : firstLine(error);
+    // The supervisor reports it (once, in its own words); alone, say it here.
+    if (process.send === undefined) console.error(message);
     send({ type: "fatal", error: message });
     process.exit(ChildExit.LoadFailed);
   }
@@ -141,6 +180,9 @@ export async function main(): Promise<void> {
       });
     });
   }
+
+  // A stopped or blocked process sends nothing: the supervisor notices the silence.
+  if (spec.heartbeat > 0) setInterval(() => send({ type: "alive" }), spec.heartbeat).unref();
 
   let stopping = false;
   const stop = (deadline: number): void => {

@@ -37,6 +37,8 @@ export const CONFIG_KEYS: Readonly<Record<string, Key>> = {
   "max-lifetime": { kind: "seconds", option: "maxLifetime" },
   "restart-splay": { kind: "seconds", option: "restartSplay" },
   "stop-deadline": { kind: "seconds", option: "stopDeadline" },
+  "crash-limit": { kind: "int", option: "crashLimit" },
+  "heartbeat-timeout": { kind: "seconds", option: "heartbeatTimeout" },
   watch: { kind: "bool", option: "watch" },
   log: { kind: "log", option: "log" },
   "client-id": { kind: "string", option: "clientId" },

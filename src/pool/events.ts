@@ -43,6 +43,14 @@ export interface PoolEvents {
   "child:recycle": ChildRef & { readonly reason: RecycleReason; readonly replacement: number };
   /** A replacement could not start: the old child keeps running. */
   "child:recycle-failed": ChildRef & { readonly reason: RecycleReason; readonly error: string };
+  /** A ready child sent nothing for `silentMs` (stopped, or its event loop blocked): it is killed and replaced. */
+  "child:unresponsive": ChildRef & { readonly silentMs: number };
+  /**
+   * The pool gave up and stops: LOAD_FAILED (the handlers did not load at the first start, or a
+   * `[functions.NAME]` section names no exported function), CRASH_LOOP (a slot's child died
+   * `crashLimit` times in a row).
+   */
+  failed: { readonly code: string; readonly error: string };
   /** A rolling reload finished: every child replaced (`ok`), or stopped at the first that failed. */
   reload: { readonly ok: boolean; readonly replaced: number; readonly error: string | null; readonly ms: number };
   /** A job ended in a child (only when `log` is on or `jobEvents` is set). */

@@ -33,6 +33,8 @@ export interface ChildSpec {
   readonly statsInterval: number;
   /** SQLite dead-letter file, or null. */
   readonly deadLetter: string | null;
+  /** Milliseconds between heartbeats (the supervisor kills a child that goes silent); 0: none. */
+  readonly heartbeat: number;
 }
 
 /** One job's end, as the per-job log line reports it. */
@@ -58,6 +60,8 @@ export type ChildMessage =
   | ({ readonly type: "job" } & JobRecord)
   /** Cumulative counters of this child (every `statsInterval`, and when it stops). */
   | { readonly type: "stats"; readonly stats: ChildStats }
+  /** Still alive (every `heartbeat` ms; any message counts as one). */
+  | { readonly type: "alive" }
   /** A server connection was lost or came back. */
   | { readonly type: "link"; readonly server: string; readonly up: boolean; readonly error: string | null };
 

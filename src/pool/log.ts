@@ -40,6 +40,9 @@ const PRETTY: { [K in keyof PoolEvents]?: (e: PoolEvents[K]) => string } = {
   "child:recycle": (e) => `child ${e.index} pid ${e.pid} recycled (${e.reason}): pid ${e.replacement} took over`,
   "child:recycle-failed": (e) =>
     `child ${e.index} pid ${e.pid} keeps running: its replacement (${e.reason}) failed: ${e.error}`,
+  "child:unresponsive": (e) =>
+    `child ${e.index} pid ${e.pid} sent nothing for ${e.silentMs} ms: killed, a new child replaces it`,
+  failed: (e) => `giving up (${e.code}): ${e.error}`,
   reload: (e) =>
     e.ok
       ? `reload done: ${e.replaced} children replaced in ${e.ms} ms`
@@ -51,7 +54,14 @@ const PRETTY: { [K in keyof PoolEvents]?: (e: PoolEvents[K]) => string } = {
 };
 
 /** Events reported on stderr when logging is off: the ones that mean something is wrong. */
-const PROBLEMS = new Set<keyof PoolEvents>(["child:exit", "child:respawn", "child:recycle-failed", "reload"]);
+const PROBLEMS = new Set<keyof PoolEvents>([
+  "child:exit",
+  "child:respawn",
+  "child:recycle-failed",
+  "child:unresponsive",
+  "failed",
+  "reload",
+]);
 
 function time(): string {
   return new Date().toISOString();
@@ -82,14 +92,20 @@ function jobPretty(e: PoolEvents["job"]): string {
 }
 
 export function attachLog(pool: Emits, mode: PoolLogMode, sink: LogSink = processSink): void {
+  // Off: once the pool gives up, its one line says why (the command prints it); the children it
+  // stops on the way are not news.
+  let givingUp = false;
+  if (mode === "off") pool.on("failed", () => void (givingUp = true));
   for (const name of Object.keys(PRETTY) as (keyof PoolEvents)[]) {
-    if (mode === "off" && !PROBLEMS.has(name)) continue;
+    if (mode === "off" && (!PROBLEMS.has(name) || name === "failed")) continue;
     const pretty = PRETTY[name] as (e: PoolEvents[typeof name]) => string;
     pool.on(name, (event) => {
       if (mode === "json") {
         sink.out(JSON.stringify({ time: time(), event: name, ...jsonFields(event as Record_) }));
       } else if (mode === "pretty") {
         sink.out(`${clock()} ${pretty(event)}`);
+      } else if (givingUp) {
+        return;
       } else if (name !== "reload" || !(event as PoolEvents["reload"]).ok) {
         if (name !== "child:exit" || !(event as PoolEvents["child:exit"]).expected)
           sink.err(`gearbun worker: ${pretty(event)}`);

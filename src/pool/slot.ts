@@ -17,12 +17,18 @@
 import type { PoolChild } from "./child-process.ts";
 import type { RecycleReason } from "./events.ts";
 import type { ChildSpec } from "./ipc.ts";
-import type { PoolGroup, ResolvedPoolOptions } from "../options.ts";
+import { HEARTBEAT_INTERVAL, type PoolGroup, type ResolvedPoolOptions } from "../options.ts";
 
 type Timer = ReturnType<typeof setTimeout>;
 
 /** Why a slot serves less than one ready child now (see the module comment), or null. */
 export type SlotWindow = "starting" | "respawn" | "retiring" | null;
+
+export interface GroupCapacity {
+  configured: number;
+  registered: number;
+  serving: number;
+}
 
 export interface Slot {
   readonly index: number;
@@ -158,13 +164,16 @@ export class SlotTable {
     return old;
   }
 
-  /** The replacement exited before it registered. The old child, if any, keeps the slot. */
+  /**
+   * The replacement exited before it registered. The old child, if any, keeps the slot. A failed
+   * reload does not count as a failure in a row (the old children serve; the next reload retries).
+   */
   replacementFailed(slot: Slot): void {
     const s = this.own(slot);
     if (s.next !== null) this.alive.delete(s.next);
+    if (s.nextReason !== "reload") s.failures++;
     s.next = null;
     s.nextReason = null;
-    s.failures++;
   }
 
   /** The current child exited without being asked to. */
@@ -257,13 +266,19 @@ export class SlotTable {
     return null;
   }
 
-  /** Per group: slots configured, and slots served by a ready child that grabs. */
-  capacity(): Map<string, { configured: number; serving: number }> {
-    const out = new Map<string, { configured: number; serving: number }>();
+  /**
+   * Per group: slots configured, slots whose child is registered (ready, retiring or not), and
+   * slots served by a ready child that grabs.
+   */
+  capacity(): Map<string, GroupCapacity> {
+    const out = new Map<string, GroupCapacity>();
     for (const s of this.slots) {
-      const row = out.get(s.group.name) ?? { configured: 0, serving: 0 };
+      const row = out.get(s.group.name) ?? { configured: 0, registered: 0, serving: 0 };
       row.configured++;
-      if (this.window(s) === null && s.current?.state === "ready") row.serving++;
+      if (s.current?.state === "ready") {
+        row.registered++;
+        if (!s.retiring) row.serving++;
+      }
       out.set(s.group.name, row);
     }
     return out;
@@ -353,5 +368,6 @@ export function childSpec(o: ResolvedPoolOptions, slot: Slot): ChildSpec {
     jobEvents: o.jobEvents,
     statsInterval: o.statsInterval,
     deadLetter: o.deadLetter,
+    heartbeat: o.heartbeatTimeout > 0 ? HEARTBEAT_INTERVAL : 0,
   };
 }

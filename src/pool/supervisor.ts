@@ -16,8 +16,8 @@ import { type ChildExitInfo, type ChildState, explainExit, PoolChild } from "./c
 import type { PoolEvents, RecycleReason } from "./events.ts";
 import { ChildExit, type ChildMessage } from "./ipc.ts";
 import { attachLog, type LogSink } from "./log.ts";
-import { type PoolOptions, type ResolvedPoolOptions, resolvePoolOptions } from "../options.ts";
-import { childSpec, type Slot, SlotTable } from "./slot.ts";
+import { HEARTBEAT_INTERVAL, type PoolOptions, type ResolvedPoolOptions, resolvePoolOptions } from "../options.ts";
+import { childSpec, type GroupCapacity, type Slot, SlotTable } from "./slot.ts";
 import { watchFiles, type Watcher } from "./watch.ts";
 import { dirname } from "node:path";
 
@@ -30,6 +30,8 @@ export interface ChildInfo {
   readonly state: ChildState;
   /** Serving its slot (false: a replacement still starting, or an old child stopping). */
   readonly current: boolean;
+  /** Milliseconds since it last reported over IPC (it reports every second when ready). */
+  readonly silentMs: number;
 }
 
 export interface PoolStartOptions {
@@ -51,6 +53,10 @@ export class Pool {
   private reloading: Promise<boolean> | null = null;
   private reloadAgain = false;
   private watcher: Watcher | null = null;
+  private heartbeats: ReturnType<typeof setInterval> | null = null;
+  private failedWith: PoolError | null = null;
+  /** Every slot has had a child ready once: a load failure no longer ends the pool. */
+  private startDone = false;
 
   constructor(options: PoolOptions, start: PoolStartOptions = {}) {
     this.options = resolvePoolOptions(options);
@@ -86,16 +92,14 @@ export class Pool {
     const offExit = this.on("child:exit", (e) => {
       if (!e.expected) lastExit = e.reason;
     });
-    let failure: PoolError | null = null;
     const timeout = this.options.startTimeout;
     const timer =
       timeout > 0
         ? setTimeout(() => {
             // One child registered: the pool works, and the others respawn as usual.
-            if (pending.size < slots.length || this.currentState !== "running") return;
+            if (pending.size < slots.length) return;
             const why = lastExit === null ? "" : `; the last one exited: ${lastExit}`;
-            failure = new PoolError("START_FAILED", `no worker process became ready within ${timeout} ms${why}`);
-            void this.stop({ deadline: 0 });
+            this.fail(new PoolError("START_FAILED", `no worker process became ready within ${timeout} ms${why}`), 0);
           }, timeout)
         : null;
     // Every slot holds its child before the first event: no listener sees a half-started pool.
@@ -109,9 +113,16 @@ export class Pool {
       const dirs = [...new Set(this.options.handlers.map((h) => dirname(h)))];
       this.watcher = watchFiles(dirs, () => void this.reload());
     }
+    if (this.options.heartbeatTimeout > 0) {
+      this.heartbeats = setInterval(() => this.checkHeartbeats(), HEARTBEAT_INTERVAL);
+    }
     this.started = this.startedWaiter.promise
       .then(async () => {
-        if (failure === null) return;
+        const failure = this.failedWith;
+        if (failure === null) {
+          this.startDone = true;
+          return;
+        }
         await this.stopped;
         throw failure;
       })
@@ -131,12 +142,21 @@ export class Pool {
       group: c.spec.group,
       state: c.state,
       current: this.table.slotOf(c)?.current === c,
+      silentMs: Date.now() - c.lastHeard,
     }));
   }
 
-  /** Per group: processes configured, and those serving now (ready, grabbing). */
-  capacity(): Map<string, { configured: number; serving: number }> {
+  /**
+   * Per group: processes configured, those registered (ready), and those serving (ready and
+   * grabbing: not past `maxJobs`).
+   */
+  capacity(): Map<string, GroupCapacity> {
     return this.table.capacity();
+  }
+
+  /** Why the pool gave up (LOAD_FAILED, CRASH_LOOP, START_FAILED) and stopped, or null. */
+  get failure(): PoolError | null {
+    return this.failedWith;
   }
 
   /**
@@ -191,6 +211,8 @@ export class Pool {
   private async runStop(deadline: number): Promise<boolean> {
     this.watcher?.close();
     this.watcher = null;
+    if (this.heartbeats !== null) clearInterval(this.heartbeats);
+    this.heartbeats = null;
     this.startedWaiter.resolve();
     const children = this.table.stopping();
     for (const child of children) {
@@ -221,6 +243,29 @@ export class Pool {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
+  }
+
+  /** Gives up: stops the pool; `start()` rejects with `error`, `failure` holds it. */
+  private fail(error: PoolError, deadline: number): void {
+    if (this.failedWith !== null || this.currentState !== "running") return;
+    this.failedWith = error;
+    void this.stop({ deadline });
+    this.emitter.emit("failed", { code: error.code, error: error.message });
+  }
+
+  /** A ready child that went silent (stopped, or its event loop blocked) is killed and replaced. */
+  private checkHeartbeats(): void {
+    const now = Date.now();
+    for (const slot of this.table.all) {
+      const child = slot.current;
+      if (child === null || child.state !== "ready") continue;
+      const silentMs = now - child.lastHeard;
+      if (silentMs <= this.options.heartbeatTimeout) continue;
+      this.table.evicted(slot);
+      child.kill();
+      if (slot.next === null) this.scheduleRespawn(slot, `it sent nothing for ${silentMs} ms`);
+      this.emitter.emit("child:unresponsive", { ...ref(child), silentMs });
+    }
   }
 
   private newChild(slot: Slot): PoolChild {
@@ -276,15 +321,21 @@ export class Pool {
 
   private onExit(slot: Slot, child: PoolChild, info: ChildExitInfo): void {
     const running = this.currentState === "running";
+    const why = explainExit(info);
     if (child === slot.next) {
       const reason = slot.nextReason ?? "reload";
       this.table.replacementFailed(slot);
-      if (running) this.afterFailedReplacement(slot, reason, explainExit(info));
+      if (running) this.afterFailedReplacement(slot, reason, why);
     } else if (child === slot.current) {
       const reset = child.readyAt > 0 && Date.now() - child.readyAt >= this.options.respawnReset;
       this.table.died(slot, reset);
-      // A replacement under way takes the slot; if it fails, it schedules the respawn.
-      if (running && slot.next === null) this.scheduleRespawn(slot);
+      if (running && !this.startDone && info.fatal !== null) {
+        // Handlers that do not load at the first start will not load on a respawn either.
+        this.fail(new PoolError("LOAD_FAILED", why), this.options.stopDeadline);
+      } else if (running && slot.next === null) {
+        // A replacement under way takes the slot; if it fails, it schedules the respawn.
+        this.scheduleRespawn(slot, why);
+      }
     } else {
       this.table.left(slot, child);
     }
@@ -298,8 +349,14 @@ export class Pool {
     });
   }
 
-  private scheduleRespawn(slot: Slot): void {
+  private scheduleRespawn(slot: Slot, why: string): void {
     const attempt = slot.failures + 1;
+    const limit = this.options.crashLimit;
+    if (limit > 0 && attempt >= limit) {
+      const message = `child ${slot.index} (${slot.group.name}) failed ${attempt} times in a row (crashLimit ${limit}); the last: ${why}`;
+      this.fail(new PoolError("CRASH_LOOP", message), this.options.stopDeadline);
+      return;
+    }
     const delay = this.backoff(attempt) ?? this.options.respawnMaxDelay;
     this.table.respawnScheduled(
       slot,
@@ -362,8 +419,12 @@ export class Pool {
   private afterFailedReplacement(slot: Slot, reason: RecycleReason, error: string): void {
     const old = slot.current;
     if (old !== null) this.emitter.emit("child:recycle-failed", { ...ref(old), reason, error });
+    const limit = this.options.crashLimit;
     if (old === null) {
-      this.scheduleRespawn(slot);
+      this.scheduleRespawn(slot, error);
+    } else if (reason !== "reload" && limit > 0 && slot.failures >= limit) {
+      const message = `the ${reason} replacement of child ${slot.index} (${slot.group.name}) failed ${slot.failures} times in a row (crashLimit ${limit}); the last: ${error}`;
+      this.fail(new PoolError("CRASH_LOOP", message), this.options.stopDeadline);
     } else if (reason !== "reload") {
       // The old child keeps its slot; try again later, backing off like a respawn.
       this.table.retryScheduled(

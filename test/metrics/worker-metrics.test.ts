@@ -69,7 +69,7 @@ describeGearmand("worker metrics", () => {
       sampleValue(samples, "gearman_worker_grabs_total", { server: g.address, answer: "no_job" }),
     ).toBeGreaterThanOrEqual(2);
     expect(sampleValue(samples, "gearman_worker_jobs_running", { function: "ops_ok" })).toBe(0);
-    expect(poolHealth(pool, metrics)).toEqual({ ok: true, reason: "2 process(es) registered" });
+    expect(poolHealth(pool, metrics)).toEqual({ ok: true, reason: "general: 2 of 2 registered" });
     if (promtoolPath) expect(await promtoolCheck(text)).toEqual({ exitCode: 0, output: "" });
 
     // a child killed with SIGKILL: what it reported stays counted, and counters never go down
@@ -106,7 +106,7 @@ describeGearmand("worker metrics", () => {
     );
     const url = /metrics on (http:\/\/\S+)\/metrics/.exec(daemon.errors())![1]!;
     const health = await fetch(`${url}/healthz`);
-    expect([health.status, await health.text()]).toEqual([200, "ok: 2 process(es) registered\n"]);
+    expect([health.status, await health.text()]).toEqual([200, "ok: general: 2 of 2 registered\n"]);
     await submitAll(g.address, { ops_ok: 7 });
     const text = await eventually(
       async () => {

@@ -138,6 +138,8 @@ const POOL_EVENTS: Record<keyof PoolEvents, true> = {
   "child:respawn": true,
   "child:recycle": true,
   "child:recycle-failed": true,
+  "child:unresponsive": true,
+  failed: true,
   reload: true,
   job: true,
   link: true,

@@ -1,7 +1,8 @@
 /**
- * Pool - start: `startPool` with handlers that never load rejects with PoolError START_FAILED
- * after `startTimeout`, naming the load error, and leaves no child behind; a pool whose
- * children register resolves well within it; the option is checked.
+ * Pool - start: `startPool` with handlers that do not load rejects at once with PoolError
+ * LOAD_FAILED naming the load error; children that never register (no server) make it reject
+ * with START_FAILED after `startTimeout`; neither leaves a child behind; a pool whose children
+ * register resolves well within it; the option is checked.
  */
 import { expect, test } from "bun:test";
 import { join } from "node:path";
@@ -20,11 +21,39 @@ test("pool - start: startTimeout defaults to 30 s, 0 means wait, a bad value nam
   expect(() => resolvePoolOptions({ handlers: HANDLERS, startTimeout: -1 })).toThrow(/^startTimeout: /);
 });
 
-test("pool - start: handlers that never load reject startPool with START_FAILED after startTimeout; no child is left", async () => {
+test("pool - start: handlers that do not load reject startPool with LOAD_FAILED at once; no child is left", async () => {
   const sink = memorySink();
   const began = Date.now();
   const error = await startPool(
-    { handlers: join(FIXTURES, "broken.ts"), servers: "127.0.0.1:1", processes: 2, startTimeout: 1500, log: "json" },
+    { handlers: join(FIXTURES, "broken.ts"), servers: "127.0.0.1:1", processes: 2, startTimeout: 5000, log: "json" },
+    { sink },
+  ).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  const ms = Date.now() - began;
+  console.log(`pool - start: rejected after ${ms} ms: ${(error as Error | null)?.message}`);
+  expect(error).toBeInstanceOf(PoolError);
+  expect((error as PoolError).code).toBe("LOAD_FAILED");
+  expect((error as PoolError).message).toBe(
+    `handlers failed to load: cannot load ${join(FIXTURES, "broken.ts")}: Error: broken on purpose: the database URL is missing`,
+  );
+  // Well before startTimeout: a respawn would not load them either.
+  expect(ms).toBeLessThan(5000);
+  const events = sink.lines
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as { event: string; pid?: number });
+  expect(events.filter((e) => e.event === "child:respawn")).toEqual([]);
+  expect(events.at(-1)).toMatchObject({ event: "stopped" });
+  const pids = events.filter((e) => e.event === "child:start").map((e) => e.pid!);
+  expect(pids.filter(alive)).toEqual([]);
+});
+
+test("pool - start: children that cannot reach a server reject startPool with START_FAILED after startTimeout; no child is left", async () => {
+  const sink = memorySink();
+  const began = Date.now();
+  const error = await startPool(
+    { handlers: HANDLERS, servers: "127.0.0.1:1", processes: 2, startTimeout: 1500, log: "json" },
     { sink },
   ).then(
     () => null,
@@ -35,7 +64,7 @@ test("pool - start: handlers that never load reject startPool with START_FAILED 
   expect(error).toBeInstanceOf(PoolError);
   expect((error as PoolError).code).toBe("START_FAILED");
   expect((error as PoolError).message).toContain("no worker process became ready within 1500 ms");
-  expect((error as PoolError).message).toContain("broken on purpose: the database URL is missing");
+  expect((error as PoolError).message).toContain("no job server could be reached");
   expect(ms).toBeGreaterThanOrEqual(1500);
   expect(ms).toBeLessThan(10_000);
   const events = sink.lines
