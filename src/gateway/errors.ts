@@ -47,6 +47,8 @@ export const LIBRARY_STATUS: Readonly<Record<GearmanErrorCode, number>> = {
   NO_SERVERS: 503,
   TLS_FAILED: 503,
   START_FAILED: 500,
+  LOAD_FAILED: 500,
+  CRASH_LOOP: 500,
   UNKNOWN_FUNCTION: 500,
   JOB_REASSIGNED: 500,
   STOPPED: 500,
