@@ -123,14 +123,21 @@ export class ServerError extends GearmanError {
   }
 }
 
-/** The worker reported WORK_FAIL for a job. */
+/**
+ * The worker reported WORK_FAIL for a job. `detail` is the text of the WORK_WARNING that came
+ * right before it, "" when none did: gearbun's worker sends a failure's reason that way (a thrown
+ * error's message, `job.fail(reason)`, a timeout; docs/semantics.md), so it reaches every caller.
+ */
 export class JobFailedError extends GearmanError {
   override name = "JobFailedError";
   declare readonly code: "JOB_FAILED";
   readonly handle: string;
-  constructor(handle: string, options: GearmanErrorOptions = {}) {
-    super("JOB_FAILED", `job ${handle} failed`, options);
+  readonly detail: string;
+  constructor(handle: string, options: GearmanErrorOptions & { detail?: string } = {}) {
+    const detail = options.detail ?? "";
+    super("JOB_FAILED", `job ${handle} failed${detail === "" ? "" : `: ${detail}`}`, options);
     this.handle = handle;
+    this.detail = detail;
   }
 }
 

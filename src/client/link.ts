@@ -13,7 +13,7 @@ import { PacketType, packetName, type Packet } from "../protocol/packets.ts";
 import { Fifo } from "../util/fifo.ts";
 import { JobTable, keep, resultAt, textAt, type JobEntry } from "./jobs.ts";
 import type { Submission } from "./submission.ts";
-import { Task, type TaskOwner } from "./task.ts";
+import { Task, type TaskEvent, type TaskOwner } from "./task.ts";
 
 /** GET_STATUS answer (STATUS_RES). */
 export interface JobStatus {
@@ -222,9 +222,8 @@ export class ServerLink implements TaskOwner {
         const handle = this.jobs.handleOf(args[0]!);
         const entry = this.jobs.take(handle);
         if (entry === undefined) return;
-        const event = { type: "fail", error: new JobFailedError(handle, { server: this.key }) } as const;
-        if (entry instanceof Task) entry.failWith(event);
-        else for (const t of entry.tasks) t?.failWith(event);
+        if (entry instanceof Task) entry.failWith(this.failEvent(handle, entry));
+        else for (const t of entry.tasks) t?.failWith(this.failEvent(handle, t));
         return;
       }
       case PacketType.WORK_EXCEPTION: {
@@ -249,6 +248,13 @@ export class ServerLink implements TaskOwner {
       default:
         if (REPLY_KIND[packet.type] !== undefined) this.onReply(packet);
     }
+  }
+
+  /** WORK_FAIL for `task`: its reason is the WORK_WARNING just before it, if any (docs/semantics.md). */
+  private failEvent(handle: string, task: Task): Extract<TaskEvent, { type: "fail" }> {
+    const warning = task.lastWarning;
+    const detail = warning === null ? "" : text(warning);
+    return { type: "fail", error: new JobFailedError(handle, { server: this.key, detail }) };
   }
 
   private onReply(packet: Packet): void {

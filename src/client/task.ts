@@ -141,8 +141,12 @@ export class Task extends Submission implements PromiseLike<Uint8Array> {
     this._server = server;
   }
 
+  /** @internal the last WORK_WARNING's data: a WORK_FAIL that follows carries it as its reason. */
+  lastWarning: Uint8Array | null = null;
+
   /** @internal WORK_DATA, WORK_WARNING, WORK_STATUS. */
   event(event: TaskEvent): void {
+    if (event.type === "warning") this.lastWarning = event.data;
     const streams = this.streams;
     if (streams === null) return;
     for (let i = 0; i < streams.length; i++) streams[i]!.push(event);

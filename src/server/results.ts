@@ -63,7 +63,12 @@ export class WorkResults {
     this.ctx.end(job);
   }
 
-  /** Passed on to clients that asked for exceptions; the others get WORK_FAIL. The job ends. */
+  /**
+   * Passed on to clients that asked for exceptions; the others get a well-formed WORK_FAIL (the
+   * handle alone). The job ends here, as in gearmand; a WORK_FAIL the worker sends after it is
+   * answered ERROR JOB_NOT_FOUND. Unlike gearmand, no stray NUL follows the handle: with it,
+   * libgearman's `gearman` CLI never takes the WORK_FAIL as the end and Perl's client dies.
+   */
   exception(peer: Peer, a: Uint8Array[]): void {
     const job = this.heldJob(peer, a[0]!, "An exception was received for a job that does not exist");
     if (job === null) return;
@@ -71,9 +76,7 @@ export class WorkResults {
     let fail: Uint8Array | null = null;
     for (const c of job.clients) {
       if (c.exceptions) c.send((exception ??= encodePacket(PacketType.WORK_EXCEPTION, a, RES_MAGIC)));
-      // gearmand: WORK_FAIL whose body is the handle and its NUL
-      else
-        c.send((fail ??= encodePacket(PacketType.WORK_FAIL, [Buffer.concat([a[0]!, new Uint8Array(1)])], RES_MAGIC)));
+      else c.send((fail ??= encodePacket(PacketType.WORK_FAIL, [a[0]!], RES_MAGIC)));
     }
     this.ctx.counters.ended(job.fn.name, "exception");
     this.ctx.end(job);

@@ -11,13 +11,16 @@ import type { Job } from "./handler.ts";
 export type JobOutcome =
   /** WORK_COMPLETE was sent. */
   | "complete"
-  /** WORK_FAIL was sent (`job.fail()` or a thrown `JobFailure`). */
+  /** `job.fail()` or a thrown `JobFailure`: WORK_WARNING (the reason), then WORK_FAIL. */
   | "fail"
-  /** WORK_EXCEPTION was sent (the handler threw). */
+  /** The handler threw: WORK_WARNING (the error's message), then WORK_FAIL (docs/semantics.md). */
   | "exception"
-  /** The function's timeout passed: the signal aborted and WORK_FAIL was sent. */
+  /** The function's timeout passed: the signal aborted, WORK_WARNING and WORK_FAIL were sent. */
   | "timeout"
-  /** The connection was lost (or gearmand handed the job out again): nothing could be delivered. */
+  /**
+   * Nothing could be delivered: the connection was lost, gearmand handed the job out again, or
+   * the stop deadline passed and the job was handed back to the server (error code STOPPED).
+   */
   | "lost";
 
 export interface WorkerEvents {
@@ -45,7 +48,10 @@ export interface WorkerEvents {
   /** `stop()` began: no more grabs. */
   stopping: { readonly deadline: number };
   /** The worker stopped and closed its connections. */
-  close: Record<string, never>;
+  close: {
+    /** Jobs still running at the stop deadline, handed back to their servers (docs/semantics.md). */
+    readonly handedBack: number;
+  };
 }
 
 export type WorkerEventName = keyof WorkerEvents;

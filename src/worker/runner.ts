@@ -1,10 +1,12 @@
 /**
- * Running and settling jobs: calls the handler, turns what it returns or throws into
- * WORK_COMPLETE / WORK_FAIL / WORK_EXCEPTION, enforces the function's timeout (per attempt),
- * runs a failed attempt again after a backoff when the function has `retries` (the job keeps its
- * slot meanwhile), hands a job that failed for good to the dead-letter hook before its failure
- * is sent, and delivers only on the connection session the job came from. It owns the `running`
- * count; the scheduler is told through `onSettled` when a slot frees.
+ * Running and settling jobs: calls the handler, turns what it returns or throws into the packets
+ * docs/semantics.md names (WORK_COMPLETE; a failure of any kind as WORK_WARNING with its reason,
+ * then WORK_FAIL), enforces the function's timeout (per attempt), runs a failed attempt again
+ * after a backoff when the function has `retries` (the job keeps its slot meanwhile), hands a job
+ * that failed for good to the dead-letter hook before its failure is sent, hands jobs still
+ * running at the stop deadline back to the server, and delivers only on the connection session
+ * the job came from. It owns the `running` count; the scheduler is told through `onSettled` when
+ * a slot frees.
  */
 import { GearmanError, ProtocolError, TimeoutError } from "../errors.ts";
 import { type Arg, encodePacket } from "../protocol/encode.ts";
@@ -162,17 +164,23 @@ export class JobRunner implements JobHost {
     if (this.waiting.delete(job)) this.settle(job, error, true, job.run);
   }
 
-  /** Aborts every running job's signal on these links (stop deadline passed). */
-  abortAll(links: readonly Link[], reason: unknown): void {
+  /**
+   * The stop deadline passed: every job still running, or waiting for its next attempt, on these
+   * links is handed back. Nothing more is sent for it (whatever its handler does later), its
+   * signal aborts, and closing the connection makes the server queue it again, as when a worker
+   * dies (docs/semantics.md). Returns how many jobs were handed back.
+   */
+  handBack(links: readonly Link[], reason: GearmanError): number {
     this.retriesOff = true;
-    for (const link of links) for (const job of link.jobs.values()) job.abort(reason);
-    // Jobs waiting for a retry end now with their last error.
-    for (const job of [...this.waiting]) {
-      if (job.timer !== null) clearTimeout(job.timer);
-      job.timer = null;
-      this.waiting.delete(job);
-      this.settle(job, job.lastError, true, job.run);
+    let count = 0;
+    for (const link of links) {
+      for (const job of [...link.jobs.values()]) {
+        if (job.state !== JobState.Running) continue;
+        count++;
+        this.lose(job, reason);
+      }
     }
+    return count;
   }
 
   private execute(job: Job, handler: JobHandler): void {
@@ -290,7 +298,7 @@ export class JobRunner implements JobHost {
         error = value;
         stats.failed++;
         this.bury(job, outcome, error);
-        delivered = this.deliver(job, PacketType.WORK_FAIL);
+        delivered = this.deliverFailure(job, errorText(value));
       } else {
         let data = threw ? null : resultData(value);
         const tooLarge = data === null ? null : oversized(job, "the result", data);
@@ -306,8 +314,7 @@ export class JobRunner implements JobHost {
           outcome = "exception";
           stats.exceptions++;
           this.bury(job, outcome, error);
-          // WORK_EXCEPTION ends the job in gearmand: never a WORK_FAIL after it.
-          delivered = this.deliver(job, PacketType.WORK_EXCEPTION, errorText(error));
+          delivered = this.deliverFailure(job, errorText(error));
         } else {
           outcome = "complete";
           stats.done++;
@@ -339,6 +346,33 @@ export class JobRunner implements JobHost {
     }
     link.jobsDone++;
     return true;
+  }
+
+  /**
+   * Ends a failed job the one way every caller on every server understands (docs/semantics.md,
+   * "Why a failure is WORK_WARNING then WORK_FAIL"): the reason as WORK_WARNING, then WORK_FAIL.
+   * WORK_EXCEPTION is never sent: gearmand (1.1 and 2.0) ends the job on it and hands a caller
+   * that did not ask for exceptions a WORK_FAIL with a stray NUL, which libgearman's CLI never
+   * takes as the end and Perl's client dies on.
+   */
+  private deliverFailure(job: Job, reason: string): boolean {
+    const link = job.link;
+    if (job.session !== link.session || !link.ready) return false;
+    if (reason !== "") {
+      let text: Arg = reason;
+      // A reason too long for one packet is cut rather than lost: the WORK_FAIL must go out.
+      if (oversized(job, "the failure reason", text) !== null) {
+        text = Buffer.from(reason).subarray(0, Math.max(0, link.connection.maxPacketSize - job.handleBytes.byteLength - 1));
+      }
+      this.args2[0] = job.handleBytes;
+      this.args2[1] = text;
+      try {
+        link.connection.writePacket(PacketType.WORK_WARNING, this.args2);
+      } finally {
+        this.args2[1] = EMPTY;
+      }
+    }
+    return this.deliver(job, PacketType.WORK_FAIL);
   }
 
   /** JobHost: WORK_DATA / WORK_WARNING / WORK_STATUS from a running handler. */
@@ -373,7 +407,7 @@ export class JobRunner implements JobHost {
     job.state = JobState.Ended;
     job.stats.failed++;
     this.bury(job, "fail", reason);
-    const delivered = this.deliver(job, PacketType.WORK_FAIL);
+    const delivered = this.deliverFailure(job, errorText(reason));
     if (this.events.has("job:end")) this.events.emit("job:end", { job, outcome: "fail", error: reason, delivered });
   }
 
@@ -401,7 +435,7 @@ export class JobRunner implements JobHost {
     job.state = JobState.TimedOut;
     stats.timedOut++;
     this.bury(job, "timeout", error);
-    const delivered = this.deliver(job, PacketType.WORK_FAIL);
+    const delivered = this.deliverFailure(job, error.message);
     job.abort(error);
     if (this.events.has("job:end")) this.events.emit("job:end", { job, outcome: "timeout", error, delivered });
   }

@@ -162,9 +162,11 @@ export class Scheduler {
     return promise;
   }
 
-  /** Aborts every running job's signal (stop deadline passed). Their results are still sent if they finish in time. */
-  abortAll(reason: unknown): void {
-    this.runner.abortAll(this.links, reason);
+  /** The stop deadline passed: running jobs are handed back to their servers (runner.handBack). */
+  handBack(reason: GearmanError): number {
+    const count = this.runner.handBack(this.links, reason);
+    this.invariants.after();
+    return count;
   }
 
   /** Stops the guard timer and closes every connection (queued results are flushed first). */
@@ -189,10 +191,11 @@ export class Scheduler {
 
   register(name: string, handler: JobHandler, timeout: number, retry: ResolvedRetry | null = null): void {
     const change = this.registry.register(name, handler, timeout, retry);
-    if (change === Registration.Handler) return;
+    // A new handler or timeout for a known function changes nothing on the wire.
+    if (change !== Registration.New) return;
     for (const link of this.links) {
       if (!link.ready) continue;
-      this.sendCanDo(link, name, timeout);
+      this.sendCanDo(link, name);
       // Jobs for a new function may be queued already; no NOOP will tell us.
       if (change === Registration.New && !this.stopping && link.woken()) this.order.woke(link);
     }
@@ -206,9 +209,13 @@ export class Scheduler {
     return true;
   }
 
-  private sendCanDo(link: Link, name: string, timeout: number): void {
-    if (timeout > 0) link.connection.send(PacketType.CAN_DO_TIMEOUT, name, String(timeout));
-    else link.connection.send(PacketType.CAN_DO, name);
+  /**
+   * Always a plain CAN_DO, also for a function with a timeout: the worker's own clock ends the
+   * job (WORK_WARNING + WORK_FAIL). A CAN_DO_TIMEOUT would let the server re-queue the job at the
+   * same moment — run again, its caller unanswered (docs/semantics.md, "Timeouts").
+   */
+  private sendCanDo(link: Link, name: string): void {
+    link.connection.send(PacketType.CAN_DO, name);
   }
 
   // ---------------------------------------------------------------------------------------
@@ -239,7 +246,7 @@ export class Scheduler {
     const conn = link.connection;
     if (this.config.clientId !== undefined) conn.send(PacketType.SET_CLIENT_ID, this.config.clientId);
     conn.write(CONSTANT_PACKETS.RESET_ABILITIES);
-    for (const [name, fn] of this.registry) this.sendCanDo(link, name, fn.timeout);
+    for (const [name] of this.registry) this.sendCanDo(link, name);
     this.events.emit("connect", { server: link.key, reconnect: conn.connects > 1 });
     const first = this.firstReady;
     if (first !== null) {

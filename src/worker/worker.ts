@@ -25,8 +25,6 @@ export type { ServerStats };
 
 /** Longest function name accepted (gearmand keeps names short; see docs/protocol.md). */
 const MAX_FUNCTION_NAME = 511;
-/** After the stop deadline aborts the signals, handlers get this long to answer before the sockets close. */
-const ABORT_GRACE_MS = 1000;
 
 export interface RegisterOptions {
   /**
@@ -161,10 +159,11 @@ export class Worker {
 
   /**
    * Graceful stop: no GRAB goes out any more (NOOPs are left unanswered), jobs that arrive for
-   * GRABs already in flight still run, running jobs get until `deadline` to finish (then their
-   * signals abort, and they get one more second), results are flushed, then the connections
-   * close. Jobs still running then cannot deliver; gearmand re-queues them. Calling it again
-   * returns the same promise; a shorter deadline takes effect.
+   * GRABs already in flight still run, running jobs get until `deadline` to finish. At the
+   * deadline every job still running is handed back: its signal aborts, nothing more is sent for
+   * it, and the connections close, so the servers queue it again for another worker
+   * (docs/semantics.md); the `close` event counts them. Results already sent are flushed first.
+   * Calling it again returns the same promise; a shorter deadline takes effect.
    */
   stop(options: StopOptions = {}): Promise<void> {
     const deadline = numberOption("deadline", options.deadline, this.config.stopDeadline, 0);
@@ -178,6 +177,7 @@ export class Worker {
 
   private async runStop(deadline: number): Promise<void> {
     const scheduler = this.scheduler;
+    let handedBack = 0;
     scheduler.beginStop();
     this.emitter.emit("stopping", { deadline });
     if (this.started !== null) {
@@ -190,18 +190,21 @@ export class Worker {
       this.deadlineTimer = null;
       this.deadlinePassed = null;
       if (!finished && scheduler.running > 0) {
-        // Unanswered GRABs alone are not worth waiting for: gearmand re-queues whatever it
-        // assigns to a connection that closes. Running jobs get a last chance to answer.
-        scheduler.abortAll(new GearmanError("STOPPED", `worker stopped: the stop deadline (${deadline} ms) passed`));
-        let grace: ReturnType<typeof setTimeout> | undefined;
-        await Promise.race([idle, new Promise<void>((r) => (grace = setTimeout(r, ABORT_GRACE_MS)))]);
-        clearTimeout(grace);
+        // The deadline passed: jobs still running go back to their servers (closing the
+        // connection re-queues them), whatever their handlers do after the abort. Waiting for
+        // their answers would let a late result or a failure reach callers during a deploy.
+        handedBack = scheduler.handBack(
+          new GearmanError(
+            "STOPPED",
+            `worker stopped: the stop deadline (${deadline} ms) passed; the job was handed back to the server`,
+          ),
+        );
       }
     }
     await scheduler.close();
     this.running = false;
     this.finished = true;
-    this.emitter.emit("close", {});
+    this.emitter.emit("close", { handedBack });
   }
 
   /** Arms (or brings forward) the stop deadline. */

@@ -101,7 +101,7 @@ describeTargets("worker job", (target) => {
   );
 
   test(
-    "job - a thrown error becomes WORK_EXCEPTION with its message, and no WORK_FAIL follows it",
+    "job - a thrown error becomes WORK_WARNING with its message, then WORK_FAIL (never WORK_EXCEPTION)",
     logsOnFailure(async () => {
       await using server = await startTarget(target);
       await using worker = new Worker({ servers: server.address });
@@ -119,17 +119,17 @@ describeTargets("worker job", (target) => {
       });
       await worker.start();
       await using s = await Submitter.open([server.address]);
-      expect(await s.submit("sync-throw", "")).toMatchObject({ outcome: "exception", text: "sync boom" });
-      expect(await s.submit("async-throw", "")).toMatchObject({ outcome: "exception", text: "async boom" });
-      expect(await s.submit("throw-string", "")).toMatchObject({ outcome: "exception", text: "just a string" });
+      expect(await s.submit("sync-throw", "")).toMatchObject({ outcome: "fail", warnings: ["sync boom"] });
+      expect(await s.submit("async-throw", "")).toMatchObject({ outcome: "fail", warnings: ["async boom"] });
+      expect(await s.submit("throw-string", "")).toMatchObject({ outcome: "fail", warnings: ["just a string"] });
       await Bun.sleep(100);
-      expect(errors).toEqual([]); // a WORK_FAIL after the exception would get ERROR JOB_NOT_FOUND
+      expect(errors).toEqual([]); // a second end of the job would get ERROR JOB_NOT_FOUND
       expect(worker.stats().functions["sync-throw"]).toMatchObject({ exceptions: 1, failed: 0, done: 0 });
     }),
   );
 
   test(
-    "job - job.fail() and a thrown JobFailure become WORK_FAIL; what the handler returns after fail() is dropped",
+    "job - job.fail() and a thrown JobFailure become WORK_WARNING (the reason) and WORK_FAIL; what the handler returns after fail() is dropped",
     logsOnFailure(async () => {
       await using server = await startTarget(target);
       await using worker = new Worker({ servers: server.address });
@@ -146,8 +146,8 @@ describeTargets("worker job", (target) => {
       });
       await worker.start();
       await using s = await Submitter.open([server.address]);
-      expect(await s.submit("fail-call", "")).toMatchObject({ outcome: "fail", data: [] });
-      expect(await s.submit("fail-throw", "")).toMatchObject({ outcome: "fail" });
+      expect(await s.submit("fail-call", "")).toMatchObject({ outcome: "fail", data: [], warnings: ["job failed"] });
+      expect(await s.submit("fail-throw", "")).toMatchObject({ outcome: "fail", warnings: ["not this one"] });
       expect(afterFail).toBe(false);
       await Bun.sleep(100);
       expect(errors).toEqual([]);
@@ -156,7 +156,7 @@ describeTargets("worker job", (target) => {
   );
 
   test(
-    "job - results: nothing sends empty data, an unsupported type becomes WORK_EXCEPTION naming it",
+    "job - results: nothing sends empty data, an unsupported type becomes a failure naming it",
     logsOnFailure(async () => {
       await using server = await startTarget(target);
       await using worker = new Worker({ servers: server.address });
@@ -166,8 +166,8 @@ describeTargets("worker job", (target) => {
       await using s = await Submitter.open([server.address]);
       expect(await s.submit("nothing", "x")).toMatchObject({ outcome: "complete", text: "" });
       const r = await s.submit("number", "x");
-      expect(r.outcome).toBe("exception");
-      expect(r.text).toContain("returned number");
+      expect(r.outcome).toBe("fail");
+      expect(r.warnings.at(-1)).toContain("returned number");
     }),
   );
 

@@ -1,11 +1,11 @@
 /**
  * A result over the packet size limit never reaches the socket: the server would answer ERROR,
  * drop the worker's connection and re-queue the job, to be taken and fail again. The worker
- * sends one WORK_EXCEPTION naming the size and the limit instead, and carries on.
+ * fails the job instead (WORK_WARNING naming the size and the limit, then WORK_FAIL), and carries on.
  */
 import { expect, test } from "bun:test";
 import { Client } from "../../src/client/client.ts";
-import { JobExceptionError } from "../../src/errors.ts";
+import { JobFailedError } from "../../src/errors.ts";
 import { Worker } from "../../src/worker/worker.ts";
 import { logsOnFailure } from "../support/gearmand.ts";
 import { describeTargets, startTarget } from "../support/targets.ts";
@@ -14,7 +14,7 @@ const LIMIT = 64 * 1024;
 
 describeTargets("worker oversize", (target) => {
   test(
-    "oversize - a result over maxPacketSize becomes one WORK_EXCEPTION naming size and limit; the connection carries on",
+    "oversize - a result over maxPacketSize becomes one failure naming size and limit; the connection carries on",
     logsOnFailure(async () => {
       await using server = await startTarget(target);
       await using worker = new Worker({ servers: server.address, maxPacketSize: LIMIT });
@@ -32,8 +32,8 @@ describeTargets("worker oversize", (target) => {
         .submit("big", "")
         .then(() => null)
         .catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(JobExceptionError);
-      const detail = (error as JobExceptionError).detail;
+      expect(error).toBeInstanceOf(JobFailedError);
+      const detail = (error as JobFailedError).detail;
       expect(detail).toContain(`over the ${LIMIT}-byte limit (maxPacketSize)`);
       expect(detail).toMatch(/is a 1024\d\d-byte packet/);
       expect(await client.submit("small", "still here").text()).toBe("still here");

@@ -60,29 +60,54 @@ describeTargets("worker stop", (target) => {
   );
 
   test(
-    "stop - the deadline aborts running jobs' signals; what they answer then still goes out",
+    "stop - at the deadline running jobs are handed back, whatever their handlers do after the abort; another worker answers their callers",
     logsOnFailure(async () => {
       await using server = await startTarget(target);
-      const worker = new Worker({ servers: server.address, concurrency: 2 });
+      const old = new Worker({ servers: server.address, concurrency: 3, clientId: "old" });
       let reason: unknown;
-      worker.register("forever", async (job) => {
+      // The three shapes of handler a deploy meets: one that rejects on the abort (fetch with a
+      // signal), one that ignores it and returns later, one that returns at once when aborted.
+      old.register("honours", async (job) => {
         await new Promise<void>((resolve) => job.signal.addEventListener("abort", () => resolve(), { once: true }));
         reason = job.signal.reason;
         throw job.signal.reason;
       });
-      await worker.start();
-      await using s = await Submitter.open([server.address]);
-      const r = s.submit("forever", "x");
-      await eventually(() => worker.stats().running === 1, "job running");
-      const t0 = Date.now();
-      await worker.stop({ deadline: 150 });
-      expect(Date.now() - t0).toBeGreaterThanOrEqual(140);
-      expect(reason).toBeInstanceOf(GearmanError);
-      expect((reason as GearmanError).code).toBe("STOPPED");
-      expect(await r).toMatchObject({
-        outcome: "exception",
-        text: "worker stopped: the stop deadline (150 ms) passed",
+      old.register("ignores", async () => {
+        await Bun.sleep(400);
+        return "late result from the stopped worker";
       });
+      old.register("returns", async (job) => {
+        await new Promise<void>((resolve) => job.signal.addEventListener("abort", () => resolve(), { once: true }));
+        return "partial result at the abort";
+      });
+      let handedBack = -1;
+      old.on("close", (e) => {
+        handedBack = e.handedBack;
+      });
+      const ends: string[] = [];
+      old.on("job:end", (e) => ends.push(`${e.job.function} ${e.outcome} ${(e.error as GearmanError).code}`));
+      await old.start();
+      await using s = await Submitter.open([server.address]);
+      const results = ["honours", "ignores", "returns"].map((f) => s.submit(f, f, { unique: `u-${f}` }));
+      await eventually(() => old.stats().running === 3, "three jobs running");
+      const t0 = Date.now();
+      await old.stop({ deadline: 150 });
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(140);
+      expect(handedBack).toBe(3);
+      expect((reason as GearmanError).code).toBe("STOPPED");
+      expect(ends.sort()).toEqual(["honours lost STOPPED", "ignores lost STOPPED", "returns lost STOPPED"]);
+      // The server queued them again: a new worker runs each once and its callers get that answer.
+      await using next = new Worker({ servers: server.address, concurrency: 3, clientId: "next" });
+      for (const f of ["honours", "ignores", "returns"]) next.register(f, (job) => `done by next: ${job.text()}`);
+      await next.start();
+      const answers = await Promise.all(results);
+      expect(answers.map((r) => [r.outcome, r.text])).toEqual([
+        ["complete", "done by next: honours"],
+        ["complete", "done by next: ignores"],
+        ["complete", "done by next: returns"],
+      ]);
+      await Bun.sleep(500); // the stopped worker's "ignores" handler has returned meanwhile: nothing was sent
+      expect(next.stats().functions.ignores).toMatchObject({ done: 1 });
     }),
   );
 
