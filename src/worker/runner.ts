@@ -362,7 +362,10 @@ export class JobRunner implements JobHost {
       let text: Arg = reason;
       // A reason too long for one packet is cut rather than lost: the WORK_FAIL must go out.
       if (oversized(job, "the failure reason", text) !== null) {
-        text = Buffer.from(reason).subarray(0, Math.max(0, link.connection.maxPacketSize - job.handleBytes.byteLength - 1));
+        text = Buffer.from(reason).subarray(
+          0,
+          Math.max(0, link.connection.maxPacketSize - job.handleBytes.byteLength - 1),
+        );
       }
       this.args2[0] = job.handleBytes;
       this.args2[1] = text;

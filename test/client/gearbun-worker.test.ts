@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import { Client } from "../../src/client/client.ts";
-import { JobExceptionError, JobFailedError } from "../../src/errors.ts";
+import { JobFailedError } from "../../src/errors.ts";
 import { Worker } from "../../src/worker/worker.ts";
 import { logsOnFailure } from "../support/gearmand.ts";
 import { showEvent } from "../support/task-events.ts";
@@ -12,7 +12,7 @@ const show = showEvent;
 
 describeTargets("client with gearbun's Worker", (target) => {
   test(
-    "client with gearbun's Worker - every variant round-trips, with events, failures and exceptions in order",
+    "client with gearbun's Worker - every variant round-trips, with events, failures and their reasons in order",
     logsOnFailure(async () => {
       await using server = await startTarget(target);
       const seen: { fn: string; payload: string; unique: string; reducer: string }[] = [];
@@ -58,8 +58,11 @@ describeTargets("client with gearbun's Worker", (target) => {
         const boom = client.submit("boom", "");
         const boomEvents: string[] = [];
         for await (const e of boom.events()) boomEvents.push(show(e));
-        expect(boomEvents).toEqual(["exception:kaput"]);
-        expect(await boom.catch((e: unknown) => e)).toBeInstanceOf(JobExceptionError);
+        // A throw reaches every caller as WORK_WARNING (its message), then WORK_FAIL.
+        expect(boomEvents).toEqual(["warning:kaput", "fail"]);
+        const boomError = await boom.catch((e: unknown) => e);
+        expect(boomError).toBeInstanceOf(JobFailedError);
+        expect((boomError as JobFailedError).detail).toBe("kaput");
         expect(await client.submit("nope", "").catch((e: unknown) => e)).toBeInstanceOf(JobFailedError);
 
         const deadline = Date.now() + 4000;

@@ -3,7 +3,7 @@
  * the stop deadline, and the SIGINT/SIGTERM helper in a real process.
  */
 import { expect, test } from "bun:test";
-import { ConnectionError, GearmanError } from "../../src/errors.ts";
+import { ConnectionError, type GearmanError } from "../../src/errors.ts";
 import { PacketType as T } from "../../src/protocol/packets.ts";
 import { Worker } from "../../src/worker/worker.ts";
 import { miniJobServer, startFaultServer } from "../support/fault-server.ts";

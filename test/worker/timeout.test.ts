@@ -1,10 +1,13 @@
 /**
- * Job timeouts: CAN_DO_TIMEOUT goes out in milliseconds, the handler's signal aborts at the
- * timeout with a TimeoutError, the worker ends the job with WORK_FAIL and drops what the handler
- * returns later. (Why the worker does not leave it to gearmand: gearmand-facts.test.ts.)
+ * Job timeouts (docs/semantics.md): the worker announces a plain CAN_DO and keeps the clock
+ * itself; at the timeout the handler's signal aborts with a TimeoutError, the worker ends the job
+ * with WORK_WARNING (the reason) and WORK_FAIL and drops what the handler returns later. The job
+ * runs once. (Why the server's CAN_DO_TIMEOUT is not used: gearmand-facts.test.ts.)
  */
 import { expect, test } from "bun:test";
-import { TimeoutError } from "../../src/errors.ts";
+import { Client } from "../../src/client/client.ts";
+import { JobFailedError, TimeoutError } from "../../src/errors.ts";
+import type { FailedJob } from "../../src/worker/job.ts";
 import { PacketType as T } from "../../src/protocol/packets.ts";
 import { Worker } from "../../src/worker/worker.ts";
 import { miniJobServer, startFaultServer } from "../support/fault-server.ts";
@@ -14,6 +17,42 @@ import { Submitter } from "../support/submitter.ts";
 import { eventually } from "../support/eventually.ts";
 
 describeTargets("worker timeout", (target) => {
+  test(
+    "timeout - a job past its timeout runs once; its caller gets the failure and its reason at the timeout; one dead letter",
+    logsOnFailure(async () => {
+      await using server = await startTarget(target);
+      const letters: FailedJob[] = [];
+      // Two slots: a job the server re-queued could come straight back to this worker.
+      await using worker = new Worker({ servers: server.address, concurrency: 2, deadLetter: (j) => letters.push(j) });
+      let runs = 0;
+      worker.register(
+        "slow",
+        async () => {
+          runs++;
+          await Bun.sleep(2500); // ignores its signal, as the handler did
+          return "too late";
+        },
+        { timeout: 1000 },
+      );
+      await worker.start();
+      await using client = new Client({ servers: server.address });
+      const t0 = Date.now();
+      const error = await client
+        .submit("slow", "x")
+        .then(() => null)
+        .catch((e: unknown) => e);
+      const took = Date.now() - t0;
+      expect(error).toBeInstanceOf(JobFailedError);
+      expect((error as JobFailedError).detail).toContain("timed out after 1000 ms");
+      expect(took).toBeGreaterThanOrEqual(950);
+      expect(took).toBeLessThan(2400); // the answer comes at the timeout, not when the handler ends
+      await Bun.sleep(2600); // past the handler's end and past any server-side re-queue
+      expect(runs).toBe(1);
+      expect(letters.map((l) => l.outcome)).toEqual(["timeout"]);
+      expect(worker.stats().functions.slow).toMatchObject({ timedOut: 1, done: 0, lost: 0 });
+    }),
+  );
+
   test(
     "timeout - the signal aborts at the timeout with a TimeoutError and the client gets WORK_FAIL",
     logsOnFailure(async () => {
