@@ -58,7 +58,7 @@ describeGearmand("pool - dead letters", () => {
       const ok = await s.submit("flaky", "x");
       expect(ok).toMatchObject({ outcome: "complete", text: "ok on attempt 3" });
       const bad = await s.submit("doomed", "d1", { unique: "u-d1" });
-      expect(bad).toMatchObject({ outcome: "exception", text: "doomed d1 attempt 2" });
+      expect(bad).toMatchObject({ outcome: "fail", warnings: ["doomed d1 attempt 2"] });
 
       // Each call finds the next job line of `fn` after the line the previous call returned.
       const jobLine = async (fn: string) =>

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Admin } from "../../src/admin/admin.ts";
 import { Client } from "../../src/client/client.ts";
 import type { Task } from "../../src/client/task.ts";
-import { ConnectionError, JobExceptionError } from "../../src/errors.ts";
+import { ConnectionError, JobFailedError } from "../../src/errors.ts";
 import { type EmbeddedServer, startServer } from "../../src/server/server.ts";
 import { Worker } from "../../src/worker/worker.ts";
 import { makeCerts, type TestCerts } from "../support/certs.ts";
@@ -60,7 +60,7 @@ describe("tls - embedded server with a CA", () => {
     certs?.[Symbol.dispose]();
   });
 
-  test("tls - worker and client with client certificates run jobs: data, status, exceptions", async () => {
+  test("tls - worker and client with client certificates run jobs: data, status, failures with their reason", async () => {
     await using worker = new Worker({ servers: server.address, tls: clientTls, concurrency: 4 });
     worker.register("steps", async (job) => {
       await job.data("d1");
@@ -75,8 +75,8 @@ describe("tls - embedded server with a CA", () => {
     const task = client.submit("steps", "hello");
     expect(await events(task)).toEqual(["data:d1", "status:1/2", "complete:HELLO"]);
     const error = await client.submit("boom", "x").catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(JobExceptionError);
-    expect((error as JobExceptionError).detail).toBe("it broke");
+    expect(error).toBeInstanceOf(JobFailedError);
+    expect((error as JobFailedError).detail).toBe("it broke");
     // A payload larger than a TLS record (16 KiB) and the socket buffers, both ways.
     const big = "x".repeat(3 * 1024 * 1024);
     expect((await client.submit("steps", big).text()).length).toBe(big.length);

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Admin } from "../../src/admin/admin.ts";
 import { Client } from "../../src/client/client.ts";
 import type { Task } from "../../src/client/task.ts";
-import { ConnectionError, JobExceptionError } from "../../src/errors.ts";
+import { ConnectionError, JobFailedError } from "../../src/errors.ts";
 import type { TlsOptions } from "../../src/options.ts";
 import { Worker } from "../../src/worker/worker.ts";
 import { makeCerts, type TestCerts } from "../support/certs.ts";
@@ -52,7 +52,7 @@ describe.skipIf(!ready)("tls - gearmand behind a TLS terminator", () => {
 
   const servers = (): string[] => KINDS.map((k) => `tls://${terminators.get(k)!.address}`);
 
-  test("tls - worker and client on two terminated gearmands run jobs: data, status, exceptions", async () => {
+  test("tls - worker and client on two terminated gearmands run jobs: data, status, failures with their reason", async () => {
     await using worker = new Worker({ servers: servers(), tls, concurrency: 4 });
     worker.register("steps", async (job) => {
       await job.data("d1");
@@ -68,8 +68,8 @@ describe.skipIf(!ready)("tls - gearmand behind a TLS terminator", () => {
     await using client = new Client({ servers: servers(), tls });
     expect(await events(client.submit("steps", "hello"))).toEqual(["data:d1", "status:1/2", "complete:HELLO"]);
     const error = await client.submit("boom", "x").catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(JobExceptionError);
-    expect((error as JobExceptionError).detail).toBe("it broke");
+    expect(error).toBeInstanceOf(JobFailedError);
+    expect((error as JobFailedError).detail).toBe("it broke");
     const results = await Promise.all(Array.from({ length: 100 }, (_, i) => client.submit("steps", `j${i}`).text()));
     expect(results[99]).toBe("J99");
     const big = "y".repeat(1024 * 1024);
