@@ -50,9 +50,12 @@ export class Admin {
   /** The oldest command's reply deadline (replies come in order: it is the first one due). */
   private readonly timer: Deadline;
 
-  /** @param server "host:port"; default GEARMAN_SERVERS (its first server), else 127.0.0.1:4730. */
-  constructor(server?: string, options: AdminOptions = {}) {
-    this.options = resolveAdminOptions(server, options);
+  /**
+   * @param server "host:port"; default GEARMAN_SERVERS (its first server), else 127.0.0.1:4730.
+   * @param resolved @internal options already resolved (the Client's, to cancel a job it gave up on).
+   */
+  constructor(server?: string, options: AdminOptions = {}, resolved?: ResolvedAdminOptions) {
+    this.options = resolved ?? resolveAdminOptions(server, options);
     this.server = this.options.server.key;
     this.assembler = new AdminReplyAssembler(this.server);
     this.timer = new Deadline(

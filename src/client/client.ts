@@ -16,6 +16,7 @@
  * included), and is skipped until it is ready again; a submit fails only when no server is
  * reachable, and its error lists each server and why.
  */
+import { Admin } from "../admin/admin.ts";
 import { Connection, type ConnectionEvent } from "../connection/connection.ts";
 import { everyTlsFailed } from "../connection/tls.ts";
 import { ConfigError, ConnectionError, ProtocolError, TimeoutError, type GearmanError } from "../errors.ts";
@@ -84,6 +85,8 @@ export class Client {
   /** Background handle → the server that created it, for status(handle). */
   private readonly handles: HandleMemory<ServerLink>;
   private closed = false;
+  /** Cancels in flight for jobs given up on (abandon); close() waits for them. */
+  private readonly cancels = new Set<Promise<void>>();
   /** Submits beyond `maxInFlight` wait here (null: no limit). */
   private readonly window: Window | null;
   /** What a submit without options resolves to (resolved once, not per call). */
@@ -243,7 +246,7 @@ export class Client {
     this.ready = [];
     this.up = [];
     for (const link of this.links) link.lose(error, true);
-    await Promise.all(this.links.map((l) => l.connection.close()));
+    await Promise.all([...this.links.map((l) => l.connection.close()), ...this.cancels]);
     this.handles.clear();
   }
 
@@ -269,7 +272,10 @@ export class Client {
     if (ms > 0) {
       task.timer = setTimeout(() => {
         task.timer = null;
-        if (task instanceof Task) task.owner?.forget(task);
+        if (task instanceof Task) {
+          task.owner?.forget(task);
+          this.abandon(task);
+        }
         const what = task.background ? "was not created" : "got no result";
         task.reject(
           new TimeoutError(`job for ${task.function} ${what} in ${ms} ms (option timeout)`, { server: task.server }),
@@ -278,6 +284,34 @@ export class Client {
     }
     if (this.window === null) this.dispatch(task);
     else this.window.enter(task);
+  }
+
+  /**
+   * A foreground job whose `timeout` passed after the server created it: nobody waits for it any
+   * more, but while this client stays connected the server would still run it. It is cancelled
+   * (admin `cancel job`, best effort, on a connection of its own) unless it has a unique key,
+   * whose job other callers may share (docs/semantics.md, "The caller gives up").
+   */
+  private abandon(task: Task): void {
+    const handle = task.handleNow;
+    const link = this.links.find((l) => l.key === task.server);
+    if (handle === undefined || task.unique !== "" || link === undefined) return;
+    const connection = this.options.connection;
+    const admin = new Admin(
+      undefined,
+      {},
+      {
+        server: link.connection.server,
+        connection: { ...connection, allowText: true },
+        commandTimeout: connection.connectTimeout,
+      },
+    );
+    const done = admin
+      .cancelJob(handle)
+      .catch(() => {})
+      .then(() => admin.close());
+    this.cancels.add(done);
+    void done.finally(() => this.cancels.delete(done));
   }
 
   /** Sends a task to its server (which may still be connecting), or fails it. */
