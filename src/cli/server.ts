@@ -67,7 +67,7 @@ ${flagLine("-p, --port N", "port to listen on (0 picks a free one)", SERVER_DEFA
 ${flagLine("-L, --listen H", "address to listen on (also --host)", SERVER_DEFAULTS.host)}
 ${flagLine("--job-handle-prefix P", "job handles are P:N", "H:<hostname>")}
 ${flagLine("-w, --worker-wakeup N", "sleeping workers woken per job (0: all)", SERVER_DEFAULTS.workerWakeup)}
-${flagLine("-j, --job-retries N", "tries before a job is failed (0: no limit)", SERVER_DEFAULTS.jobRetries)}
+${flagLine("-j, --job-retries N", "re-queues before a job is failed (-1: no limit, 0: none; gearmand after 2.0.0)", SERVER_DEFAULTS.jobRetries)}
 ${flagLine("-q, --queue-type T", "builtin (memory) or libsqlite3", "builtin")}
 ${flagLine("--libsqlite3-db FILE", "SQLite file of -q libsqlite3 (also --store)")}
 ${flagLine("--store FILE", "keep background jobs in FILE: they survive a restart")}
@@ -141,7 +141,7 @@ ${wrapWords(
       host,
       store,
       workerWakeup: intFlag(values, "worker-wakeup", SERVER_DEFAULTS.workerWakeup, 0),
-      jobRetries: intFlag(values, "job-retries", SERVER_DEFAULTS.jobRetries, 0),
+      jobRetries: intFlag(values, "job-retries", SERVER_DEFAULTS.jobRetries, -1),
       ...(prefix === undefined ? {} : { handlePrefix: `${prefix}:` }),
       tls: sslFlags(values),
       log,
@@ -175,7 +175,7 @@ ${wrapWords(
     log(`listening on ${jobServer.address} (pid ${process.pid}, ${SERVER_VERSION}, verbose ${LEVELS[level]})`);
     if (level >= LEVELS.indexOf("INFO")) {
       log(
-        `store ${store ?? "none (memory)"}, worker-wakeup ${intFlag(values, "worker-wakeup", 0, 0)}, job-retries ${intFlag(values, "job-retries", 0, 0)}`,
+        `store ${store ?? "none (memory)"}, worker-wakeup ${intFlag(values, "worker-wakeup", 0, 0)}, job-retries ${intFlag(values, "job-retries", SERVER_DEFAULTS.jobRetries, -1)}`,
       );
     }
     const signal = await untilSignal();

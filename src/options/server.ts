@@ -27,9 +27,11 @@ export interface ServerOptions {
   /** SQLite file for durable background jobs (like gearmand `-q libsqlite3`). @default none: memory only */
   store?: string;
   /**
-   * Times a job may be taken back from a worker (disconnect, CAN_DO_TIMEOUT) before its clients
-   * get WORK_FAIL; 0: no limit (gearmand `--job-retries`, whose default is 0). Finite by default
-   * so a job that kills every worker that takes it ends instead of circulating for ever.
+   * Times a job may be taken back from a worker (disconnect, CAN_DO_TIMEOUT) and queued again;
+   * the take-back after the last one fails the job (its clients get WORK_FAIL). -1: no limit, 0:
+   * no retries — the meaning of gearmand's `--job-retries` since its change after 2.0.0 (gearmand
+   * 1.1 and 2.0.0 read 0 as "no limit" and had no -1). Finite by default so a job that kills
+   * every worker that takes it ends instead of circulating for ever.
    * @default 5
    */
   jobRetries?: number;
@@ -131,7 +133,7 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     port: integerOption("port", options.port, SERVER_DEFAULTS.port, 0, 65535),
     host,
     store: options.store ?? null,
-    jobRetries: integerOption("jobRetries", options.jobRetries, SERVER_DEFAULTS.jobRetries, 0),
+    jobRetries: integerOption("jobRetries", options.jobRetries, SERVER_DEFAULTS.jobRetries, -1),
     workerWakeup: integerOption("workerWakeup", options.workerWakeup, SERVER_DEFAULTS.workerWakeup, 0),
     keepAliveDelay: integerOption("keepAliveDelay", options.keepAliveDelay, SERVER_DEFAULTS.keepAliveDelay, 0),
     maxPacketSize: integerOption(

@@ -257,9 +257,10 @@ export class JobQueues {
   }
 
   /**
-   * Takes a job back from its worker (disconnect or CAN_DO_TIMEOUT). With `jobRetries` > 0 a
-   * job taken back that many times ends instead: returns "failed" and the caller tells the
-   * clients (WORK_FAIL) before calling `finish`. Abandoned jobs are dropped ("dropped").
+   * Takes a job back from its worker (disconnect or CAN_DO_TIMEOUT). With `jobRetries` 0 the
+   * first take-back ends the job, with N > 0 the N-th, with -1 none (gearmand's meaning after
+   * 2.0.0): then it returns "failed" and the caller tells the clients (WORK_FAIL) before calling
+   * `finish`. Abandoned jobs are dropped ("dropped").
    */
   requeue(job: Job, jobRetries: number): "queued" | "failed" | "dropped" {
     if (job.worker !== null) {
@@ -275,7 +276,7 @@ export class JobQueues {
       this.forget(job);
       return "dropped";
     }
-    if (jobRetries > 0 && job.retries >= jobRetries) return "failed";
+    if (jobRetries === 0 || (jobRetries > 0 && job.retries >= jobRetries)) return "failed";
     this.queue(job);
     return "queued";
   }

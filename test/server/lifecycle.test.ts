@@ -66,7 +66,7 @@ describe("lifecycle", () => {
       ["port", 70000],
       ["port", -1],
       ["port", 1.5],
-      ["jobRetries", -1],
+      ["jobRetries", -2],
       ["workerWakeup", Number.NaN],
       ["keepAliveDelay", -1],
       ["keepAliveDelay", 2.5],

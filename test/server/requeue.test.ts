@@ -131,3 +131,34 @@ test("requeue - by default (jobRetries 5) a job that kills every worker taking i
   expect(runs).toBe(5);
   expect(await c.syncRendered()).toEqual(["WORK_FAIL(H:1)"]);
 });
+
+/** Runs the job on workers that die with it; returns how many took it before the client heard WORK_FAIL. */
+async function runsUntilFailed(port: number, c: RawPeer, fn: string, most: number): Promise<number> {
+  let runs = 0;
+  for (; runs < most; runs++) {
+    const w = await RawPeer.connect(port);
+    w.send(T.CAN_DO, fn);
+    w.send(T.GRAB_JOB);
+    const got = await w.syncRendered();
+    w.terminate();
+    if (!got[0]?.startsWith("JOB_ASSIGN(")) break;
+    await Bun.sleep(20);
+  }
+  return runs;
+}
+
+test("requeue - jobRetries follows gearmand after 2.0.0: 0 is no retries, -1 no limit (-j on gearbun server too)", async () => {
+  await using none = await startServer({ port: 0, jobRetries: 0 });
+  using c0 = await RawPeer.connect(none.port);
+  c0.send(T.SUBMIT_JOB, "once", "", "x");
+  await c0.sync();
+  expect(await runsUntilFailed(none.port, c0, "once", 5)).toBe(1);
+  expect(await c0.syncRendered()).toEqual(["WORK_FAIL(H:1)"]);
+
+  await using unlimited = await startServer({ port: 0, jobRetries: -1 });
+  using c1 = await RawPeer.connect(unlimited.port);
+  c1.send(T.SUBMIT_JOB, "again", "", "x");
+  await c1.sync();
+  expect(await runsUntilFailed(unlimited.port, c1, "again", 8)).toBe(8);
+  expect(await c1.syncRendered()).toEqual([]);
+});
