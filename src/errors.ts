@@ -40,6 +40,7 @@ export const ERROR_CODES = {
   JobExceptionError: ["JOB_EXCEPTION"],
   ConfigError: ["BAD_OPTION"],
   PoolError: ["START_FAILED", "LOAD_FAILED", "CRASH_LOOP"],
+  HandlerError: ["HANDLER_LOAD_FAILED", "HANDLER_CRASHED", "HANDLER_PROTOCOL", "HANDLER_EXCEPTION", "HANDLER_EXIT"],
   /** Carried by a plain GearmanError: the worker's reasons for aborting or failing one job. */
   GearmanError: ["UNKNOWN_FUNCTION", "JOB_REASSIGNED", "STOPPED", "DEAD_LETTER_FAILED"],
 } as const;
@@ -175,6 +176,20 @@ export class PoolError extends GearmanError {
   override name = "PoolError";
   declare readonly code: PoolErrorCode;
   constructor(code: PoolErrorCode, message: string, options: GearmanErrorOptions = {}) {
+    super(code, message, options);
+  }
+}
+
+export type HandlerErrorCode = (typeof ERROR_CODES.HandlerError)[number];
+
+/**
+ * A handler process (a Python or PHP handlers file, `--exec`, `--exec-per-job`) did not load,
+ * died or broke the handler protocol, or its handler raised; see docs/handler-protocol.md.
+ */
+export class HandlerError extends GearmanError {
+  override name = "HandlerError";
+  declare readonly code: HandlerErrorCode;
+  constructor(code: HandlerErrorCode, message: string, options: GearmanErrorOptions = {}) {
     super(code, message, options);
   }
 }

@@ -6,6 +6,7 @@
 import { ConnectionError } from "../errors.ts";
 import type { JobHandler } from "../worker/job.ts";
 import { Worker } from "../worker/worker.ts";
+import { isForeignFile, loadForeign } from "../foreign/loader.ts";
 import { WorkerRecorder } from "../metrics/worker.ts";
 import { DeadLetterStore } from "./dead-letter.ts";
 import { CHILD_SPEC_ENV, ChildExit, type ChildMessage, type ChildSpec, type SupervisorMessage } from "./ipc.ts";
@@ -31,7 +32,10 @@ export async function loadHandlers(spec: ChildSpec): Promise<Map<string, JobHand
   for (const file of spec.handlers) {
     let mod: { default?: unknown };
     try {
-      mod = await import(Bun.pathToFileURL(file).href);
+      // A .py / .php file runs in handler processes of its language (src/foreign/).
+      mod = isForeignFile(file)
+        ? { default: await loadForeign(file, spec.concurrency) }
+        : await import(Bun.pathToFileURL(file).href);
     } catch (error) {
       throw new LoadError(`cannot load ${file}: ${firstLine(error)}`);
     }

@@ -1,0 +1,267 @@
+/**
+ * One handler process: spawned with its command, it says HELLO (or LOAD_FAILED), then runs one
+ * job at a time: a JOB frame on its stdin, STATUS / DATA / WARNING frames forwarded to the job
+ * while it runs, and one COMPLETE, FAIL or EXCEPTION ending it. Its stderr is passed through
+ * line by line (the pool logs it) and the last lines are kept to explain an exit.
+ *
+ * States: starting → idle ⇄ busy → exited. A frame out of turn is a protocol error: the process
+ * is killed. A job's signal aborting (its timeout, the stop deadline, a lost connection) kills
+ * the process too: a handler cannot be interrupted any other way, and a killed one is respawned
+ * by the supervisor (supervisor.ts).
+ */
+import type { Subprocess } from "bun";
+import { HandlerError } from "../errors.ts";
+import { type Job, JobFailure } from "../worker/job.ts";
+import { encodeFrame, FrameDecoder, FrameType, frameName, PROTOCOL_VERSION } from "./frames.ts";
+
+/** How a handler process is started. */
+export interface HandlerCommand {
+  readonly argv: readonly string[];
+  /** What messages call it: the handlers file, or the command. */
+  readonly label: string;
+  readonly cwd?: string;
+}
+
+export type HandlerProcessState = "starting" | "idle" | "busy" | "exited";
+
+/** After SIGTERM, a handler process gets this long before SIGKILL. */
+export const KILL_GRACE_MS = 500;
+/** stderr lines kept to explain an exit. */
+const TAIL_LINES = 5;
+
+const utf8 = new TextDecoder();
+const text = (b: Uint8Array): string => utf8.decode(b);
+
+interface Running {
+  readonly job: Job;
+  resolve(result: Uint8Array): void;
+  reject(error: unknown): void;
+}
+
+export class HandlerProcess {
+  readonly command: HandlerCommand;
+  readonly pid: number;
+  /** Resolves with the function names of its HELLO; rejects with HANDLER_LOAD_FAILED. */
+  readonly ready: Promise<readonly string[]>;
+  /** Resolves once the process has exited and its stdout is read to the end. */
+  readonly exited: Promise<void>;
+  /** When it said HELLO (ms since epoch), 0 before. */
+  readyAt = 0;
+  /** "exit code 1", "signal SIGKILL"; null while it runs. */
+  exitReason: string | null = null;
+  /** Jobs it ended. */
+  jobs = 0;
+
+  private currentState: HandlerProcessState = "starting";
+  private readonly proc: Subprocess<"pipe", "pipe", "pipe">;
+  private readonly decoder: FrameDecoder;
+  private readonly hello = Promise.withResolvers<readonly string[]>();
+  private readonly tail: string[] = [];
+  private current: Running | null = null;
+  /** Why it is being killed: handed to the running job instead of "crashed". */
+  private killReason: unknown = null;
+  private killTimer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(command: HandlerCommand) {
+    this.command = command;
+    this.proc = Bun.spawn([...command.argv], {
+      stdin: "pipe",
+      stdout: "pipe",
+      stderr: "pipe",
+      ...(command.cwd !== undefined ? { cwd: command.cwd } : {}),
+    });
+    this.pid = this.proc.pid;
+    this.ready = this.hello.promise;
+    // Nobody may be waiting for it (a respawn): an unobserved rejection is not an error.
+    this.ready.catch(() => {});
+    this.decoder = new FrameDecoder(
+      { frame: (type, args) => this.onFrame(type, args), error: (error) => this.protocolError(error) },
+      { from: "handler" },
+    );
+    const stdout = this.readStdout();
+    const stderr = this.readStderr();
+    this.exited = Promise.all([this.proc.exited, stdout, stderr]).then(() => this.onExit());
+  }
+
+  get state(): HandlerProcessState {
+    return this.currentState;
+  }
+
+  /** Runs `job` in this idle process; resolves with the COMPLETE bytes, rejects with its failure. */
+  run(job: Job): Promise<Uint8Array> {
+    if (this.currentState !== "idle") {
+      return Promise.reject(
+        new HandlerError("HANDLER_PROTOCOL", `handler process ${this.pid} is ${this.currentState}`),
+      );
+    }
+    const signal = job.signal;
+    if (signal.aborted) return Promise.reject(signal.reason);
+    const { promise, resolve, reject } = Promise.withResolvers<Uint8Array>();
+    this.current = { job, resolve, reject };
+    this.currentState = "busy";
+    // What explains a crash is what this job wrote, not an earlier job's traceback.
+    this.tail.length = 0;
+    const onAbort = (): void => this.kill(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    this.write(encodeFrame(FrameType.JOB, [job.function, job.handle, job.unique, String(job.attempt), job.payload]));
+    return promise.finally(() => signal.removeEventListener("abort", onAbort));
+  }
+
+  /** SIGTERM, then SIGKILL after KILL_GRACE_MS; a running job is rejected with `reason`. */
+  kill(reason: unknown = null, graceMs = KILL_GRACE_MS): void {
+    if (this.currentState === "exited") return;
+    if (this.killReason === null) this.killReason = reason;
+    if (this.killTimer !== null) return;
+    this.signal(graceMs > 0 ? "SIGTERM" : "SIGKILL");
+    this.killTimer = setTimeout(() => this.signal("SIGKILL"), graceMs);
+  }
+
+  /** Closes its stdin (an idle handler exits on end of input); SIGKILL after `graceMs`. */
+  close(graceMs = KILL_GRACE_MS): void {
+    if (this.currentState === "exited") return;
+    try {
+      this.proc.stdin.end();
+    } catch {
+      // Already closed: the process is on its way out.
+    }
+    if (this.killTimer === null) this.killTimer = setTimeout(() => this.signal("SIGKILL"), graceMs);
+  }
+
+  /** Kills at once, synchronously (the Bun process is exiting). */
+  killNow(): void {
+    if (this.currentState !== "exited") this.signal("SIGKILL");
+  }
+
+  /** The last lines it wrote on stderr, joined for a message. */
+  stderrTail(): string {
+    return this.tail.join(" | ");
+  }
+
+  private signal(name: "SIGTERM" | "SIGKILL"): void {
+    try {
+      this.proc.kill(name);
+    } catch {
+      // It exited meanwhile.
+    }
+  }
+
+  private write(bytes: Uint8Array): void {
+    try {
+      this.proc.stdin.write(bytes);
+      this.proc.stdin.flush();
+    } catch (error) {
+      this.kill(new HandlerError("HANDLER_CRASHED", `${this.describe()}: cannot write to its stdin`, { cause: error }));
+    }
+  }
+
+  private async readStdout(): Promise<void> {
+    for await (const chunk of this.proc.stdout) {
+      if (!this.decoder.push(chunk)) break;
+    }
+  }
+
+  private async readStderr(): Promise<void> {
+    const decoder = new TextDecoder();
+    let partial = "";
+    for await (const chunk of this.proc.stderr) {
+      const lines = (partial + decoder.decode(chunk, { stream: true })).split("\n");
+      partial = lines.pop()!;
+      for (const line of lines) this.stderrLine(line);
+    }
+    if (partial !== "") this.stderrLine(partial);
+  }
+
+  private stderrLine(line: string): void {
+    process.stderr.write(`${line}\n`);
+    if (line.trim() === "") return;
+    this.tail.push(line);
+    if (this.tail.length > TAIL_LINES) this.tail.shift();
+  }
+
+  private onFrame(type: FrameType, args: Uint8Array[]): void {
+    const state = this.currentState;
+    if (type === FrameType.HELLO || type === FrameType.LOAD_FAILED) {
+      if (state !== "starting") return this.outOfTurn(type);
+      if (type === FrameType.LOAD_FAILED) {
+        this.hello.reject(new HandlerError("HANDLER_LOAD_FAILED", `${this.command.label}: ${text(args[0]!)}`));
+        this.kill();
+        return;
+      }
+      const version = text(args[0]!);
+      if (version !== PROTOCOL_VERSION) {
+        return this.protocolError(
+          new HandlerError(
+            "HANDLER_PROTOCOL",
+            `${this.describe()} speaks handler protocol ${version}, gearbun speaks ${PROTOCOL_VERSION}`,
+          ),
+        );
+      }
+      const names = args.slice(1).map(text);
+      this.currentState = "idle";
+      this.readyAt = Date.now();
+      this.hello.resolve(names);
+      return;
+    }
+    const running = this.current;
+    if (state !== "busy" || running === null) return this.outOfTurn(type);
+    const job = running.job;
+    switch (type) {
+      case FrameType.STATUS:
+        void job.status(Number(text(args[0]!)), Number(text(args[1]!)));
+        return;
+      case FrameType.DATA:
+        void job.data(args[0]!.slice());
+        return;
+      case FrameType.WARNING:
+        void job.warning(args[0]!.slice());
+        return;
+    }
+    this.current = null;
+    this.currentState = "idle";
+    this.jobs++;
+    if (type === FrameType.COMPLETE) running.resolve(args[0]!.slice());
+    else if (type === FrameType.FAIL) running.reject(new JobFailure(text(args[0]!) || "job failed"));
+    else running.reject(new HandlerError("HANDLER_EXCEPTION", text(args[0]!)));
+  }
+
+  private outOfTurn(type: FrameType): void {
+    this.protocolError(
+      new HandlerError("HANDLER_PROTOCOL", `${this.describe()} sent ${frameName(type)} while ${this.currentState}`),
+    );
+  }
+
+  private protocolError(error: HandlerError): void {
+    this.kill(error, 0);
+  }
+
+  private onExit(): void {
+    if (this.killTimer !== null) clearTimeout(this.killTimer);
+    this.killTimer = null;
+    const { exitCode, signalCode } = this.proc;
+    this.exitReason = signalCode !== null ? `signal ${signalCode}` : `exit code ${exitCode}`;
+    const was = this.currentState;
+    this.currentState = "exited";
+    const tail = this.stderrTail();
+    const said = tail === "" ? "" : `; stderr: ${tail}`;
+    if (was === "starting") {
+      const why =
+        this.killReason instanceof Error ? this.killReason.message : `exited (${this.exitReason}) before HELLO`;
+      this.hello.reject(new HandlerError("HANDLER_LOAD_FAILED", `${this.command.label}: ${why}${said}`));
+    }
+    const running = this.current;
+    this.current = null;
+    if (running !== null) {
+      running.reject(
+        this.killReason ??
+          new HandlerError(
+            "HANDLER_CRASHED",
+            `handler process ${this.pid} (${this.command.label}) died (${this.exitReason}) while running job ${running.job.handle}${said}`,
+          ),
+      );
+    }
+  }
+
+  private describe(): string {
+    return `handler process ${this.pid} (${this.command.label})`;
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * Handlers in other languages for the pool child: a `.py` or `.php` handlers file runs in
+ * handler processes of its own language (adapters/), each job handed over the handler protocol.
+ * The loader answers what a TypeScript module's default export would: function name → handler.
+ */
+import { extname, join } from "node:path";
+import type { JobHandler } from "../worker/job.ts";
+import type { HandlerCommand } from "./handler-process.ts";
+import { HandlerSet } from "./supervisor.ts";
+
+/** The interpreters, overridable by environment variable (a pool's children inherit it). */
+export const INTERPRETERS = {
+  /** `GEARBUN_PYTHON`: Python ≥ 3.8. @default "python3" */
+  python: { env: "GEARBUN_PYTHON", fallback: "python3" },
+  /** `GEARBUN_PHP`: php-cli ≥ 7.4. @default "php" */
+  php: { env: "GEARBUN_PHP", fallback: "php" },
+} as const;
+
+const LANGUAGES: Readonly<Record<string, { lang: keyof typeof INTERPRETERS; adapter: string }>> = {
+  ".py": { lang: "python", adapter: "python/gearbun_handler.py" },
+  ".php": { lang: "php", adapter: "php/gearbun_handler.php" },
+};
+
+/**
+ * The folder holding the adapters, found from this module's own place so nothing needs
+ * installing: `adapters/` at the package root. The one place that knows where they are.
+ */
+export function adaptersDir(): string {
+  return join(import.meta.dir, "..", "..", "adapters");
+}
+
+/** Whether `file` is a handlers file of another language (by its extension). */
+export function isForeignFile(file: string): boolean {
+  return LANGUAGES[extname(file).toLowerCase()] !== undefined;
+}
+
+/** The command that runs a `.py` / `.php` handlers file under its adapter. */
+export function foreignCommand(file: string, env: Record<string, string | undefined> = process.env): HandlerCommand {
+  const language = LANGUAGES[extname(file).toLowerCase()];
+  if (language === undefined) throw new Error(`${file}: not a .py or .php handlers file`);
+  const interpreter = INTERPRETERS[language.lang];
+  const program = env[interpreter.env] || interpreter.fallback;
+  return { argv: [program, join(adaptersDir(), language.adapter), file], label: file };
+}
+
+/** Every handler set started in this process, killed when it exits. */
+const started = new Set<HandlerSet>();
+let exitHook = false;
+
+/**
+ * Starts `concurrency` handler processes for `command` and waits until each has loaded; the
+ * handlers map sends each function's jobs to them. Rejects with HANDLER_LOAD_FAILED.
+ */
+export async function startHandlerSet(
+  command: HandlerCommand,
+  concurrency: number,
+): Promise<{ set: HandlerSet; handlers: Record<string, JobHandler> }> {
+  const set = new HandlerSet(command, concurrency);
+  if (!exitHook) {
+    exitHook = true;
+    process.on("exit", () => {
+      for (const s of started) s.killNow();
+    });
+  }
+  const names = await set.start();
+  started.add(set);
+  const run: JobHandler = (job) => set.run(job);
+  const handlers: Record<string, JobHandler> = {};
+  for (const name of names) handlers[name] = run;
+  return { set, handlers };
+}
+
+/** A `.py` / `.php` handlers file, as a module's default export: function name → handler. */
+export async function loadForeign(file: string, concurrency: number): Promise<Record<string, JobHandler>> {
+  return (await startHandlerSet(foreignCommand(file), concurrency)).handlers;
+}
