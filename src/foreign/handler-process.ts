@@ -181,7 +181,10 @@ export class HandlerProcess {
   private onFrame(type: FrameType, args: Uint8Array[]): void {
     const state = this.currentState;
     if (type === FrameType.HELLO || type === FrameType.LOAD_FAILED) {
-      if (state !== "starting") return this.outOfTurn(type);
+      if (state !== "starting") {
+        this.outOfTurn(type);
+        return;
+      }
       if (type === FrameType.LOAD_FAILED) {
         this.hello.reject(new HandlerError("HANDLER_LOAD_FAILED", `${this.command.label}: ${text(args[0]!)}`));
         this.kill();
@@ -189,12 +192,13 @@ export class HandlerProcess {
       }
       const version = text(args[0]!);
       if (version !== PROTOCOL_VERSION) {
-        return this.protocolError(
+        this.protocolError(
           new HandlerError(
             "HANDLER_PROTOCOL",
             `${this.describe()} speaks handler protocol ${version}, gearbun speaks ${PROTOCOL_VERSION}`,
           ),
         );
+        return;
       }
       const names = args.slice(1).map(text);
       this.currentState = "idle";
@@ -203,7 +207,10 @@ export class HandlerProcess {
       return;
     }
     const running = this.current;
-    if (state !== "busy" || running === null) return this.outOfTurn(type);
+    if (state !== "busy" || running === null) {
+      this.outOfTurn(type);
+      return;
+    }
     const job = running.job;
     switch (type) {
       case FrameType.STATUS:
