@@ -70,12 +70,14 @@ export interface SpawnGearbunOptions {
   readonly cwd?: string;
   /** What runs gearbun, e.g. a compiled binary. @default bun src/cli/main.ts */
   readonly command?: readonly string[];
+  /** Added to the environment. @default none */
+  readonly env?: Record<string, string>;
 }
 
 /** `gearbun …args` started, its stdout read as lines and its stderr kept (`errorLines`). */
 export function spawnGearbun(args: readonly string[], options: SpawnGearbunOptions = {}): LineProcess {
   return spawnLines([...(options.command ?? [process.execPath, MAIN]), ...args], {
-    env: CLI_ENV,
+    env: { ...CLI_ENV, ...options.env },
     stderr: "pipe",
     name: `gearbun ${args.join(" ")}`,
     ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),

@@ -1,0 +1,81 @@
+/**
+ * Shared by the foreign-handler tests: Debian's interpreters (what CI installs, not whatever
+ * python3 comes first on PATH), `gearbun worker` started on a handlers file, and what a gearbun
+ * Client and libgearman's `gearman` CLI see of one job, as comparable values.
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { Client } from "../../src/client/client.ts";
+import type { LineProcess } from "../../src/util/lines.ts";
+import { gearmanCliPath } from "../support/gearmand.ts";
+import { run, spawnGearbun } from "../support/processes.ts";
+
+export const FIXTURES = join(import.meta.dir, "fixtures");
+export const PYTHON = "/usr/bin/python3";
+export const PHP = "/usr/bin/php";
+
+for (const [path, pkg] of [
+  [PYTHON, "python3"],
+  [PHP, "php-cli php-gearman"],
+] as const) {
+  if (!existsSync(path)) throw new Error(`${path} is missing: install the Debian packages ${pkg} (.ci/run does)`);
+}
+
+/** The environment `gearbun worker` needs to pick Debian's interpreters. */
+export const FOREIGN_ENV = { GEARBUN_PYTHON: PYTHON, GEARBUN_PHP: PHP };
+
+/** `gearbun worker …args` with Debian's interpreters, once it has printed its started line. */
+export async function startWorkerCli(args: readonly string[]): Promise<LineProcess> {
+  const cli = spawnGearbun(["worker", ...args, "--log", "json"], { env: FOREIGN_ENV });
+  try {
+    await cli.waitLine((l) => l.includes('"event":"started"'), "the started line", 20_000);
+  } catch (error) {
+    cli.proc.kill("SIGKILL");
+    throw new Error(`${String(error)}; stderr: ${cli.errorLines.join("\n")}`);
+  }
+  return cli;
+}
+
+/** Stops a `gearbun worker` with SIGTERM (SIGKILL after 10 s); its exit code. */
+export async function stopWorkerCli(cli: LineProcess): Promise<number | null> {
+  if (cli.proc.exitCode !== null) return cli.proc.exitCode;
+  cli.proc.kill("SIGTERM");
+  const timer = setTimeout(() => cli.proc.kill("SIGKILL"), 10_000);
+  await cli.proc.exited;
+  clearTimeout(timer);
+  return cli.proc.exitCode;
+}
+
+const utf8 = new TextDecoder();
+
+/** Every event a gearbun Client sees of one job, in order, as text. */
+export async function clientSees(client: Client, fn: string, payload: string | Uint8Array): Promise<string[]> {
+  const task = client.submit(fn, payload);
+  const seen: string[] = [];
+  for await (const e of task.events()) {
+    if (e.type === "status") seen.push(`status ${e.numerator}/${e.denominator}`);
+    else if (e.type === "exception") seen.push(`exception ${e.error.detail}`);
+    else if (e.type === "fail") seen.push("fail");
+    else seen.push(`${e.type} ${utf8.decode(e.data)}`);
+  }
+  return seen;
+}
+
+export interface CliSees {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** Still waiting after `timeoutMs` (libgearman 1.1 never ends a job that got WORK_EXCEPTION). */
+  readonly hung: boolean;
+}
+
+/** What libgearman's `gearman` CLI prints for one foreground job. */
+export async function cliSees(port: number, fn: string, payload: string, timeoutMs = 3000): Promise<CliSees> {
+  if (gearmanCliPath === null) throw new Error("the gearman CLI (gearman-tools) is missing");
+  const r = await run([gearmanCliPath, "-h", "127.0.0.1", "-p", String(port), "-f", fn, "-s", payload], { timeoutMs });
+  return r.hung
+    ? { code: null, stdout: r.out, stderr: r.err, hung: true }
+    : { code: r.code, stdout: r.out, stderr: r.err, hung: false };
+}
+
+export { Client };
