@@ -51,6 +51,8 @@ export class HandlerProcess {
   exitReason: string | null = null;
   /** Jobs it ended. */
   jobs = 0;
+  /** Killed on purpose (a job's abort, a protocol error), not died by itself. */
+  killed = false;
 
   private currentState: HandlerProcessState = "starting";
   private readonly proc: Subprocess<"pipe", "pipe", "pipe">;
@@ -110,6 +112,7 @@ export class HandlerProcess {
   /** SIGTERM, then SIGKILL after KILL_GRACE_MS; a running job is rejected with `reason`. */
   kill(reason: unknown = null, graceMs = KILL_GRACE_MS): void {
     if (this.currentState === "exited") return;
+    this.killed = true;
     if (this.killReason === null) this.killReason = reason;
     if (this.killTimer !== null) return;
     this.signal(graceMs > 0 ? "SIGTERM" : "SIGKILL");

@@ -139,7 +139,8 @@ export class HandlerSet {
     if (slot.proc !== proc) return;
     slot.proc = null;
     if (this.closed) return;
-    if (proc.readyAt > 0 && Date.now() - proc.readyAt >= RESPAWN.resetAfter) slot.failures = 0;
+    // A process that loaded and was killed for a job's timeout or the stop is no crash loop.
+    if (proc.readyAt > 0 && (proc.killed || Date.now() - proc.readyAt >= RESPAWN.resetAfter)) slot.failures = 0;
     slot.failures++;
     const delay = this.backoff(slot.failures) ?? RESPAWN.maxDelay;
     process.stderr.write(
