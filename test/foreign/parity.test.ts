@@ -5,7 +5,6 @@
  * timeout. What the TypeScript handlers give is the reference.
  */
 import { expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describeGearmand, startGearmand } from "../support/gearmand.ts";
 import { tempDir } from "../pool/helpers.ts";
