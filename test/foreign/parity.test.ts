@@ -27,7 +27,8 @@ interface Seen {
 /** Runs every case against `gearbun worker FILE` on a gearmand of its own. */
 async function observe(file: string): Promise<Seen> {
   await using g = await startGearmand();
-  const dir = tempDir({ "pool.toml": "[functions.slow]\ntimeout = 1000\n" });
+  // Under gearmand's one-second floor for its own CAN_DO_TIMEOUT timer: the worker's fires first.
+  const dir = tempDir({ "pool.toml": "[functions.slow]\ntimeout = 300\n" });
   const cli = await startWorkerCli([
     file,
     "--config",
