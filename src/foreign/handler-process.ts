@@ -11,7 +11,8 @@
  */
 import type { Subprocess } from "bun";
 import { HandlerError } from "../errors.ts";
-import { type Job, JobFailure } from "../worker/job.ts";
+import type { Job } from "../worker/handler.ts";
+import { JobFailure } from "../worker/job.ts";
 import { encodeFrame, FrameDecoder, FrameType, frameName, PROTOCOL_VERSION } from "./frames.ts";
 
 /** How a handler process is started. */

@@ -4,7 +4,7 @@
  * The loader answers what a TypeScript module's default export would: function name → handler.
  */
 import { extname, join } from "node:path";
-import type { JobHandler } from "../worker/job.ts";
+import type { JobHandler } from "../worker/handler.ts";
 import type { HandlerCommand } from "./handler-process.ts";
 import { HandlerSet } from "./supervisor.ts";
 

@@ -11,7 +11,7 @@
  */
 import { exponentialBackoff } from "../connection/reconnect.ts";
 import { HandlerError } from "../errors.ts";
-import type { Job } from "../worker/job.ts";
+import type { Job } from "../worker/handler.ts";
 import { type HandlerCommand, HandlerProcess, KILL_GRACE_MS } from "./handler-process.ts";
 
 /** Respawn delays: 100 ms doubling to 10 s; a process that served this long resets them. */

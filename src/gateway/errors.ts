@@ -53,6 +53,10 @@ export const LIBRARY_STATUS: Readonly<Record<GearmanErrorCode, number>> = {
   JOB_REASSIGNED: 500,
   STOPPED: 500,
   DEAD_LETTER_FAILED: 500,
+  HANDLER_LOAD_FAILED: 500,
+  HANDLER_CRASHED: 502,
+  HANDLER_PROTOCOL: 502,
+  HANDLER_EXCEPTION: 502,
 };
 
 export interface ErrorBody {

@@ -48,15 +48,19 @@ export async function stopWorkerCli(cli: LineProcess): Promise<number | null> {
 
 const utf8 = new TextDecoder();
 
+/** Texts with the parts that differ from run to run (job handles, server ports) made equal. */
+export const normalize = (text: string): string =>
+  text.replace(/H:[^\s:]+:\d+/g, "H:*").replace(/127\.0\.0\.1:\d+/g, "127.0.0.1:*");
+
 /** Every event a gearbun Client sees of one job, in order, as text. */
 export async function clientSees(client: Client, fn: string, payload: string | Uint8Array): Promise<string[]> {
   const task = client.submit(fn, payload);
   const seen: string[] = [];
   for await (const e of task.events()) {
     if (e.type === "status") seen.push(`status ${e.numerator}/${e.denominator}`);
-    else if (e.type === "exception") seen.push(`exception ${e.error.detail}`);
+    else if (e.type === "exception") seen.push(`exception ${normalize(e.error.detail)}`);
     else if (e.type === "fail") seen.push("fail");
-    else seen.push(`${e.type} ${utf8.decode(e.data)}`);
+    else seen.push(`${e.type} ${normalize(utf8.decode(e.data))}`);
   }
   return seen;
 }
@@ -73,9 +77,8 @@ export interface CliSees {
 export async function cliSees(port: number, fn: string, payload: string, timeoutMs = 3000): Promise<CliSees> {
   if (gearmanCliPath === null) throw new Error("the gearman CLI (gearman-tools) is missing");
   const r = await run([gearmanCliPath, "-h", "127.0.0.1", "-p", String(port), "-f", fn, "-s", payload], { timeoutMs });
-  return r.hung
-    ? { code: null, stdout: r.out, stderr: r.err, hung: true }
-    : { code: r.code, stdout: r.out, stderr: r.err, hung: false };
+  const seen = { stdout: normalize(r.out), stderr: normalize(r.err) };
+  return r.hung ? { code: null, ...seen, hung: true } : { code: r.code, ...seen, hung: false };
 }
 
 export { Client };
