@@ -3,15 +3,24 @@
  * files export, until SIGINT/SIGTERM (graceful; a second signal stops at once). SIGHUP reloads.
  */
 import { ConfigError } from "../errors.ts";
-import { WORKER_DEFAULTS } from "../options.ts";
 import { servePoolMetrics } from "../metrics/pool.ts";
 import { loadConfig } from "../pool/config.ts";
-import { POOL_DEFAULTS, type PoolLogMode, type PoolOptions } from "../options.ts";
+import type { PoolLogMode, PoolOptions } from "../options.ts";
+import { POOL_SETTINGS, type PoolSetting, type PoolSettingName, type SettingKind } from "../options/pool-settings.ts";
 import { Pool } from "../pool/supervisor.ts";
-import { type Command, type Flags, flagLine, SERVERS_FLAG, str, UsageError } from "./args.ts";
+import { type Command, type Flags, flagLine, str, UsageError } from "./args.ts";
 import { CLIENT_SSL_OPTIONS, CLIENT_SSL_USAGE, clientTlsFlags } from "./client-tls.ts";
 
-const s = (ms: number): string => `${ms / 1000}`;
+/** The settings that are flags: option name, flag name, row. */
+const SETTING_FLAGS = (Object.entries(POOL_SETTINGS) as [PoolSettingName, PoolSetting][])
+  .filter(([, row]) => row.key !== null && row.flag !== false)
+  .map(([name, row]) => [name, row.key!, row] as const);
+
+function shownDefault(row: PoolSetting): string | number | undefined {
+  if (row.defaultText !== undefined) return row.defaultText;
+  if (row.default === null || row.default === false) return undefined;
+  return row.kind === "seconds" ? Number(row.default) / 1000 : (row.default as string | number);
+}
 /** The exit code when a slot's children kept dying (systemd restarts on it; 2 would not). */
 const EXIT_CRASH_LOOP = 3;
 /** How often each child reports its counters when --metrics is on. */
@@ -27,38 +36,17 @@ is recycled after --max-jobs or --max-lifetime (its replacement registers first)
 SIGINT/SIGTERM stop gracefully (running jobs finish first); a second signal stops at once.
 Exit codes: 0 stopped gracefully, 1 a child had to be killed or an error, 2 bad flags or config,
 or handlers that do not load at start, 3 a process died --crash-limit times in a row.
-${flagLine("--config FILE", "TOML file with these settings and [functions.NAME] pools")}
-${SERVERS_FLAG}
+${flagLine("--config FILE", "TOML file with these settings (same names) and [functions.NAME] tables")}
 ${CLIENT_SSL_USAGE}
-${flagLine("--processes N|auto", "worker processes (auto: one per CPU core)", POOL_DEFAULTS.processes)}
-${flagLine("--concurrency N", "jobs running at once in each process", WORKER_DEFAULTS.concurrency)}
-${flagLine("--max-jobs N", "recycle a process after N jobs (0: never)", POOL_DEFAULTS.maxJobs)}
-${flagLine("--max-lifetime S", "recycle a process after S seconds (0: never)", s(POOL_DEFAULTS.maxLifetime))}
-${flagLine("--restart-splay S", "up to S random seconds more before a recycle", s(POOL_DEFAULTS.restartSplay))}
-${flagLine("--stop-deadline S", "seconds a stopping process gets for its jobs", s(POOL_DEFAULTS.stopDeadline))}
-${flagLine("--crash-limit N", "exit 3 when a process dies N times in a row (0: never)", POOL_DEFAULTS.crashLimit)}
-${flagLine("--heartbeat-timeout S", "kill and replace a process silent for S seconds (0: never)", s(POOL_DEFAULTS.heartbeatTimeout))}
-${flagLine("--watch", "rolling reload when a file under the handlers' folders changes")}
-${flagLine("--log MODE", "per-job and lifecycle lines: pretty, json, off", "pretty on a terminal, else json")}
-${flagLine("--dead-letter FILE", "SQLite file for jobs that failed for good (gearbun dead)")}
+${SETTING_FLAGS.map(([, key, row]) => flagLine(`--${key}${row.arg ? ` ${row.arg}` : ""}`, row.doc, shownDefault(row))).join("\n")}
 ${flagLine("--metrics HOST:PORT", "serve Prometheus /metrics and /healthz for the pool")}
-${flagLine("--client-id ID", 'prefix of each process\'s client id ("gearadmin --workers")', POOL_DEFAULTS.clientId)}`,
+Times are in seconds everywhere (flags and the config file), fractions allowed.`,
   options: {
     config: { type: "string" },
-    servers: { type: "string" },
-    processes: { type: "string" },
-    concurrency: { type: "string" },
-    "max-jobs": { type: "string" },
-    "max-lifetime": { type: "string" },
-    "restart-splay": { type: "string" },
-    "stop-deadline": { type: "string" },
-    "crash-limit": { type: "string" },
-    "heartbeat-timeout": { type: "string" },
-    watch: { type: "boolean" },
-    log: { type: "string" },
-    "client-id": { type: "string" },
-    "dead-letter": { type: "string" },
     metrics: { type: "string" },
+    ...Object.fromEntries(
+      SETTING_FLAGS.map(([, key, row]) => [key, { type: row.kind === "bool" ? "boolean" : "string" }]),
+    ),
     ...CLIENT_SSL_OPTIONS,
   },
   async run(values, positionals) {
@@ -126,30 +114,36 @@ function seconds(values: Flags, name: string): number | undefined {
 
 /** The flags that were given, as pool options (absent flags leave the file's value). */
 function fromFlags(values: Flags): Partial<PoolOptions> {
-  const out: Partial<PoolOptions> = {};
-  const set = <K extends keyof PoolOptions>(key: K, value: PoolOptions[K] | undefined): void => {
-    if (value !== undefined) out[key] = value;
-  };
-  const processes = str(values.processes);
-  set("processes", processes === "auto" ? "auto" : count(values, "processes", 0));
-  set("servers", str(values.servers));
-  set("tls", clientTlsFlags(values));
-  set("concurrency", count(values, "concurrency", 1));
-  set("maxJobs", count(values, "max-jobs", 0));
-  set("maxLifetime", seconds(values, "max-lifetime"));
-  set("restartSplay", seconds(values, "restart-splay"));
-  set("stopDeadline", seconds(values, "stop-deadline"));
-  set("crashLimit", count(values, "crash-limit", 0));
-  set("heartbeatTimeout", seconds(values, "heartbeat-timeout"));
-  if (values.watch === true) out.watch = true;
-  const log = str(values.log);
-  if (log !== undefined && log !== "pretty" && log !== "json" && log !== "off") {
-    throw new UsageError(`--log must be pretty, json or off, got "${log}"`);
+  const out: Record<string, unknown> = {};
+  for (const [name, key, row] of SETTING_FLAGS) {
+    const value = flagValue(values, key, row.kind, row.min ?? 0);
+    if (value !== undefined) out[name] = value;
   }
-  set("log", log as PoolLogMode | undefined);
-  set("clientId", str(values["client-id"]));
-  set("deadLetter", str(values["dead-letter"]));
-  return out;
+  const tls = clientTlsFlags(values);
+  if (tls !== undefined) out.tls = tls;
+  return out as Partial<PoolOptions>;
+}
+
+/** One flag's value as its row's kind says, or undefined when absent. */
+function flagValue(values: Flags, key: string, kind: SettingKind, min: number): unknown {
+  if (kind === "bool") return values[key] === true ? true : undefined;
+  const raw = str(values[key]);
+  if (raw === undefined) return undefined;
+  switch (kind) {
+    case "int":
+      return count(values, key, min);
+    case "processes":
+      return raw === "auto" ? "auto" : count(values, key, min);
+    case "seconds":
+      return seconds(values, key);
+    case "log":
+      if (!["pretty", "json", "events", "off"].includes(raw)) {
+        throw new UsageError(`--log must be pretty, json, events or off, got "${raw}"`);
+      }
+      return raw;
+    default:
+      return raw;
+  }
 }
 
 /** Runs the pool until a signal stops it; resolves to the exit code. */
@@ -188,7 +182,7 @@ async function supervise(pool: Pool, log: PoolLogMode): Promise<number> {
     const banner =
       `gearbun worker: ${[...functions].join(", ")} on ${[...servers].join(", ")} ` +
       `(${n} process${n === 1 ? "" : "es"}, supervisor pid ${process.pid})`;
-    if (log === "json")
+    if (log === "json" || log === "events")
       console.log(JSON.stringify({ time: new Date().toISOString(), event: "started", message: banner }));
     else console.log(banner);
     await signalled;

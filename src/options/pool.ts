@@ -9,10 +9,14 @@ import type { ServersInput } from "../connection/servers.ts";
 import { ConfigError } from "../errors.ts";
 import { numberOption } from "./checks.ts";
 import { resolveTlsOptions, type TlsOptions } from "./connection.ts";
+import { POOL_DEFAULTS, POOL_SETTINGS } from "./pool-settings.ts";
 import { type RetryBackoffOptions, resolveRetryOptions } from "./worker.ts";
 
-/** How the supervisor writes per-job and lifecycle lines on stdout. */
-export type PoolLogMode = "pretty" | "json" | "off";
+/**
+ * How the supervisor writes per-job and lifecycle lines on stdout: `events` is json without the
+ * per-job lines (children then send no per-job messages).
+ */
+export type PoolLogMode = "pretty" | "json" | "events" | "off";
 
 /** Settings of one function, in every child that registers it. */
 export interface FunctionPoolOptions {
@@ -88,25 +92,7 @@ export interface PoolOptions {
   cwd?: string;
 }
 
-export const POOL_DEFAULTS = {
-  processes: 1,
-  concurrency: 1,
-  maxJobs: 0,
-  maxLifetime: 0,
-  restartSplay: 0,
-  stopDeadline: 30_000,
-  startTimeout: 30_000,
-  watch: false,
-  log: "off",
-  jobEvents: false,
-  statsInterval: 0,
-  clientId: "gearbun",
-  respawnDelay: 100,
-  respawnMaxDelay: 30_000,
-  respawnReset: 10_000,
-  crashLimit: 10,
-  heartbeatTimeout: 10_000,
-} as const;
+export { POOL_DEFAULTS, POOL_SETTINGS } from "./pool-settings.ts";
 
 /**
  * Most processes a pool runs, all groups together: each child is a Bun process (tens of MB), so
@@ -168,7 +154,16 @@ function whole(name: string, value: number | undefined, fallback: number, min: n
   return n;
 }
 
-const LOG_MODES: readonly string[] = ["pretty", "json", "off"];
+const LOG_MODES: readonly string[] = ["pretty", "json", "events", "off"];
+
+/** A number option with the minimum its row in the settings table gives. */
+function setting(name: keyof typeof POOL_SETTINGS, value: number | undefined, min?: number): number {
+  const row: { default: unknown; min?: number; kind: string } = POOL_SETTINGS[name];
+  const fallback = typeof row.default === "number" ? row.default : 0;
+  return row.kind === "int"
+    ? whole(name, value, fallback, min ?? row.min ?? 0)
+    : numberOption(name, value, fallback, min ?? row.min ?? 0);
+}
 
 export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
   const cwd = options.cwd ?? process.cwd();
@@ -190,11 +185,8 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
   // Checked (files read) here, so a bad file stops the pool before any child starts.
   resolveTlsOptions(options.tls, false);
 
-  const processes =
-    options.processes === "auto"
-      ? availableParallelism()
-      : whole("processes", options.processes, POOL_DEFAULTS.processes, 0);
-  const concurrency = whole("concurrency", options.concurrency, POOL_DEFAULTS.concurrency, 1);
+  const processes = options.processes === "auto" ? availableParallelism() : setting("processes", options.processes);
+  const concurrency = setting("concurrency", options.concurrency);
 
   const functions: Record<string, ResolvedFunctionOptions> = {};
   const groups: PoolGroup[] = [];
@@ -242,41 +234,38 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
   }
 
   const log = options.log ?? POOL_DEFAULTS.log;
-  if (!LOG_MODES.includes(log)) throw new ConfigError("log", `must be "pretty", "json" or "off", got ${String(log)}`);
+  if (!LOG_MODES.includes(log)) {
+    throw new ConfigError("log", `must be "pretty", "json", "events" or "off", got ${String(log)}`);
+  }
   const clientId = options.clientId ?? POOL_DEFAULTS.clientId;
   if (typeof clientId !== "string" || clientId === "" || /[\0\s]/.test(clientId)) {
     throw new ConfigError("clientId", "must be a non-empty string without spaces or NUL");
   }
   const watch = options.watch ?? POOL_DEFAULTS.watch;
   if (typeof watch !== "boolean") throw new ConfigError("watch", `must be true or false, got ${String(watch)}`);
-  const respawnDelay = numberOption("respawnDelay", options.respawnDelay, POOL_DEFAULTS.respawnDelay, 1);
+  const respawnDelay = setting("respawnDelay", options.respawnDelay);
   return {
     handlers,
     servers,
     tls: options.tls ?? null,
     groups,
     functions,
-    maxJobs: whole("maxJobs", options.maxJobs, POOL_DEFAULTS.maxJobs, 0),
-    maxLifetime: numberOption("maxLifetime", options.maxLifetime, POOL_DEFAULTS.maxLifetime, 0),
-    restartSplay: numberOption("restartSplay", options.restartSplay, POOL_DEFAULTS.restartSplay, 0),
-    stopDeadline: numberOption("stopDeadline", options.stopDeadline, POOL_DEFAULTS.stopDeadline, 0),
-    startTimeout: numberOption("startTimeout", options.startTimeout, POOL_DEFAULTS.startTimeout, 0),
+    maxJobs: setting("maxJobs", options.maxJobs),
+    maxLifetime: setting("maxLifetime", options.maxLifetime),
+    restartSplay: setting("restartSplay", options.restartSplay),
+    stopDeadline: setting("stopDeadline", options.stopDeadline),
+    startTimeout: setting("startTimeout", options.startTimeout),
     watch,
     log,
-    jobEvents: (options.jobEvents ?? POOL_DEFAULTS.jobEvents) || log !== "off",
-    statsInterval: numberOption("statsInterval", options.statsInterval, POOL_DEFAULTS.statsInterval, 0),
+    jobEvents: (options.jobEvents ?? POOL_DEFAULTS.jobEvents) || log === "json" || log === "pretty",
+    statsInterval: setting("statsInterval", options.statsInterval),
     clientId,
     host: hostname(),
     respawnDelay,
-    respawnMaxDelay: numberOption(
-      "respawnMaxDelay",
-      options.respawnMaxDelay,
-      POOL_DEFAULTS.respawnMaxDelay,
-      respawnDelay,
-    ),
-    respawnReset: numberOption("respawnReset", options.respawnReset, POOL_DEFAULTS.respawnReset, 0),
-    crashLimit: whole("crashLimit", options.crashLimit, POOL_DEFAULTS.crashLimit, 0),
-    heartbeatTimeout: numberOption("heartbeatTimeout", options.heartbeatTimeout, POOL_DEFAULTS.heartbeatTimeout, 0),
+    respawnMaxDelay: setting("respawnMaxDelay", options.respawnMaxDelay, respawnDelay),
+    respawnReset: setting("respawnReset", options.respawnReset),
+    crashLimit: setting("crashLimit", options.crashLimit),
+    heartbeatTimeout: setting("heartbeatTimeout", options.heartbeatTimeout),
     deadLetter: deadLetterOption(options.deadLetter, cwd),
   };
 }

@@ -8,6 +8,7 @@ import type { JobHandler } from "../worker/job.ts";
 import { Worker } from "../worker/worker.ts";
 import { isForeignFile, loadForeign } from "../foreign/loader.ts";
 import { WorkerRecorder } from "../metrics/worker.ts";
+import { HEARTBEAT_INTERVAL } from "../options.ts";
 import { DeadLetterStore } from "./dead-letter.ts";
 import { CHILD_SPEC_ENV, ChildExit, type ChildMessage, type ChildSpec, type SupervisorMessage } from "./ipc.ts";
 import { hostname } from "node:os";
@@ -186,7 +187,7 @@ export async function main(): Promise<void> {
   }
 
   // A stopped or blocked process sends nothing: the supervisor notices the silence.
-  if (spec.heartbeat > 0) setInterval(() => send({ type: "alive" }), spec.heartbeat).unref();
+  if (spec.heartbeatTimeout > 0) setInterval(() => send({ type: "alive" }), HEARTBEAT_INTERVAL).unref();
 
   let stopping = false;
   const stop = (deadline: number): void => {

@@ -10,16 +10,25 @@
  *   [functions.resize]
  *   processes = 2      # dedicated children that register only "resize"
  *   concurrency = 1
- *   timeout = 30000    # milliseconds, as CAN_DO_TIMEOUT, per attempt
+ *   timeout = 30       # seconds, per attempt (CAN_DO_TIMEOUT)
  *   retries = 3        # attempts after a failed one, then the dead-letter file
- *   backoff = { initial = 1000, max = 60000, factor = 2, jitter = 0.2 }
+ *   backoff = { initial = 1, max = 60, factor = 2, jitter = 0.2 }   # seconds
+ *
+ * The keys are the settings table's (src/options/pool-settings.ts); every time is in seconds.
  */
 import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { ConfigError } from "../errors.ts";
 import { type FunctionPoolOptions, type PoolOptions, resolvePoolOptions } from "../options.ts";
+import {
+  FUNCTION_SETTINGS,
+  POOL_SETTINGS,
+  type PoolSetting,
+  type PoolSettingName,
+  type SettingKind,
+} from "../options/pool-settings.ts";
 
-type Kind = "int" | "seconds" | "bool" | "string" | "strings" | "processes" | "log" | "backoff";
+type Kind = SettingKind | "backoff";
 
 interface Key {
   readonly kind: Kind;
@@ -27,32 +36,21 @@ interface Key {
   readonly option: keyof PoolOptions;
 }
 
-/** Top-level keys: the flags of `gearbun worker`, without the dashes. */
-export const CONFIG_KEYS: Readonly<Record<string, Key>> = {
-  handlers: { kind: "strings", option: "handlers" },
-  servers: { kind: "strings", option: "servers" },
-  processes: { kind: "processes", option: "processes" },
-  concurrency: { kind: "int", option: "concurrency" },
-  "max-jobs": { kind: "int", option: "maxJobs" },
-  "max-lifetime": { kind: "seconds", option: "maxLifetime" },
-  "restart-splay": { kind: "seconds", option: "restartSplay" },
-  "stop-deadline": { kind: "seconds", option: "stopDeadline" },
-  "crash-limit": { kind: "int", option: "crashLimit" },
-  "heartbeat-timeout": { kind: "seconds", option: "heartbeatTimeout" },
-  watch: { kind: "bool", option: "watch" },
-  log: { kind: "log", option: "log" },
-  "client-id": { kind: "string", option: "clientId" },
-  "dead-letter": { kind: "string", option: "deadLetter" },
-};
+/** Top-level keys: the settings table's keys (the flags of `gearbun worker`, without the dashes). */
+export const CONFIG_KEYS: Readonly<Record<string, Key>> = Object.fromEntries(
+  (Object.entries(POOL_SETTINGS) as [PoolSettingName, PoolSetting][])
+    .filter(([, s]) => s.key !== null)
+    .map(([option, s]) => [s.key, { kind: s.kind, option }]),
+);
 
 /** Keys of a `[functions.NAME]` table. */
-export const FUNCTION_KEYS: Readonly<Record<string, { kind: Kind; option: keyof FunctionPoolOptions }>> = {
-  processes: { kind: "int", option: "processes" },
-  concurrency: { kind: "int", option: "concurrency" },
-  timeout: { kind: "int", option: "timeout" },
-  retries: { kind: "int", option: "retries" },
-  backoff: { kind: "backoff", option: "backoff" },
-};
+export const FUNCTION_KEYS: Readonly<Record<string, { kind: Kind; option: keyof FunctionPoolOptions }>> =
+  Object.fromEntries(
+    Object.entries(FUNCTION_SETTINGS).map(([key, f]) => [
+      key,
+      { kind: f.kind, option: key as keyof FunctionPoolOptions },
+    ]),
+  );
 
 const BACKOFF_KEYS = ["initial", "max", "factor", "jitter"];
 
@@ -78,7 +76,7 @@ function typeError(kind: Kind, value: unknown): string | null {
     string: "a string",
     strings: "a string or a list of strings",
     processes: 'a whole number or "auto"',
-    log: 'one of "pretty", "json", "off"',
+    log: 'one of "pretty", "json", "events", "off"',
     backoff: "a table of numbers { initial, max, factor, jitter }",
   }[kind];
   return `must be ${want}, got ${JSON.stringify(value)}`;
@@ -131,8 +129,13 @@ export function parseConfig(text: string, file: string): ConfigFileOptions {
         if (spec.kind === "backoff") {
           const unknown = Object.keys(value as object).find((k) => !BACKOFF_KEYS.includes(k));
           if (unknown !== undefined) return fail(`functions.${fn}.backoff.${unknown}`, "unknown key");
+          // initial and max are typed in seconds, as every time in this file.
+          const b = { ...(value as Record<string, number>) };
+          for (const k of ["initial", "max"]) if (b[k] !== undefined) b[k] = Math.round(b[k] * 1000);
+          f[spec.option] = b;
+          continue;
         }
-        f[spec.option] = value;
+        f[spec.option] = spec.kind === "seconds" ? Math.round((value as number) * 1000) : value;
       }
       functions[fn] = f as FunctionPoolOptions;
     }

@@ -33,8 +33,8 @@ export interface ChildSpec {
   readonly statsInterval: number;
   /** SQLite dead-letter file, or null. */
   readonly deadLetter: string | null;
-  /** Milliseconds between heartbeats (the supervisor kills a child that goes silent); 0: none. */
-  readonly heartbeat: number;
+  /** The supervisor kills a child silent this long (it sends a heartbeat every second); 0: no heartbeats. */
+  readonly heartbeatTimeout: number;
 }
 
 /** One job's end, as the per-job log line reports it. */

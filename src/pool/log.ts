@@ -4,7 +4,8 @@
  *
  * - json: one JSON object per line (`event` says which); children's stdout lines are wrapped
  *   as `output` events so the stream stays parseable.
- * - pretty: the same, readable; children's lines prefixed with their index.
+ * - events: json without the per-job lines (lifecycle only; children send no per-job messages).
+ * - pretty: the same as json, readable; children's lines prefixed with their index.
  * - off: no log lines; children's output passes through untouched, and only problems (a child
  *   that died, a reload that failed) are reported, on stderr. Children send no per-job messages.
  */
@@ -100,7 +101,7 @@ export function attachLog(pool: Emits, mode: PoolLogMode, sink: LogSink = proces
     if (mode === "off" && (!PROBLEMS.has(name) || name === "failed")) continue;
     const pretty = PRETTY[name] as (e: PoolEvents[typeof name]) => string;
     pool.on(name, (event) => {
-      if (mode === "json") {
+      if (mode === "json" || mode === "events") {
         sink.out(JSON.stringify({ time: time(), event: name, ...jsonFields(event as Record_) }));
       } else if (mode === "pretty") {
         sink.out(`${clock()} ${pretty(event)}`);
@@ -122,7 +123,7 @@ export function attachLog(pool: Emits, mode: PoolLogMode, sink: LogSink = proces
   pool.on("output", (e) => {
     if (e.stream === "stderr") {
       sink.err(mode === "pretty" ? `[child ${e.index}] ${e.line}` : e.line);
-    } else if (mode === "json") {
+    } else if (mode === "json" || mode === "events") {
       sink.out(JSON.stringify({ time: time(), event: "output", child: e.index, pid: e.pid, line: e.line }));
     } else {
       sink.out(mode === "pretty" ? `[child ${e.index}] ${e.line}` : e.line);

@@ -17,7 +17,7 @@
 import type { PoolChild } from "./child-process.ts";
 import type { RecycleReason } from "./events.ts";
 import type { ChildSpec } from "./ipc.ts";
-import { HEARTBEAT_INTERVAL, type PoolGroup, type ResolvedPoolOptions } from "../options.ts";
+import type { PoolGroup, ResolvedPoolOptions } from "../options.ts";
 
 type Timer = ReturnType<typeof setTimeout>;
 
@@ -368,6 +368,6 @@ export function childSpec(o: ResolvedPoolOptions, slot: Slot): ChildSpec {
     jobEvents: o.jobEvents,
     statsInterval: o.statsInterval,
     deadLetter: o.deadLetter,
-    heartbeat: o.heartbeatTimeout > 0 ? HEARTBEAT_INTERVAL : 0,
+    heartbeatTimeout: o.heartbeatTimeout,
   };
 }

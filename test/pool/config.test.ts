@@ -22,10 +22,10 @@ function configError(text: string): string {
 }
 
 describe("pool - config file", () => {
-  test("pool - config: keys become pool options, seconds become milliseconds, handlers are relative to the file", () => {
+  test("pool - config: keys become pool options, seconds (a function's timeout too) become milliseconds, handlers are relative to the file", () => {
     const options = parseConfig(
       `handlers = ["./h.ts"]\nprocesses = "auto"\nmax-jobs = 100\nmax-lifetime = 1.5\nstop-deadline = 10\nlog = "json"\n` +
-        `[functions.resize]\nprocesses = 2\nconcurrency = 1\ntimeout = 30000\n`,
+        `[functions.resize]\nprocesses = 2\nconcurrency = 1\ntimeout = 30\n`,
       "/etc/gearbun/gearbun.toml",
     );
     expect(options).toEqual({
@@ -47,7 +47,7 @@ describe("pool - config file", () => {
     expect(configError('max-jobs = "10"')).toBe('gearbun.toml: max-jobs: must be a whole number, got "10"');
     expect(configError("watch = 1")).toBe("gearbun.toml: watch: must be true or false, got 1");
     expect(configError("max-jobs = -1")).toMatch(/^gearbun\.toml: max-jobs: must be a finite number >= 0, got -1/);
-    expect(configError('log = "loud"')).toMatch(/^gearbun\.toml: log: must be "pretty", "json" or "off"/);
+    expect(configError('log = "loud"')).toMatch(/^gearbun\.toml: log: must be "pretty", "json", "events" or "off"/);
     expect(configError("[functions.resize]\nconcurrency = 0\nprocesses = 1")).toMatch(
       /^gearbun\.toml: functions\.resize\.concurrency: must be a finite number >= 1/,
     );

@@ -26,10 +26,10 @@ const CONFIG = `handlers = "./handlers.ts"
 dead-letter = "./dead.sqlite"
 [functions.flaky]
 retries = 2
-backoff = { initial = 20, max = 100 }
+backoff = { initial = 0.02, max = 0.1 }   # seconds
 [functions.doomed]
 retries = 1
-backoff = { initial = 20 }
+backoff = { initial = 0.02 }
 `;
 
 /** `gearbun ARGS` to its end, stdout without its last newline. */
