@@ -28,7 +28,7 @@ interface Seen {
 async function observe(file: string): Promise<Seen> {
   await using g = await startGearmand();
   // Under gearmand's one-second floor for its own CAN_DO_TIMEOUT timer: the worker's fires first.
-  const dir = tempDir({ "pool.toml": "[functions.slow]\ntimeout = 300\n" });
+  const dir = tempDir({ "pool.toml": "[functions.slow]\ntimeout = 0.3   # seconds\n" });
   const cli = await startWorkerCli([
     file,
     "--config",
