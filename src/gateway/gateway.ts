@@ -47,6 +47,23 @@ export interface Gateway extends AsyncDisposable {
 
 const HEALTH_WAIT_MS = 1000;
 
+/** What a request's URL is read for: its path as sent (not normalised) and its query. */
+interface SplitUrl {
+  readonly pathname: string;
+  readonly searchParams: URLSearchParams;
+}
+
+const NO_QUERY = new URLSearchParams();
+
+/** Splits an absolute request URL without a URL object per request (most have no query). */
+function splitUrl(raw: string): SplitUrl {
+  const start = raw.indexOf("/", raw.indexOf("//") + 2);
+  if (start < 0) return { pathname: "/", searchParams: NO_QUERY };
+  const q = raw.indexOf("?", start);
+  if (q < 0) return { pathname: raw.slice(start), searchParams: NO_QUERY };
+  return { pathname: raw.slice(start, q), searchParams: new URLSearchParams(raw.slice(q + 1)) };
+}
+
 function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
   return Response.json(body, { status, headers: { "cache-control": "no-store", ...headers } });
 }
@@ -101,7 +118,7 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
   }
 
   /** The refusal for a request without a usable token, or null when it may go on. */
-  const authorize = (request: Request, url: URL, fn: string | null): Response | null => {
+  const authorize = (request: Request, url: SplitUrl, fn: string | null): Response | null => {
     if (!authenticated) return null;
     const token = bearerToken(request.headers.get("authorization")) ?? url.searchParams.get("access_token");
     if (token === null) {
@@ -197,9 +214,13 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
       // at 64 concurrent requests: about half the gateway's and the job server's CPU per job).
       if (metrics.inFlight > 1) await batch.turn();
       const task = client.submit(req.function, body, submit);
-      task.then(release, release);
       if (!req.stream) {
-        const result = await task;
+        let result: Uint8Array;
+        try {
+          result = await task;
+        } finally {
+          release();
+        }
         return new Response(result, {
           headers: {
             "content-type": "application/octet-stream",
@@ -208,6 +229,7 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
           },
         });
       }
+      task.then(release, release);
       const events = task.events();
       let handle: string;
       try {
@@ -237,7 +259,7 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
 
   const fetch = async (request: Request, server?: Server<undefined>): Promise<Response> => {
     const started = performance.now();
-    const url = new URL(request.url);
+    const url = splitUrl(request.url);
     let path = url.pathname;
     if (o.basePath !== "") {
       path = path.startsWith(`${o.basePath}/`) ? path.slice(o.basePath.length) : "";
@@ -280,7 +302,7 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
       fn = pathSegment(r.arg, "function name");
       const denied = authorize(request, url, fn);
       if (denied !== null) return answer(denied);
-      const req = jobRequest(fn, url, request.headers, o.requestTimeout);
+      const req = jobRequest(fn, url.searchParams, request.headers, o.requestTimeout);
       let payload: string | null = null;
       if (name === "events") {
         // EventSource reconnects after the stream ends; a reconnect must not run the job again.

@@ -26,11 +26,13 @@ export class BadRequest extends Error {}
 
 /** Decodes one path segment; a bad escape is a BadRequest. */
 export function pathSegment(raw: string, what: string): string {
-  let text: string;
-  try {
-    text = decodeURIComponent(raw);
-  } catch {
-    throw new BadRequest(`${what} is not valid percent-encoding: "${raw}"`);
+  let text = raw;
+  if (raw.includes("%")) {
+    try {
+      text = decodeURIComponent(raw);
+    } catch {
+      throw new BadRequest(`${what} is not valid percent-encoding: "${raw}"`);
+    }
   }
   checkName(text, what);
   return text;
@@ -43,16 +45,25 @@ function checkName(text: string, what: string): void {
   if (Buffer.byteLength(text) > MAX_NAME_BYTES) throw new BadRequest(`${what} is over ${MAX_NAME_BYTES} bytes`);
 }
 
+const HEADER: Record<string, string> = {
+  unique: "gearman-unique",
+  priority: "gearman-priority",
+  timeout: "gearman-timeout",
+};
+
 /** One value from the query or else a header (`Gearman-Unique`…); both given and different is a 400. */
-function param(url: URL, headers: Headers, name: string): string | null {
-  const all = url.searchParams.getAll(name);
-  if (all.length > 1) throw new BadRequest(`query parameter ${name} given ${all.length} times`);
-  const header = headers.get(`gearman-${name}`);
-  const query = all[0] ?? null;
-  if (query !== null && header !== null && query !== header) {
-    throw new BadRequest(`${name} given as query parameter ("${query}") and Gearman-${name} header ("${header}")`);
+function param(query: URLSearchParams, headers: Headers, name: string): string | null {
+  let value: string | null = null;
+  if (query.size > 0) {
+    const all = query.getAll(name);
+    if (all.length > 1) throw new BadRequest(`query parameter ${name} given ${all.length} times`);
+    value = all[0] ?? null;
   }
-  return query ?? header;
+  const header = headers.get(HEADER[name]!);
+  if (value !== null && header !== null && value !== header) {
+    throw new BadRequest(`${name} given as query parameter ("${value}") and Gearman-${name} header ("${header}")`);
+  }
+  return value ?? header;
 }
 
 function flag(value: string | null, name: string): boolean {
@@ -62,19 +73,19 @@ function flag(value: string | null, name: string): boolean {
 }
 
 /** Reads a job request's parameters; `stream` from Accept, `background` from Prefer or the query. */
-export function jobRequest(fn: string, url: URL, headers: Headers, maxTimeout: number): JobRequest {
-  for (const key of url.searchParams.keys()) {
+export function jobRequest(fn: string, query: URLSearchParams, headers: Headers, maxTimeout: number): JobRequest {
+  for (const key of query.keys()) {
     if (!JOB_PARAMS.has(key)) {
       throw new BadRequest(`unknown query parameter "${key}" (known: ${[...JOB_PARAMS].join(", ")})`);
     }
   }
-  const unique = param(url, headers, "unique") ?? "";
+  const unique = param(query, headers, "unique") ?? "";
   if (unique !== "") checkName(unique, "unique");
-  const priority = param(url, headers, "priority") ?? "normal";
+  const priority = param(query, headers, "priority") ?? "normal";
   if (priority !== "high" && priority !== "normal" && priority !== "low") {
     throw new BadRequest(`priority must be high, normal or low, got "${priority}"`);
   }
-  const rawTimeout = param(url, headers, "timeout");
+  const rawTimeout = param(query, headers, "timeout");
   let timeout = 0;
   if (rawTimeout !== null) {
     timeout = /^[0-9]{1,10}$/.test(rawTimeout) ? Number(rawTimeout) : Number.NaN;
@@ -84,8 +95,7 @@ export function jobRequest(fn: string, url: URL, headers: Headers, maxTimeout: n
     }
   }
   const prefer = headers.get("prefer") ?? "";
-  const background =
-    flag(url.searchParams.get("background"), "background") || /(^|[,;\s])respond-async($|[,;\s])/i.test(prefer);
+  const background = flag(query.get("background"), "background") || /(^|[,;\s])respond-async($|[,;\s])/i.test(prefer);
   const stream = (headers.get("accept") ?? "").toLowerCase().includes("text/event-stream");
   if (background && stream) throw new BadRequest("a background job has no event stream: ask for one or the other");
   return { function: fn, unique, priority, timeout, background, stream };
