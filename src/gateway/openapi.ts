@@ -72,7 +72,7 @@ function jobErrors(authenticated: boolean): Json {
     "429": errorResponse(429, "Too many job requests in flight; see Retry-After."),
     "502": errorResponse(502, "The job failed or raised an exception, or the job server answered an error."),
     "503": errorResponse(503, "No job server could take the job."),
-    "504": errorResponse(504, "No result within the timeout (the job may still run)."),
+    "504": errorResponse(504, "No result within the timeout (a queued job is cancelled, a running one runs on)."),
   };
   if (authenticated) {
     out["401"] = errorResponse(401, "No bearer token, or one not configured.");
@@ -94,7 +94,7 @@ export function openApiDocument(basePath: string, authenticated: boolean): Json 
       title: "gearbun gateway",
       version: "1",
       description:
-        "Gearman jobs over HTTP. A job the HTTP client stops waiting for is not cancelled: it runs on, its result is dropped.",
+        "Gearman jobs over HTTP. A job the HTTP client stops waiting for is not cancelled at once: once running it runs to its end and its result is dropped; still queued at its timeout, it is cancelled unless it has a unique key.",
     },
     servers: [{ url: basePath === "" ? "/" : basePath }],
     security,

@@ -6,8 +6,9 @@
  * Bytes are sent as UTF-8 text when they are valid UTF-8, else base64 (`encoding` says which).
  *
  * When the HTTP client goes away the stream stops reading the task's events and says so through
- * `onEnd("abandoned")`; the job is not cancelled — Gearman has no way to — and runs to its end on
- * the worker; its result is dropped when it arrives.
+ * `onEnd("abandoned")`. The job is not cancelled then — Gearman cannot stop a running job: one a
+ * worker took runs to its end and its result is dropped; one still queued when its timeout
+ * passes is given up by the Client (cancelled on its server unless it has a unique key).
  */
 import type { Task, TaskEvent } from "../client/task.ts";
 import { errorBody } from "./errors.ts";

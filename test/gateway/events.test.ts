@@ -5,6 +5,9 @@
  */
 import { describe, expect, test } from "bun:test";
 import { startChromium } from "../support/chromium.ts";
+import { Admin } from "../../src/admin/admin.ts";
+import { Client } from "../../src/client/client.ts";
+import { Worker } from "../../src/worker/worker.ts";
 import { eventually } from "../support/eventually.ts";
 import { run } from "../support/processes.ts";
 import { metric, parseSse, startScene } from "./fixture.ts";
@@ -142,5 +145,41 @@ describe("gateway events", () => {
     await eventually(async () => metric(await metrics(), "gearbun_gateway_in_flight_requests") === 0, "slot freed");
     // The gateway goes on serving.
     expect(await (await fetch(`${s.url}/jobs/echo`, { method: "POST", body: "after" })).text()).toBe("after");
+  });
+
+  test("gateway - the HTTP client leaving while its job is still queued: given up at requestTimeout, it never runs", async () => {
+    await using s = await startScene({ requestTimeout: 400 }, "gearmand");
+    const abort = new AbortController();
+    const r = await fetch(`${s.url}/jobs/late_worker`, {
+      method: "POST",
+      body: "left",
+      headers: SSE,
+      signal: abort.signal,
+    });
+    const reader = r.body!.getReader();
+    let text = "";
+    while (!text.includes("event: created")) text += new TextDecoder().decode((await reader.read()).value);
+    abort.abort();
+    const handle = (parseSse(text)[0]!.data as { handle: string }).handle;
+    // Past requestTimeout the Client gives the job up and cancels it on its server (admin
+    // `cancel job`): gearmand then shows the job as ignored. The gateway's Client stays connected.
+    await using admin = new Admin(s.target.address);
+    await eventually(
+      async () => (await admin.showJobs()).some((j) => j.handle === handle && j.ignoreJob),
+      "gearmand to ignore the given-up job",
+      5000,
+      50,
+    );
+    // A worker for the function now, and a second job behind the first: the worker runs only the second.
+    const ran: string[] = [];
+    await using worker = new Worker({ servers: s.target.address });
+    worker.register("late_worker", (job) => {
+      ran.push(job.text());
+      return "ok";
+    });
+    await worker.start();
+    await using client = new Client({ servers: s.target.address });
+    expect(await client.submit("late_worker", "control").text()).toBe("ok");
+    expect(ran).toEqual(["control"]);
   });
 });

@@ -1,5 +1,6 @@
 /**
- * A gateway in front of a live job server (gearbun's embedded one, in this process, port 0) with
+ * A gateway in front of a live job server (gearbun's embedded one in this process, or gearmand;
+ * port 0) with
  * a gearbun Worker that knows the functions the gateway tests call:
  *
  *   echo      the payload back
@@ -12,7 +13,7 @@ import { serveGateway, type GatewayServer } from "../../src/gateway/serve.ts";
 import type { GatewayServeOptions } from "../../src/options.ts";
 import { JobFailure } from "../../src/worker/job.ts";
 import { Worker } from "../../src/worker/worker.ts";
-import { startTarget, type Target } from "../support/targets.ts";
+import { startTarget, type Target, type TargetName } from "../support/targets.ts";
 
 export interface Scene extends AsyncDisposable {
   readonly target: Target;
@@ -27,8 +28,8 @@ export interface Scene extends AsyncDisposable {
   release(): void;
 }
 
-export async function startScene(options: GatewayServeOptions = {}): Promise<Scene> {
-  const target = await startTarget("embedded");
+export async function startScene(options: GatewayServeOptions = {}, server: TargetName = "embedded"): Promise<Scene> {
+  const target = await startTarget(server);
   const worker = new Worker({ servers: target.address, concurrency: 8 });
   const held: string[] = [];
   const finished: string[] = [];
