@@ -2,7 +2,9 @@
  * Foreign handlers - parity: the same handlers written in TypeScript, Python and PHP, each run
  * by `gearbun worker`, give a gearbun Client and libgearman's `gearman` CLI the same results:
  * echo, reverse, status updates with data chunks, a failure, an exception, a slow job past its
- * timeout. What the TypeScript handlers give is the reference.
+ * timeout. What the TypeScript handlers give is the reference. A crash of the handler process
+ * mid-job, which a TypeScript handler (run in the Bun child itself) has no equivalent of, gives
+ * the same failure from Python and PHP.
  */
 import { expect, test } from "bun:test";
 import { join } from "node:path";
@@ -22,6 +24,8 @@ const CASES: readonly (readonly [string, string])[] = [
 interface Seen {
   client: Record<string, string[]>;
   cli: Record<string, CliSees>;
+  /** A handler process that kills itself mid-job (Python and PHP: a TypeScript handler has none of its own). */
+  crash?: { client: string[]; cli: CliSees };
 }
 
 /** Runs every case against `gearbun worker FILE` on a gearmand of its own. */
@@ -48,6 +52,8 @@ async function observe(file: string): Promise<Seen> {
     CASES.forEach(([fn], i) => {
       seen.cli[fn] = clis[i]!;
     });
+    if (!file.endsWith(".ts"))
+      seen.crash = { client: await clientSees(client, "crash", "x"), cli: await cliSees(g.port, "crash", "x") };
     return seen;
   } finally {
     expect(await stopWorkerCli(cli)).toBe(0);
@@ -78,10 +84,19 @@ describeGearmand("foreign handlers - parity", () => {
     expect(ts.cli.failing).toMatchObject({ code: 1, hung: false });
     expect(ts.cli.failing!.stderr).toContain("Job failed");
 
-    for (const file of ["handlers.py"]) {
+    for (const file of ["handlers.py", "handlers.php"]) {
       const other = await observe(join(FIXTURES, file));
       expect({ file, ...other.client }).toEqual({ file, ...ts.client });
       expect({ file, ...other.cli }).toEqual({ file, ...ts.cli });
+      // The crash: a failure with the same kind of text through both callers.
+      const crash = other.crash!;
+      expect(crash.client.at(-1)).toBe("fail");
+      const died = new RegExp(
+        `handler process \\d+ \\(.*${file.replace(".", "\\.")}\\) died \\(signal SIGKILL\\) while running job H:\\*`,
+      );
+      expect(crash.client.join("\n")).toMatch(died);
+      expect(crash.cli).toMatchObject({ code: 1, hung: false });
+      expect(crash.cli.stderr).toMatch(died);
     }
   }, 90_000);
 });
