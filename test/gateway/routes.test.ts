@@ -128,9 +128,13 @@ describe("gateway routes", () => {
     const { handle } = (await r.json()) as { handle: string };
     expect(r.headers.get("location")).toBe(`/jobs/${encodeURIComponent(handle)}`);
     await eventually(() => s.held.includes("bg"), "the worker took the background job");
-    const st = await fetch(`${s.url}${r.headers.get("location")}`);
-    expect(st.status).toBe(200);
-    expect(await st.json()).toEqual({
+    // The worker's WORK_STATUS reaches the server on its own connection: ask until it has.
+    const st = await eventually(async () => {
+      const res = await fetch(`${s.url}${r.headers.get("location")}`);
+      const body = (await res.json()) as Record<string, unknown>;
+      return res.status === 200 && body.numerator === 1 && body;
+    }, "the status of the running job");
+    expect(st).toEqual({
       handle,
       known: true,
       running: true,
