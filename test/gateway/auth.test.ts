@@ -12,6 +12,8 @@ import { allows, bearerToken, matchToken, parseTokens } from "../../src/gateway/
 import { makeCerts } from "../support/certs.ts";
 import { eventually } from "../support/eventually.ts";
 import { gearbun, gearbunDaemon, run } from "../support/processes.ts";
+import { startServer } from "../../src/server/server.ts";
+import { Worker } from "../../src/worker/worker.ts";
 import { startScene } from "./fixture.ts";
 
 const A = "token-a-0123456789abcdef";
@@ -129,14 +131,29 @@ describe("gateway auth", () => {
     ]);
   });
 
-  test("gateway - HTTPS on the listener with --cert/--key, called with curl --cacert", async () => {
-    await using s = await startScene();
+  test("gateway - HTTPS on the listener (--cert/--key) and mutual TLS to the job server (--ssl…), called with curl", async () => {
     using certs = makeCerts();
+    await using server = await startServer({
+      port: 0,
+      tls: { cert: certs.server.certFile, key: certs.server.keyFile, ca: certs.ca.certFile },
+      log: () => {},
+    });
+    const tls = { ca: certs.ca.cert, cert: certs.client.cert, key: certs.client.key };
+    await using worker = new Worker({ servers: server.address, tls });
+    worker.register("shout", (job) => job.text().toUpperCase());
+    await worker.start();
     await using d = await gearbunDaemon(
       [
         "gateway",
         "--servers",
-        s.target.address,
+        server.address,
+        "--ssl",
+        "--ssl-ca-file",
+        certs.ca.certFile,
+        "--ssl-certificate",
+        certs.client.certFile,
+        "--ssl-key",
+        certs.client.keyFile,
         "--listen",
         "127.0.0.1:0",
         "--cert",
@@ -146,6 +163,11 @@ describe("gateway auth", () => {
       ],
       /gearbun gateway: (https:\/\/127\.0\.0\.1:\d+)\/jobs\//,
     );
-    expect(await curl(`${d.match[1]}/jobs/echo`, null, ["--cacert", certs.ca.certFile])).toBe("hi 200");
+    expect(await curl(`${d.match[1]}/jobs/shout`, null, ["--cacert", certs.ca.certFile])).toBe("HI 200");
+    // Without the CA, curl refuses the listener's certificate: the listener really is TLS.
+    const { code } = await run(["curl", "-sS", "--data-binary", "x", `${d.match[1]}/jobs/shout`], {
+      timeoutMs: 10_000,
+    });
+    expect(code).toBe(60);
   });
 });
