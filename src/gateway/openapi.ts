@@ -108,7 +108,11 @@ export function openApiDocument(basePath: string, authenticated: boolean): Json 
             code: { type: "string", enum: [...Object.keys(GATEWAY_CODES), ...Object.keys(LIBRARY_STATUS)] },
             message: { type: "string" },
             handle: { type: "string" },
-            detail: { type: "string", description: "What the worker sent with an exception." },
+            detail: {
+              type: "string",
+              description:
+                "The reason a failed job gave (the WORK_WARNING before its WORK_FAIL), or a WORK_EXCEPTION's text.",
+            },
           },
         },
         JobStatus: {

@@ -39,15 +39,17 @@ describe("gateway events", () => {
     expect(events[8]!.data).toEqual({ data: "done 3", encoding: "utf8" });
   });
 
-  test("gateway - event stream terminal events: fail, exception text, timeout; binary data as base64", async () => {
+  test("gateway - event stream terminal events: fail, a throw (warning then fail), timeout; binary data as base64", async () => {
     await using s = await startScene();
     const failed = parseSse(await (await fetch(`${s.url}/jobs/fail`, { method: "POST", headers: SSE })).text());
     expect(failed.at(-1)!.event).toBe("fail");
     expect(failed.at(-1)!.data).toMatchObject({ code: "JOB_FAILED" });
     const thrown = parseSse(await (await fetch(`${s.url}/jobs/throw`, { method: "POST", headers: SSE })).text());
-    // Either WORK_EXCEPTION, or (job-semantics contract) WORK_WARNING with the text then WORK_FAIL.
-    expect(["exception", "fail"]).toContain(thrown.at(-1)!.event);
-    expect(JSON.stringify(thrown.slice(1))).toContain("kaboom");
+    // A throw: WORK_WARNING with its text, then WORK_FAIL (whose detail is that text).
+    expect(thrown.slice(1).map((e) => [e.event, e.data])).toEqual([
+      ["warning", { data: "kaboom", encoding: "utf8" }],
+      ["fail", expect.objectContaining({ code: "JOB_FAILED", detail: "kaboom" })],
+    ]);
     const late = await fetch(`${s.url}/jobs/hold?timeout=300`, { method: "POST", body: "late", headers: SSE });
     const timedOut = parseSse(await late.text());
     expect(timedOut.map((e) => e.event)).toEqual(["created", "status", "timeout"]);

@@ -43,4 +43,13 @@ describe("gateway peers", () => {
       ["complete", { data: "cba", encoding: "utf8" }],
     ]);
   });
+
+  test("gateway - a WORK_EXCEPTION from the libgearman C worker is 502 JOB_EXCEPTION with its text", async () => {
+    await using g = await startTarget("gearmand");
+    await using _worker = await startLibgearmanWorker(g.address);
+    await using served = serveGateway({ listen: "127.0.0.1:0", client: { servers: g.address } });
+    const r = await fetch(`${served.url}/jobs/exception`, { method: "POST", body: "abc" });
+    expect(r.status).toBe(502);
+    expect(await r.json()).toMatchObject({ code: "JOB_EXCEPTION", detail: "boom: abc" });
+  });
 });
