@@ -202,6 +202,9 @@ export async function main(): Promise<void> {
       if (recorder !== null) send({ type: "stats", stats: recorder.snapshot() });
       process.exit(code);
     };
+    worker.once("close", (e) => {
+      if (e.handedBack > 0) send({ type: "handed-back", jobs: e.handedBack });
+    });
     worker.stop({ deadline }).then(
       () => exit(ChildExit.Stopped),
       () => exit(1),

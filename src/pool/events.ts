@@ -45,6 +45,8 @@ export interface PoolEvents {
   "child:recycle-failed": ChildRef & { readonly reason: RecycleReason; readonly error: string };
   /** A ready child sent nothing for `silentMs` (stopped, or its event loop blocked): it is killed and replaced. */
   "child:unresponsive": ChildRef & { readonly silentMs: number };
+  /** A stopping child handed jobs still running at its stop deadline back to their servers (docs/semantics.md). */
+  "child:handed-back": ChildRef & { readonly jobs: number };
   /**
    * The pool gave up and stops: LOAD_FAILED (the handlers did not load at the first start, or a
    * `[functions.NAME]` section names no exported function), CRASH_LOOP (a slot's child died
@@ -64,7 +66,11 @@ export interface PoolEvents {
   /** `stop()` began. `deadline` 0: at once. */
   stopping: { readonly deadline: number };
   /** Every child has exited. `graceful`: none had to be killed. */
-  stopped: { readonly graceful: boolean };
+  stopped: {
+    readonly graceful: boolean;
+    /** Jobs the children handed back to their servers at the stop deadline, in this stop. */
+    readonly handedBack: number;
+  };
 }
 
 export type PoolEventName = keyof PoolEvents;

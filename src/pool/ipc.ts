@@ -62,6 +62,11 @@ export type ChildMessage =
   | { readonly type: "stats"; readonly stats: ChildStats }
   /** Still alive (every `heartbeat` ms; any message counts as one). */
   | { readonly type: "alive" }
+  /**
+   * Jobs still running at the stop deadline, handed back to their servers (docs/semantics.md);
+   * sent just before the child exits, only when there were any.
+   */
+  | { readonly type: "handed-back"; readonly jobs: number }
   /** A server connection was lost or came back. */
   | { readonly type: "link"; readonly server: string; readonly up: boolean; readonly error: string | null };
 

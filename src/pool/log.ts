@@ -51,7 +51,13 @@ const PRETTY: { [K in keyof PoolEvents]?: (e: PoolEvents[K]) => string } = {
   link: (e) =>
     `child ${e.index} pid ${e.pid} ${e.up ? "reconnected to" : "lost"} ${e.server}${e.error ? `: ${e.error}` : ""}`,
   stopping: (e) => (e.deadline === 0 ? "stopping now" : `stopping: children get ${e.deadline} ms to finish`),
-  stopped: (e) => (e.graceful ? "stopped" : "stopped (some children had to be killed)"),
+  "child:handed-back": (e) =>
+    `child ${e.index} pid ${e.pid} handed ${e.jobs} running job${e.jobs === 1 ? "" : "s"} back to the servers at the stop deadline: other workers will run them`,
+  stopped: (e) =>
+    (e.graceful ? "stopped" : "stopped (some children had to be killed)") +
+    (e.handedBack > 0
+      ? `; ${e.handedBack} job${e.handedBack === 1 ? "" : "s"} still running at the deadline went back to the servers`
+      : ""),
 };
 
 /** Events reported on stderr when logging is off: the ones that mean something is wrong. */
@@ -60,6 +66,7 @@ const PROBLEMS = new Set<keyof PoolEvents>([
   "child:respawn",
   "child:recycle-failed",
   "child:unresponsive",
+  "child:handed-back",
   "failed",
   "reload",
 ]);

@@ -50,6 +50,8 @@ export class Pool {
   private started: Promise<void> | null = null;
   private startedWaiter = Promise.withResolvers<void>();
   private stopped: Promise<boolean> | null = null;
+  /** Jobs the children handed back at their stop deadline (reported as they exit). */
+  private handedBack = 0;
   private reloading: Promise<boolean> | null = null;
   private reloadAgain = false;
   private watcher: Watcher | null = null;
@@ -225,7 +227,7 @@ export class Pool {
     const exits = await Promise.all(children.map((c) => c.exited));
     const graceful = exits.every((e) => !e.killed && e.code === ChildExit.Stopped);
     this.currentState = "stopped";
-    this.emitter.emit("stopped", { graceful });
+    this.emitter.emit("stopped", { graceful, handedBack: this.handedBack });
     return graceful;
   }
 
@@ -310,6 +312,10 @@ export class Pool {
         break;
       case "stats":
         this.emitter.emit("stats", { ...ref(child), stats: message.stats });
+        break;
+      case "handed-back":
+        this.handedBack += message.jobs;
+        this.emitter.emit("child:handed-back", { ...ref(child), jobs: message.jobs });
         break;
       case "link":
         this.emitter.emit("link", { ...ref(child), server: message.server, up: message.up, error: message.error });

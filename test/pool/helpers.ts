@@ -139,6 +139,7 @@ const POOL_EVENTS: Record<keyof PoolEvents, true> = {
   "child:recycle": true,
   "child:recycle-failed": true,
   "child:unresponsive": true,
+  "child:handed-back": true,
   failed: true,
   reload: true,
   job: true,
