@@ -279,7 +279,7 @@ export const FUNCTION_SETTINGS = {
   timeout: {
     kind: "seconds",
     unit: "seconds",
-    doc: "a job may run this long per attempt (CAN_DO_TIMEOUT); default none",
+    doc: "a job may run this long per attempt (the worker's own clock; docs/semantics.md); default none",
   },
   retries: {
     kind: "int",

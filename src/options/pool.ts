@@ -24,7 +24,7 @@ export interface FunctionPoolOptions {
   processes?: number;
   /** Jobs at once in each dedicated child. @default the pool's `concurrency` */
   concurrency?: number;
-  /** Milliseconds a job may run (CAN_DO_TIMEOUT), per attempt. @default none */
+  /** Milliseconds a job may run, per attempt, on the worker's own clock. @default none */
   timeout?: number;
   /** Attempts after a failed first one, in the same child (see `RegisterOptions.retries`). @default 0 */
   retries?: number;

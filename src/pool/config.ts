@@ -10,7 +10,7 @@
  *   [functions.resize]
  *   processes = 2      # dedicated children that register only "resize"
  *   concurrency = 1
- *   timeout = 30       # seconds, per attempt (CAN_DO_TIMEOUT)
+ *   timeout = 30       # seconds, per attempt (the worker's own clock)
  *   retries = 3        # attempts after a failed one, then the dead-letter file
  *   backoff = { initial = 1, max = 60, factor = 2, jitter = 0.2 }   # seconds
  *

@@ -6,7 +6,7 @@ import type { JobHandler } from "./job.ts";
 export interface FunctionStats {
   /** Currently registered. */
   registered: boolean;
-  /** Timeout in ms announced with CAN_DO_TIMEOUT (0: none). */
+  /** Timeout in ms, on the worker's own clock (0: none). */
   timeout: number;
   /** Handlers running now. */
   running: number;
@@ -37,7 +37,7 @@ export interface FunctionEntry {
 export const Registration = {
   /** A new function: CAN_DO, and jobs may already be queued for it. */
   New: 0,
-  /** Its timeout changed: CAN_DO_TIMEOUT again. */
+  /** Only its timeout changed (the worker's own clock): nothing to tell. */
   Timeout: 1,
   /** Only the handler changed: nothing to tell. */
   Handler: 2,

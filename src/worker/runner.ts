@@ -415,12 +415,11 @@ export class JobRunner implements JobHost {
   }
 
   /**
-   * The function's timeout passed. gearmand keeps one CAN_DO_TIMEOUT timer per worker
-   * connection, for one job on it (1.1: the first, 2.0: the newest), and a PRE_SLEEP cancels
-   * it; so its re-queue cannot be relied on once a connection runs several jobs or sleeps while
-   * one runs: the worker ends the job itself with WORK_FAIL. If gearmand re-queued the job first, that WORK_FAIL gets ERROR
-   * JOB_NOT_FOUND, or — had the job come back to this connection — the older run is marked lost
-   * on re-assignment and sends nothing (test/worker/gearmand-facts.test.ts).
+   * The function's timeout passed: the worker's own clock is the only one (it announces a plain
+   * CAN_DO, docs/semantics.md "Timeouts"), so the job ends here, once: the failure goes out and
+   * the handler's later result is dropped. (Should another library's CAN_DO_TIMEOUT make a
+   * server hand the job out again to this connection, the older run is marked lost on
+   * re-assignment and sends nothing: test/worker/timeout.test.ts.)
    */
   timedOut(job: Job): void {
     job.timer = null;

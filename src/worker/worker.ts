@@ -28,10 +28,11 @@ const MAX_FUNCTION_NAME = 511;
 
 export interface RegisterOptions {
   /**
-   * Milliseconds a job may run. Sent as CAN_DO_TIMEOUT (gearmand raises values under 1000 to
-   * 1000 for its own timer). When it passes, the job's `signal` aborts with a TimeoutError and
-   * the worker sends WORK_FAIL; what the handler returns later is dropped. Its slot stays taken
-   * until the handler settles. With `retries`, it applies to each attempt. @default none
+   * Milliseconds a job may run, on the worker's own clock (the servers are told a plain CAN_DO:
+   * docs/semantics.md, "Timeouts"). When it passes, the job's `signal` aborts with a TimeoutError
+   * and the job fails (WORK_WARNING with the reason, WORK_FAIL); what the handler returns later
+   * is dropped. Its slot stays taken until the handler settles. With `retries`, it applies to
+   * each attempt. @default none
    */
   timeout?: number;
   /**
@@ -101,8 +102,8 @@ export class Worker {
   }
 
   /**
-   * Registers (or replaces) the handler for `name`. Allowed while running: CAN_DO (or
-   * CAN_DO_TIMEOUT) goes to every connected server at once, and to the others when they connect.
+   * Registers (or replaces) the handler for `name`. Allowed while running: CAN_DO goes to every
+   * connected server at once, and to the others when they connect.
    */
   register(name: string, handler: JobHandler, options: RegisterOptions = {}): this {
     if (typeof name !== "string" || name === "" || name.includes("\0") || Buffer.byteLength(name) > MAX_FUNCTION_NAME) {
