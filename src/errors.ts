@@ -40,7 +40,7 @@ export const ERROR_CODES = {
   JobExceptionError: ["JOB_EXCEPTION"],
   ConfigError: ["BAD_OPTION"],
   PoolError: ["START_FAILED", "LOAD_FAILED", "CRASH_LOOP"],
-  HandlerError: ["HANDLER_LOAD_FAILED", "HANDLER_CRASHED", "HANDLER_PROTOCOL", "HANDLER_EXCEPTION"],
+  HandlerError: ["HANDLER_LOAD_FAILED", "HANDLER_CRASHED", "HANDLER_PROTOCOL", "HANDLER_EXCEPTION", "HANDLER_EXIT"],
   /** Carried by a plain GearmanError: the worker's reasons for aborting or failing one job. */
   GearmanError: ["UNKNOWN_FUNCTION", "JOB_REASSIGNED", "STOPPED", "DEAD_LETTER_FAILED"],
 } as const;

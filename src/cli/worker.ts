@@ -27,10 +27,11 @@ const EXIT_CRASH_LOOP = 3;
 const STATS_INTERVAL_MS = 1000;
 
 export const worker: Command = {
-  usage: `Usage: gearbun worker FILE.ts [MORE.ts…] [options]
+  usage: `Usage: gearbun worker FILE.ts|FILE.py|FILE.php [MORE…] [--exec CMD] [--exec-per-job NAME=CMD] [options]
 
 Runs the handlers the files export by default ({ functionName: async (job) => result, ... })
-in a supervised pool of worker processes: a child that dies is respawned (with backoff), a child
+in a supervised pool of worker processes (a .py or .php file, --exec and --exec-per-job hand
+each job to a process of their own: docs/handler-protocol.md): a child that dies is respawned (with backoff), a child
 is recycled after --max-jobs or --max-lifetime (its replacement registers first), and SIGHUP
 (or --watch) replaces the children one at a time with the code as it is now.
 SIGINT/SIGTERM stop gracefully (running jobs finish first); a second signal stops at once.
@@ -56,10 +57,11 @@ Times are in seconds everywhere (flags and the config file), fractions allowed.`
     // No start timeout: the command keeps respawning with backoff, and says why, until a signal.
     const options: PoolOptions = { ...fromFile, ...fromFlags(values), handlers: positionals, startTimeout: 0 };
     if (positionals.length === 0) {
-      if (fromFile.handlers === undefined) {
+      const commands = options.exec !== undefined || options.execPerJob !== undefined;
+      if (fromFile.handlers === undefined && !commands) {
         throw new UsageError("worker needs a FILE.ts whose default export maps function names to handlers");
       }
-      options.handlers = fromFile.handlers;
+      options.handlers = fromFile.handlers ?? [];
     }
     if (options.log === undefined) options.log = process.stdout.isTTY ? "pretty" : "json";
     const metricsAt = str(values.metrics);

@@ -71,6 +71,8 @@ export class HandlerProcess {
       stdin: "pipe",
       stdout: "pipe",
       stderr: "pipe",
+      // A process group of its own: a kill reaches what it started too (a shell's children).
+      detached: true,
       ...(command.cwd !== undefined ? { cwd: command.cwd } : {}),
     });
     this.pid = this.proc.pid;
@@ -142,11 +144,7 @@ export class HandlerProcess {
   }
 
   private signal(name: "SIGTERM" | "SIGKILL"): void {
-    try {
-      this.proc.kill(name);
-    } catch {
-      // It exited meanwhile.
-    }
+    killGroup(this.proc, name);
   }
 
   private write(bytes: Uint8Array): void {
@@ -274,5 +272,18 @@ export class HandlerProcess {
 
   private describe(): string {
     return `handler process ${this.pid} (${this.command.label})`;
+  }
+}
+
+/** Signals the process group a detached process leads (what it started, too), else the process. */
+export function killGroup(proc: Subprocess, name: "SIGTERM" | "SIGKILL"): void {
+  try {
+    process.kill(-proc.pid, name);
+  } catch {
+    try {
+      proc.kill(name);
+    } catch {
+      // It exited meanwhile.
+    }
   }
 }

@@ -1,11 +1,13 @@
 /**
  * Handlers in other languages for the pool child: a `.py` or `.php` handlers file runs in
- * handler processes of its own language (adapters/), each job handed over the handler protocol.
- * The loader answers what a TypeScript module's default export would: function name → handler.
+ * handler processes of its own language (adapters/), each job handed over the handler protocol;
+ * so does an `--exec` command; an `--exec-per-job` command runs once per job. The loader
+ * answers what a TypeScript module's default export would: function name → handler.
  */
 import { extname, join } from "node:path";
 import type { JobHandler } from "../worker/handler.ts";
 import type { HandlerCommand } from "./handler-process.ts";
+import { perJobHandler } from "./per-job.ts";
 import { HandlerSet } from "./supervisor.ts";
 
 /** The interpreters, overridable by environment variable (a pool's children inherit it). */
@@ -73,4 +75,29 @@ export async function startHandlerSet(
 /** A `.py` / `.php` handlers file, as a module's default export: function name → handler. */
 export async function loadForeign(file: string, concurrency: number): Promise<Record<string, JobHandler>> {
   return (await startHandlerSet(foreignCommand(file), concurrency)).handlers;
+}
+
+/** The command of an `--exec` handler process: run by the shell, as typed. */
+export function execCommand(command: string): HandlerCommand {
+  return { argv: ["/bin/sh", "-c", command], label: `--exec ${command}` };
+}
+
+/**
+ * The handlers of `--exec` commands (each started `concurrency` times, loaded before this
+ * resolves) and of `--exec-per-job` commands, by where they come from.
+ */
+export async function loadCommands(
+  exec: readonly string[],
+  execPerJob: Readonly<Record<string, string>>,
+  concurrency: number,
+): Promise<[string, Record<string, JobHandler>][]> {
+  const out: [string, Record<string, JobHandler>][] = [];
+  for (const command of exec) {
+    const spec = execCommand(command);
+    out.push([spec.label, (await startHandlerSet(spec, concurrency)).handlers]);
+  }
+  for (const [name, command] of Object.entries(execPerJob)) {
+    out.push([`--exec-per-job ${name}=${command}`, { [name]: perJobHandler(name, command) }]);
+  }
+  return out;
 }

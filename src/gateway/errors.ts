@@ -57,6 +57,7 @@ export const LIBRARY_STATUS: Readonly<Record<GearmanErrorCode, number>> = {
   HANDLER_CRASHED: 502,
   HANDLER_PROTOCOL: 502,
   HANDLER_EXCEPTION: 502,
+  HANDLER_EXIT: 502,
 };
 
 export interface ErrorBody {

@@ -88,6 +88,18 @@ export interface PoolOptions {
   heartbeatTimeout?: number;
   /** SQLite file where children record jobs that failed for good (see `gearbun dead`). @default none */
   deadLetter?: string;
+  /**
+   * Commands of long-lived handler processes that speak the handler protocol
+   * (docs/handler-protocol.md), run with `/bin/sh -c`; each Bun child starts `concurrency` of
+   * each. @default none
+   */
+  exec?: string | string[];
+  /**
+   * Functions run by a command per job, run with `/bin/sh -c`: the payload on its stdin, its
+   * stdout the result, exit code 0 success, else a failure with its stderr's last lines.
+   * `{ NAME: CMD }`, or `"NAME=CMD"` entries as the flag and the config file take them. @default none
+   */
+  execPerJob?: string | string[] | Record<string, string>;
   /** Folder relative handler paths start from. @default process.cwd() */
   cwd?: string;
 }
@@ -146,6 +158,9 @@ export interface ResolvedPoolOptions {
   readonly crashLimit: number;
   readonly heartbeatTimeout: number;
   readonly deadLetter: string | null;
+  readonly exec: readonly string[];
+  /** Function name → command. */
+  readonly execPerJob: Readonly<Record<string, string>>;
 }
 
 function whole(name: string, value: number | undefined, fallback: number, min: number): number {
@@ -168,8 +183,15 @@ function setting(name: keyof typeof POOL_SETTINGS, value: number | undefined, mi
 export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
   const cwd = options.cwd ?? process.cwd();
   const list = typeof options.handlers === "string" ? [options.handlers] : options.handlers;
-  if (!Array.isArray(list) || list.length === 0 || list.some((h) => typeof h !== "string" || h === "")) {
-    throw new ConfigError("handlers", "must name at least one handlers module");
+  const exec = commandsOption(options.exec);
+  const execPerJob = perJobOption(options.execPerJob);
+  const commands = exec.length + Object.keys(execPerJob).length;
+  if (
+    !Array.isArray(list) ||
+    (list.length === 0 && commands === 0) ||
+    list.some((h) => typeof h !== "string" || h === "")
+  ) {
+    throw new ConfigError("handlers", "must name at least one handlers module (or give exec or execPerJob)");
   }
   const handlers = list.map((h) => (isAbsolute(h) ? h : resolve(cwd, h)));
 
@@ -267,6 +289,8 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     crashLimit: setting("crashLimit", options.crashLimit),
     heartbeatTimeout: setting("heartbeatTimeout", options.heartbeatTimeout),
     deadLetter: deadLetterOption(options.deadLetter, cwd),
+    exec,
+    execPerJob,
   };
 }
 
@@ -274,4 +298,39 @@ function deadLetterOption(file: string | undefined, cwd: string): string | null 
   if (file === undefined) return null;
   if (typeof file !== "string" || file === "") throw new ConfigError("deadLetter", "must be a file path");
   return isAbsolute(file) ? file : resolve(cwd, file);
+}
+
+function commandsOption(value: string | string[] | undefined): string[] {
+  const list = value === undefined ? [] : typeof value === "string" ? [value] : value;
+  if (!Array.isArray(list) || list.some((c) => typeof c !== "string" || c.trim() === "")) {
+    throw new ConfigError("exec", "must be a command or a list of commands");
+  }
+  return list;
+}
+
+/** `{ NAME: CMD }` from a record or "NAME=CMD" entries. */
+function perJobOption(value: string | string[] | Record<string, string> | undefined): Record<string, string> {
+  if (value === undefined) return {};
+  const entries: [string, unknown][] =
+    typeof value === "string" || Array.isArray(value)
+      ? (typeof value === "string" ? [value] : value).map((e) => {
+          const at = typeof e === "string" ? e.indexOf("=") : -1;
+          if (at <= 0) throw new ConfigError("execPerJob", `must be NAME=CMD entries, got ${JSON.stringify(e)}`);
+          return [e.slice(0, at).trim(), e.slice(at + 1)];
+        })
+      : Object.entries(value);
+  const out: Record<string, string> = {};
+  for (const [name, command] of entries) {
+    if (name === "" || /[\0\s]/.test(name)) {
+      throw new ConfigError(
+        "execPerJob",
+        `function name ${JSON.stringify(name)} must be non-empty, without spaces or NUL`,
+      );
+    }
+    if (typeof command !== "string" || command.trim() === "") {
+      throw new ConfigError("execPerJob", `the command for "${name}" must be a non-empty string`);
+    }
+    out[name] = command;
+  }
+  return out;
 }

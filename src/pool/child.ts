@@ -6,7 +6,7 @@
 import { ConnectionError } from "../errors.ts";
 import type { JobHandler } from "../worker/job.ts";
 import { Worker } from "../worker/worker.ts";
-import { isForeignFile, loadForeign } from "../foreign/loader.ts";
+import { isForeignFile, loadCommands, loadForeign } from "../foreign/loader.ts";
 import { WorkerRecorder } from "../metrics/worker.ts";
 import { HEARTBEAT_INTERVAL } from "../options.ts";
 import { DeadLetterStore } from "./dead-letter.ts";
@@ -50,6 +50,21 @@ export async function loadHandlers(spec: ChildSpec): Promise<Map<string, JobHand
       if (other !== undefined) throw new LoadError(`function "${name}" is exported by both ${other} and ${file}`);
       from.set(name, file);
       all.set(name, handler as JobHandler);
+    }
+  }
+  // --exec and --exec-per-job: handler processes of any language (src/foreign/).
+  let commands: [string, Record<string, JobHandler>][];
+  try {
+    commands = await loadCommands(spec.exec, spec.execPerJob, spec.concurrency);
+  } catch (error) {
+    throw new LoadError(firstLine(error));
+  }
+  for (const [source, handlers] of commands) {
+    for (const [name, handler] of Object.entries(handlers)) {
+      const other = from.get(name);
+      if (other !== undefined) throw new LoadError(`function "${name}" is handled by both ${other} and ${source}`);
+      from.set(name, source);
+      all.set(name, handler);
     }
   }
   for (const name of Object.keys(spec.functions)) {

@@ -33,6 +33,10 @@ export interface ChildSpec {
   readonly statsInterval: number;
   /** SQLite dead-letter file, or null. */
   readonly deadLetter: string | null;
+  /** Long-lived handler process commands (src/foreign/). */
+  readonly exec: readonly string[];
+  /** Function name → per-job command (src/foreign/). */
+  readonly execPerJob: Readonly<Record<string, string>>;
   /** The supervisor kills a child silent this long (it sends a heartbeat every second); 0: no heartbeats. */
   readonly heartbeatTimeout: number;
 }

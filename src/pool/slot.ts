@@ -368,6 +368,8 @@ export function childSpec(o: ResolvedPoolOptions, slot: Slot): ChildSpec {
     jobEvents: o.jobEvents,
     statsInterval: o.statsInterval,
     deadLetter: o.deadLetter,
+    exec: o.exec,
+    execPerJob: o.execPerJob,
     heartbeatTimeout: o.heartbeatTimeout,
   };
 }
