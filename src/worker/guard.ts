@@ -2,15 +2,18 @@
  * The worker's one timer, over all its connections:
  * - idle re-grab: a link asleep past `idleRegrabInterval` (± jitter) is woken as if its NOOP had
  *   come — the stand-in for a lost wake-up;
- * - grab timeout: a link whose oldest GRAB went unanswered for `grabTimeout` is stalled, its
- *   grabs written off so their slots go to the other servers until it speaks again.
+ * - overdue GRABs: a link whose oldest GRAB went unanswered past its overdue bound (a few times
+ *   its recent answer times, 300 ms to 2 s, at most `grabTimeout`: Link.overdueAfter) is stalled,
+ *   its grabs written off so their slots go to the other servers at once, until it speaks again;
+ *   one still silent at `grabTimeout` is reported (an `error` event).
  * A server is judged overdue only on time it had to answer: when our own code held the timer
- * back for more than half of `grabTimeout`, the wait starts again; otherwise the verdict waits
+ * back for more than half of a link's bound, its wait starts again; otherwise the verdict waits
  * until the I/O that had already arrived was handled (an answer there un-does the overdue state).
+ * The timer runs every 10–100 ms so a verdict comes at most ~100 ms after the bound.
  */
 import type { ResolvedWorkerOptions } from "../options.ts";
 import { afterArrivedIo } from "../util/deadline.ts";
-import type { Link } from "./link.ts";
+import { type Link, OVERDUE_FLOOR_MS } from "./link.ts";
 
 export interface GuardHooks {
   /** False once the worker stops: no more re-grabs. */
@@ -19,6 +22,8 @@ export interface GuardHooks {
   woke(link: Link): void;
   /** `link` was stalled; `grabs` GRABs were written off. */
   stalled(link: Link, grabs: number): void;
+  /** `link` is stalled and has been silent past `grabTimeout` (once per stall). */
+  silent(link: Link): void;
   /** Some link woke or stalled: hand out slots again. */
   changed(): void;
   /** After every run (the invariant check). */
@@ -39,8 +44,8 @@ export class GrabGuard {
   constructor(links: readonly Link[], config: ResolvedWorkerOptions, hooks: GuardHooks) {
     this.links = links;
     this.grabTimeout = config.grabTimeout;
-    const shortest = Math.min(config.idleRegrabInterval, config.grabTimeout);
-    this.period = Math.max(10, Math.min(1000, Math.floor(shortest / 4)));
+    const shortest = Math.min(config.idleRegrabInterval, config.grabTimeout, OVERDUE_FLOOR_MS);
+    this.period = Math.max(10, Math.min(100, Math.floor(shortest / 3)));
     this.hooks = hooks;
   }
 
@@ -57,7 +62,7 @@ export class GrabGuard {
 
   private run(): void {
     const now = Date.now();
-    const heldBack = now - this.ranAt > this.period + this.grabTimeout / 2;
+    const late = now - this.ranAt - this.period;
     this.ranAt = now;
     const active = this.hooks.active();
     let changed = false;
@@ -68,8 +73,9 @@ export class GrabGuard {
         changed = true;
         continue;
       }
-      if (heldBack) link.excuse(now);
+      if (late > link.overdueAfter(now, this.grabTimeout) / 2) link.excuse(now);
       else if (link.overdue(now, this.grabTimeout)) overdue = true;
+      if (link.silentPast(now, this.grabTimeout)) this.hooks.silent(link);
     }
     if (overdue && !this.verdictPending) {
       this.verdictPending = true;

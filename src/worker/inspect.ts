@@ -17,6 +17,16 @@ export interface ServerStats {
   /** A NOOP waits for a free slot. */
   readonly wakePending: boolean;
   readonly grabsInFlight: number;
+  /** Its oldest GRAB went overdue and its GRABs were written off; no GRAB goes to it until it speaks. */
+  readonly stalled: boolean;
+  /** GRABs sent to it whose slots were given back (overdue), still owed an answer. */
+  readonly grabsWrittenOff: number;
+  /** Times it was found overdue. */
+  readonly stalls: number;
+  /** The slowest recent GRAB answer (ms, decaying; capped at 500): its overdue bound is 4× this, 300 ms to 2 s. */
+  readonly slowestAnswerMs: number;
+  /** How long its oldest GRAB may now wait before it is overdue (ms). */
+  readonly overdueAfterMs: number;
   readonly jobsRunning: number;
   /** Results delivered to this server. */
   readonly jobsDone: number;
@@ -51,13 +61,19 @@ export function packetCounts(byType: Uint32Array): PacketCounts {
   return out;
 }
 
-export function serverStats(l: Link): ServerStats {
+export function serverStats(l: Link, grabTimeout: number): ServerStats {
+  const now = Date.now();
   return {
     address: l.key,
     state: l.connection.state,
     asleep: l.asleep,
     wakePending: l.wakePending,
     grabsInFlight: l.grabsInFlight,
+    stalled: l.stalled,
+    grabsWrittenOff: l.writtenOff,
+    stalls: l.stalls,
+    slowestAnswerMs: Math.round(l.slowestAnswer(now)),
+    overdueAfterMs: l.overdueAfter(now, grabTimeout),
     jobsRunning: l.jobsRunning,
     jobsDone: l.jobsDone,
     jobsLost: l.jobsLost,
@@ -74,10 +90,11 @@ export function serverStats(l: Link): ServerStats {
 }
 
 /**
- * What is wrong with the scheduler's state, or null: a link that could miss a wake-up
+ * What is wrong with the scheduler's state, or null: a link that could miss a wake-up, holds
+ * more than the probe while it owes written-off answers or more than `concurrency` written off
  * (Link.violation), counts that disagree, or slots over budget —
- * `running + grabs in flight <= concurrency`, plus the jobs a stalled server assigned after its
- * grabs were written off (run rather than dropped).
+ * `running + grabs in flight <= concurrency`, plus the jobs a stalled server assigned for its
+ * written-off grabs (run rather than dropped; see scheduler.ts for the bound).
  */
 export function schedulerViolation(
   links: readonly Link[],

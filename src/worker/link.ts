@@ -10,7 +10,7 @@
  *    │                 woken() / regrabDue()                        │  ▼
  *    │                             └───────────────── asleep ◄──── sleep()
  *    │                 spoke() (any packet)                         │
- *    │                             └───────────────── stalled ◄──── stalled() (grabTimeout)
+ *    │                             └───────────────── stalled ◄──── stall() (overdue)
  *
  * - owed: a GRAB is owed — a NOOP arrived (`wakePending`), the connection just became ready, or
  *   the last answer was a job so more may be queued (`hasWork`). It is never dropped: with no
@@ -19,14 +19,36 @@
  *   to the concurrency, back to 1 on NO_JOB). A NOOP that arrives meanwhile is remembered.
  * - asleep: PRE_SLEEP sent; only after the LAST grab in flight came back NO_JOB with no wake
  *   since (an earlier NO_JOB may be followed by a job). Woken by NOOP or by the idle guard.
- * - stalled: its GRABs went unanswered for `grabTimeout` and were written off; skipped until the
- *   server sends anything again.
+ * - stalled: its oldest GRAB went unanswered past the link's overdue bound (`overdueAfter`: a few
+ *   times its recent answer times, OVERDUE_FLOOR_MS to OVERDUE_CEILING_MS, never past
+ *   `grabTimeout`); its GRABs were written off, their slots given to the other servers at once.
+ *   Skipped until the server sends anything again.
+ * - written off: GRABs sent and still owed an answer whose slots were given back (`writtenOff`).
+ *   The server answers a connection's packets in order, so the next `writtenOff` answers are
+ *   theirs: a job they bring runs over budget, a NO_JOB changes nothing. While any is owed the
+ *   link holds at most one counted GRAB (the probe, after it spoke), and never more than
+ *   `concurrency` are written off: the over-budget exception is bounded per server.
  * A ready link is in exactly one of owed, grabbing, asleep, stalled — never idle with nothing
  * that will make it grab again (the lost wake-up this design exists to prevent).
  */
 import type { Connection } from "../connection/connection.ts";
 import type { GearmanError } from "../errors.ts";
 import type { Job } from "./job.ts";
+
+/**
+ * The overdue bound never goes below this. GRAB answers on loopback take well under a
+ * millisecond; under load (two cores shared by a test suite, gearmand and several workers) the
+ * slowest answer gap measured was ~40 ms on gearmand and ~60 ms on the embedded server
+ * (docs/protocol.md, "Silent servers"), so 300 ms leaves a wide margin, and a false verdict
+ * costs little: the server's next answer ends it.
+ */
+export const OVERDUE_FLOOR_MS = 300;
+/** The overdue bound never goes above this (nor above `grabTimeout`): a silent server costs its slots for at most 2 s. */
+export const OVERDUE_CEILING_MS = 2000;
+/** The bound is this many times the slowest recent answer gap. */
+export const OVERDUE_FACTOR = 4;
+/** A recent answer gap counts half after this long (decays back toward the floor). */
+export const ANSWER_HALF_LIFE_MS = 10_000;
 
 /** What `noJob()` leaves the link owing. */
 export const NoJobAnswer = {
@@ -59,9 +81,17 @@ export class Link {
   private _stalled = false;
   private _waitingSince = 0;
   private _regrabAt = 0;
+  private _writtenOff = 0;
+  /** The slowest recent answer gap (ms, at most OVERDUE_CEILING_MS / OVERDUE_FACTOR) and when it was measured. */
+  private _slowest = 0;
+  private _slowestAt = 0;
+  /** The stall was reported (once per stall, at `grabTimeout`). */
+  private _reported = false;
 
   // Counters for stats(); written by the scheduler and the job runner.
   jobsRunning = 0;
+  /** Times the link was found overdue and its GRABs written off. */
+  stalls = 0;
   /** Results delivered (WORK_COMPLETE, WORK_FAIL, WORK_EXCEPTION written). */
   jobsDone = 0;
   jobsLost = 0;
@@ -73,9 +103,13 @@ export class Link {
   /** Jobs from the current session, by handle (to abort them on loss, and spot a re-assignment). */
   readonly jobs = new Map<string, Job>();
 
-  constructor(index: number, key: string) {
+  /** The worker's concurrency: the most GRABs this link may have written off at a time. */
+  readonly concurrency: number;
+
+  constructor(index: number, key: string, concurrency: number) {
     this.index = index;
     this.key = key;
+    this.concurrency = concurrency;
   }
 
   get ready(): boolean {
@@ -101,6 +135,25 @@ export class Link {
   get waitingSince(): number {
     return this._waitingSince;
   }
+  /** GRABs sent, still owed an answer, whose slots were given back (see the header). */
+  get writtenOff(): number {
+    return this._writtenOff;
+  }
+
+  /** The slowest recent answer gap at `now`, decayed (ms). */
+  slowestAnswer(now: number): number {
+    if (this._slowest === 0) return 0;
+    return this._slowest * 0.5 ** ((now - this._slowestAt) / ANSWER_HALF_LIFE_MS);
+  }
+
+  /**
+   * How long the oldest GRAB in flight may wait at `now` before the link is overdue:
+   * OVERDUE_FACTOR × the slowest recent answer, within the floor and ceiling, at most `grabTimeout`.
+   */
+  overdueAfter(now: number, grabTimeout: number): number {
+    const bound = Math.min(OVERDUE_CEILING_MS, Math.max(OVERDUE_FLOOR_MS, OVERDUE_FACTOR * this.slowestAnswer(now)));
+    return Math.min(grabTimeout, Math.ceil(bound));
+  }
 
   /** Where the link is in its life (for stats and invariant messages). */
   get mode(): LinkMode {
@@ -114,7 +167,11 @@ export class Link {
 
   /** Should the scheduler send this link a GRAB now, if a slot is free? */
   wantsGrab(): boolean {
-    return this._ready && !this._stalled && (this._wakePending || this._hasWork) && this._grabsInFlight < this._depth;
+    if (!this._ready || this._stalled || !(this._wakePending || this._hasWork)) return false;
+    // Owing written-off answers: one probe at a time, and none once `concurrency` are owed (a
+    // probe that goes unanswered is written off in turn: this caps the over-budget exception).
+    if (this._writtenOff > 0) return this._grabsInFlight === 0 && this._writtenOff < this.concurrency;
+    return this._grabsInFlight < this._depth;
   }
 
   // ---------------------------------------------------------------------------------------
@@ -129,6 +186,8 @@ export class Link {
     this._hasWork = false;
     this._asleep = false;
     this._stalled = false;
+    this._writtenOff = 0;
+    this._reported = false;
     this._wakePending = true;
   }
 
@@ -143,6 +202,8 @@ export class Link {
     this._hasWork = false;
     this._asleep = false;
     this._stalled = false;
+    this._writtenOff = 0;
+    this._reported = false;
     return grabs;
   }
 
@@ -200,32 +261,45 @@ export class Link {
     return true;
   }
 
-  /** The oldest GRAB in flight has gone unanswered past `grabTimeout` (a question: nothing changes). */
+  /** The oldest GRAB in flight has waited past `overdueAfter` (a question: nothing changes). */
   overdue(now: number, grabTimeout: number): boolean {
-    return this._ready && this._grabsInFlight > 0 && now - this._waitingSince > grabTimeout;
+    return this._ready && this._grabsInFlight > 0 && now - this._waitingSince > this.overdueAfter(now, grabTimeout);
   }
 
   /**
-   * Our own code held the event loop (and the guard) for most of `grabTimeout`: the wait for the
-   * GRABs in flight starts again now, so the server is judged only on time it had to answer.
+   * Our own code held the event loop (and the guard) for much of the wait: it starts again now,
+   * so the server is judged only on time it had to answer.
    */
   excuse(now: number): void {
     if (this._grabsInFlight > 0) this._waitingSince = now;
   }
 
   /**
-   * The oldest GRAB went unanswered past `grabTimeout`: write the grabs off (returned, for the
-   * caller to give back) and skip the link until it speaks. 0 when not overdue.
+   * The oldest GRAB is overdue: write the grabs off (returned, for the caller to give back) and
+   * skip the link until it speaks. 0 when not overdue.
    */
   stall(now: number, grabTimeout: number): number {
     if (!this.overdue(now, grabTimeout)) return 0;
     const grabs = this._grabsInFlight;
     this._grabsInFlight = 0;
+    this._writtenOff += grabs;
     this._hasWork = false;
     this._wakePending = false;
     this._depth = 1;
     this._stalled = true;
+    this._reported = false;
+    this.stalls++;
     return grabs;
+  }
+
+  /**
+   * Still stalled and silent since its oldest GRAB for more than `grabTimeout`: true once per
+   * stall, for the caller to report it.
+   */
+  silentPast(now: number, grabTimeout: number): boolean {
+    if (!this._stalled || this._reported || now - this._waitingSince <= grabTimeout) return false;
+    this._reported = true;
+    return true;
   }
 
   /** A stalled link sent something: grab afresh (whatever it sent is not owed to a counted GRAB). */
@@ -236,8 +310,24 @@ export class Link {
     return true;
   }
 
+  /**
+   * An answer to a GRAB arrived. Answers come in the order the GRABs went out, and written-off
+   * GRABs are older than any counted one still in flight (none goes out while they are owed but
+   * the probe, which is sent after them): the written-off ones are answered first. Returns true
+   * when it answered a counted GRAB.
+   */
   private answered(now: number): boolean {
+    if (this._writtenOff > 0) {
+      this._writtenOff--;
+      if (this._grabsInFlight > 0) this._waitingSince = now; // the server is answering: a new wait
+      return false;
+    }
     if (this._grabsInFlight === 0) return false;
+    const gap = Math.min(now - this._waitingSince, OVERDUE_CEILING_MS / OVERDUE_FACTOR);
+    if (gap >= this.slowestAnswer(now)) {
+      this._slowest = gap;
+      this._slowestAt = now;
+    }
     this._grabsInFlight--;
     if (this._grabsInFlight > 0) this._waitingSince = now;
     return true;
@@ -253,8 +343,14 @@ export class Link {
   violation(stopping: boolean): string | null {
     const where = `link ${this.key}`;
     if (this._grabsInFlight < 0) return `${where}: ${this._grabsInFlight} grabs in flight`;
+    if (this._writtenOff < 0 || this._writtenOff > this.concurrency) {
+      return `${where}: ${this._writtenOff} grabs written off (at most ${this.concurrency})`;
+    }
+    if (this._writtenOff > 0 && this._grabsInFlight > 1) {
+      return `${where}: ${this._grabsInFlight} grabs in flight while ${this._writtenOff} written off are owed (one probe at most)`;
+    }
     if (!this._ready) {
-      if (this._grabsInFlight || this._wakePending || this._hasWork || this._asleep || this._stalled) {
+      if (this._grabsInFlight || this._wakePending || this._hasWork || this._asleep || this._stalled || this._writtenOff) {
         return `${where}: down but ${this.describe()}`;
       }
       return null;
@@ -272,6 +368,6 @@ export class Link {
   }
 
   private describe(): string {
-    return `grabs=${this._grabsInFlight} wake=${this._wakePending} work=${this._hasWork} asleep=${this._asleep} stalled=${this._stalled}`;
+    return `grabs=${this._grabsInFlight} writtenOff=${this._writtenOff} wake=${this._wakePending} work=${this._hasWork} asleep=${this._asleep} stalled=${this._stalled}`;
   }
 }

@@ -9,7 +9,13 @@
  * cannot start. Which link gets each GRAB is GrabOrder's choice (grab-order.ts: woken links
  * first, then short streaks on a server that keeps assigning, then round-robin). The guard timer
  * wakes links asleep past `idleRegrabInterval` (a lost NOOP's stand-in) and stalls links whose
- * GRAB went unanswered for `grabTimeout`, giving their slots to the other servers.
+ * oldest GRAB is overdue (a few times their recent answer times, 300 ms to 2 s), giving their
+ * slots to the other servers at once: a silent server costs the healthy ones nothing after that.
+ *
+ * The one exception to the slot budget: a stalled server that resumes answers the GRABs written
+ * off on it, and the jobs those bring run over budget (`overBudget`) rather than being dropped.
+ * It is bounded: a server has at most `concurrency` GRABs written off at a time (Link), and no
+ * GRAB goes out while running jobs fill the concurrency.
  */
 import { Connection, type ConnectionEvent } from "../connection/connection.ts";
 import { everyTlsFailed } from "../connection/tls.ts";
@@ -71,7 +77,7 @@ export class Scheduler {
       config.deadLetter ?? null,
     );
     this.links = config.servers.map((server, i) => {
-      const link = new Link(i, server.key);
+      const link = new Link(i, server.key, this.concurrency);
       link.connection = new Connection(server, config.connection, {
         packet: (p) => {
           this.onPacket(link, p);
@@ -94,12 +100,14 @@ export class Scheduler {
     this.guard = new GrabGuard(this.links, config, {
       active: () => !this.stopping,
       woke: (link) => this.order.woke(link),
-      stalled: (link, grabs) => {
+      stalled: (_link, grabs) => {
         this.inFlight -= grabs;
+      },
+      silent: (link) => {
         this.emitError(
           link,
           new TimeoutError(
-            `no answer to GRAB within ${config.grabTimeout} ms (grabTimeout): its slots go to the other servers until it answers`,
+            `no answer to GRAB within ${config.grabTimeout} ms (grabTimeout): its slots went to the other servers until it answers`,
             { server: link.key },
           ),
         );
@@ -316,7 +324,11 @@ export class Scheduler {
   private onNoJob(link: Link): void {
     const now = Date.now();
     const answer = link.noJob(now);
-    if (answer === NoJobAnswer.Ignored) return; // not an answer to a counted GRAB
+    if (answer === NoJobAnswer.Ignored) {
+      // Not an answer to a counted GRAB; the last written-off one may free the link's depth.
+      if (link.writtenOff === 0) this.fill();
+      return;
+    }
     this.inFlight--;
     link.grabsAnsweredNoJob++;
     if (this.stopping) {
@@ -401,7 +413,7 @@ export class Scheduler {
 
   /** Per-server counters and state, for `worker.stats()`. */
   serverStats(): ServerStats[] {
-    return this.links.map(serverStats);
+    return this.links.map((l) => serverStats(l, this.config.grabTimeout));
   }
 
   /** Throws if the scheduler's state is inconsistent now, or was after any event (`checkInvariants`). */

@@ -209,7 +209,7 @@ describe("worker scheduler", () => {
     }
   });
 
-  test("grab timeout - a server that stops answering GRABs gives its slots back; the other server's jobs still run", async () => {
+  test("grab timeout - a server that stops answering GRABs gives its slots back once overdue (~300 ms), long before grabTimeout; reported at grabTimeout", async () => {
     let grabsOnA = 0;
     await using a = await startFaultServer({
       reply(p) {
@@ -219,21 +219,27 @@ describe("worker scheduler", () => {
     });
     const b = await mini();
     await using _b = b.server;
-    b.jobs.queue("f", "on B");
-    await using worker = checkedWorker({ servers: [a.address, b.server.address], concurrency: 1, grabTimeout: 300 });
+    await using worker = checkedWorker({ servers: [a.address, b.server.address], concurrency: 1, grabTimeout: 3000 });
     const errors: string[] = [];
     worker.on("error", (e) => errors.push(e.error.message));
     worker.register("f", (job) => `done ${job.text()}`);
     await worker.start();
     await step(() => worker.stats().servers.every((s) => s.state === "ready"), "both connected");
+    await step(() => grabsOnA === 1 && worker.stats().servers[0]!.stalled, "A's GRAB overdue");
+    const stalledAt = performance.now();
+    b.jobs.queue("f", "on B");
     await step(() => b.jobs.results.length === 1, "B's job despite A holding the only slot's GRAB", 3000);
+    expect(performance.now() - stalledAt).toBeLessThan(2000); // not grabTimeout
+    expect(worker.stats().servers[0]!.grabsWrittenOff).toBe(1);
     expect(grabsOnA).toBe(1);
-    expect(errors.length).toBe(1);
+    await step(() => errors.length === 1, "the report at grabTimeout", 5000);
     expect(errors[0]).toContain("grabTimeout");
     expect(errors[0]).toContain(a.address);
-    // A speaks again: it is grabbed from again.
+    // A speaks again (its late answer): it is grabbed from again.
     (await a.nextPeer()).send(T.NO_JOB);
     await step(() => grabsOnA === 2, "a fresh GRAB to A");
+    expect(worker.stats().servers[0]!.grabsWrittenOff).toBe(0);
+    expect(errors.length).toBe(1);
   });
 
   test("wakes - a NOOP that arrives while every slot is busy is answered with a GRAB once a slot frees, before more work from the busy server", async () => {
