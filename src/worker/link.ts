@@ -350,7 +350,14 @@ export class Link {
       return `${where}: ${this._grabsInFlight} grabs in flight while ${this._writtenOff} written off are owed (one probe at most)`;
     }
     if (!this._ready) {
-      if (this._grabsInFlight || this._wakePending || this._hasWork || this._asleep || this._stalled || this._writtenOff) {
+      if (
+        this._grabsInFlight ||
+        this._wakePending ||
+        this._hasWork ||
+        this._asleep ||
+        this._stalled ||
+        this._writtenOff
+      ) {
         return `${where}: down but ${this.describe()}`;
       }
       return null;
