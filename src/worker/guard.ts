@@ -13,7 +13,8 @@
  */
 import type { ResolvedWorkerOptions } from "../options.ts";
 import { afterArrivedIo } from "../util/deadline.ts";
-import { type Link, OVERDUE_FLOOR_MS } from "./link.ts";
+import { OVERDUE_FLOOR_MS } from "../util/answer-times.ts";
+import type { Link } from "./link.ts";
 
 export interface GuardHooks {
   /** False once the worker stops: no more re-grabs. */

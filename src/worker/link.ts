@@ -20,8 +20,7 @@
  * - asleep: PRE_SLEEP sent; only after the LAST grab in flight came back NO_JOB with no wake
  *   since (an earlier NO_JOB may be followed by a job). Woken by NOOP or by the idle guard.
  * - stalled: its oldest GRAB went unanswered past the link's overdue bound (`overdueAfter`: a few
- *   times its recent answer times, OVERDUE_FLOOR_MS to OVERDUE_CEILING_MS, never past
- *   `grabTimeout`); its GRABs were written off, their slots given to the other servers at once.
+ *   times its recent answer times, 300 ms to 2 s, never past `grabTimeout`; util/answer-times.ts); its GRABs were written off, their slots given to the other servers at once.
  *   Skipped until the server sends anything again.
  * - written off: GRABs sent and still owed an answer whose slots were given back (`writtenOff`).
  *   The server answers a connection's packets in order, so the next `writtenOff` answers are
@@ -33,22 +32,10 @@
  */
 import type { Connection } from "../connection/connection.ts";
 import type { GearmanError } from "../errors.ts";
+import { AnswerTimes } from "../util/answer-times.ts";
 import type { Job } from "./job.ts";
 
-/**
- * The overdue bound never goes below this. GRAB answers on loopback take well under a
- * millisecond; under load (two cores shared by a test suite, gearmand and several workers) the
- * slowest answer gap measured was ~40 ms on gearmand and ~60 ms on the embedded server
- * (docs/protocol.md, "Silent servers"), so 300 ms leaves a wide margin, and a false verdict
- * costs little: the server's next answer ends it.
- */
-export const OVERDUE_FLOOR_MS = 300;
-/** The overdue bound never goes above this (nor above `grabTimeout`): a silent server costs its slots for at most 2 s. */
-export const OVERDUE_CEILING_MS = 2000;
-/** The bound is this many times the slowest recent answer gap. */
-export const OVERDUE_FACTOR = 4;
-/** A recent answer gap counts half after this long (decays back toward the floor). */
-export const ANSWER_HALF_LIFE_MS = 10_000;
+export { OVERDUE_CEILING_MS, OVERDUE_FLOOR_MS } from "../util/answer-times.ts";
 
 /** What `noJob()` leaves the link owing. */
 export const NoJobAnswer = {
@@ -82,9 +69,8 @@ export class Link {
   private _waitingSince = 0;
   private _regrabAt = 0;
   private _writtenOff = 0;
-  /** The slowest recent answer gap (ms, at most OVERDUE_CEILING_MS / OVERDUE_FACTOR) and when it was measured. */
-  private _slowest = 0;
-  private _slowestAt = 0;
+  /** How long its GRAB answers took lately: the overdue bound. */
+  private readonly answers = new AnswerTimes();
   /** The stall was reported (once per stall, at `grabTimeout`). */
   private _reported = false;
 
@@ -142,17 +128,16 @@ export class Link {
 
   /** The slowest recent answer gap at `now`, decayed (ms). */
   slowestAnswer(now: number): number {
-    if (this._slowest === 0) return 0;
-    return this._slowest * 0.5 ** ((now - this._slowestAt) / ANSWER_HALF_LIFE_MS);
+    return this.answers.slowest(now);
   }
 
   /**
-   * How long the oldest GRAB in flight may wait at `now` before the link is overdue:
-   * OVERDUE_FACTOR × the slowest recent answer, within the floor and ceiling, at most `grabTimeout`.
+   * How long the oldest GRAB in flight may wait at `now` before the link is overdue: a few times
+   * its slowest recent answer, within the floor and ceiling (util/answer-times.ts), at most
+   * `grabTimeout`.
    */
   overdueAfter(now: number, grabTimeout: number): number {
-    const bound = Math.min(OVERDUE_CEILING_MS, Math.max(OVERDUE_FLOOR_MS, OVERDUE_FACTOR * this.slowestAnswer(now)));
-    return Math.min(grabTimeout, Math.ceil(bound));
+    return this.answers.overdueAfter(now, grabTimeout);
   }
 
   /** Where the link is in its life (for stats and invariant messages). */
@@ -323,11 +308,7 @@ export class Link {
       return false;
     }
     if (this._grabsInFlight === 0) return false;
-    const gap = Math.min(now - this._waitingSince, OVERDUE_CEILING_MS / OVERDUE_FACTOR);
-    if (gap >= this.slowestAnswer(now)) {
-      this._slowest = gap;
-      this._slowestAt = now;
-    }
+    this.answers.answered(now - this._waitingSince, now);
     this._grabsInFlight--;
     if (this._grabsInFlight > 0) this._waitingSince = now;
     return true;

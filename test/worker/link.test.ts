@@ -121,7 +121,6 @@ describe("link transitions", () => {
     link.becameReady();
     link.grabSent(0);
     link.assigned(1, CONCURRENCY); // depth 2
-    link.assigned; // (keep the same link)
     link.grabSent(2);
     link.grabSent(2);
     expect(link.grabsInFlight).toBe(2);
