@@ -49,6 +49,15 @@ export interface ServerOptions {
   maxPendingOutput?: number;
   /** Job handle prefix; handles are PREFIX + a counter. @default "H:" + hostname + ":" (as gearmand) */
   handlePrefix?: string;
+  /**
+   * The counter of the first job handle. gearmand starts at 1 on every start, so a restarted
+   * server gives new jobs the handles of old ones a client may still ask about; the default
+   * starts at the start time in ms × 1000 instead, so handles stay unique across restarts (unless
+   * a run averaged over 1,000 jobs per ms over its life, or the clock went back). Restored
+   * durable jobs keep their handles and numbering continues past them. 1 numbers as gearmand does.
+   * @default Date.now() × 1000 + 1 at start
+   */
+  firstHandle?: number;
   /** Fault switches for tests (see `ServerFaults`). @default all off */
   faults?: Partial<ServerFaults>;
   /**
@@ -71,6 +80,9 @@ export interface ServerTlsOptions {
   ca?: string;
 }
 
+/** Handle numbers reserved per millisecond since the epoch by the default `firstHandle`. */
+export const HANDLES_PER_MS = 1000;
+
 export const SERVER_DEFAULTS = {
   port: DEFAULT_PORT,
   host: "127.0.0.1",
@@ -91,6 +103,7 @@ export interface ResolvedServerOptions {
   readonly maxPacketSize: number;
   readonly maxPendingOutput: number;
   readonly handlePrefix: string;
+  readonly firstHandle: number;
   readonly faults: ServerFaults;
   /** PEM text; `ca` set: mutual TLS. */
   readonly tls: { readonly cert: string; readonly key: string; readonly ca?: string } | null;
@@ -150,6 +163,7 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
       1024,
     ),
     handlePrefix: options.handlePrefix ?? `H:${hostname()}:`,
+    firstHandle: integerOption("firstHandle", options.firstHandle, Date.now() * HANDLES_PER_MS + 1, 1),
     faults: { withholdNoop: false, ignoreGrabs: false, dropOnAssign: false, ...options.faults },
     tls: resolveServerTls(options.tls),
     log: options.log ?? ((line) => console.error(`gearbun server: ${line}`)),

@@ -37,18 +37,28 @@ export class JobQueues {
   private readonly byUnique = new Map<string, Set<Job>>();
   /** Epoch jobs not due yet, sorted by time. */
   readonly scheduled: Job[] = [];
-  private handleCounter = 0;
+  /**
+   * The last handle number given out. By default it starts from the start time (option
+   * `firstHandle`), not from 0 as gearmand's does: a restarted server must not give a new job
+   * the handle of an older one a client may still ask about (`status(handle)` would answer for
+   * the wrong job). Restored durable jobs keep their handles; numbering continues past them.
+   */
+  private handleCounter: number;
 
   constructor(
     private readonly handlePrefix: string,
     /** gearmand --worker-wakeup: NOOPs per queued job, 0 = all sleeping workers. */
     private readonly workerWakeup: number,
-  ) {}
+    /** The counter of the first handle (option `firstHandle`). */
+    firstHandle = 1,
+  ) {
+    this.handleCounter = firstHandle - 1;
+  }
 
   /** Continue handle numbering after restored jobs. */
   noteHandle(handle: string): void {
-    if (!handle.startsWith(this.handlePrefix)) return;
-    const n = Number(handle.slice(this.handlePrefix.length));
+    // Any prefix: a store written under another prefix must not collide either.
+    const n = Number(handle.slice(handle.lastIndexOf(":") + 1));
     if (Number.isInteger(n) && n > this.handleCounter) this.handleCounter = n;
   }
 

@@ -93,7 +93,7 @@ class ServerImpl implements EmbeddedServer, HandlerContext, PeerHost {
   constructor(options: ResolvedServerOptions) {
     this.options = options;
     this.faults = options.faults;
-    this.queues = new JobQueues(options.handlePrefix, options.workerWakeup);
+    this.queues = new JobQueues(options.handlePrefix, options.workerWakeup, options.firstHandle);
     this.input = new PacketHandlers(this);
   }
 

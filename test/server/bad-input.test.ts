@@ -20,7 +20,7 @@ afterEach(async () => {
 });
 
 async function server(options: Parameters<typeof startServer>[0] = {}): Promise<EmbeddedServer> {
-  const s = await startServer({ port: 0, ...options });
+  const s = await startServer({ port: 0, firstHandle: 1, ...options });
   servers.push(s);
   return s;
 }

@@ -122,12 +122,12 @@ describe("durable", () => {
     // so the restarted server is asked (below) well before the job is due.
     const at = Math.floor(Date.now() / 1000) + 2;
     {
-      await using server = await startServer({ port: 0, store });
+      await using server = await startServer({ port: 0, store, firstHandle: 1 });
       using c = await RawPeer.connect(server.port);
       c.send(T.SUBMIT_JOB_EPOCH, "f", "", String(at), "timed");
       expect(await c.syncRendered()).toEqual(["JOB_CREATED(H:1)"]);
     }
-    await using server = await startServer({ port: 0, store });
+    await using server = await startServer({ port: 0, store, firstHandle: 1 });
     using w = await RawPeer.connect(server.port);
     w.send(T.CAN_DO, "f");
     w.send(T.GRAB_JOB);
@@ -143,7 +143,7 @@ describe("durable", () => {
   test("durable - stop() with a job in a worker's hand is no retry: the job stays in the store", async () => {
     const store = tempStore();
     {
-      await using server = await startServer({ port: 0, store, jobRetries: 1 });
+      await using server = await startServer({ port: 0, store, jobRetries: 1, firstHandle: 1 });
       using c = await RawPeer.connect(server.port);
       using w = await RawPeer.connect(server.port);
       c.send(T.SUBMIT_JOB_BG, "f", "", "kept");
@@ -152,7 +152,7 @@ describe("durable", () => {
       w.send(T.GRAB_JOB);
       expect(await w.syncRendered()).toEqual(["JOB_ASSIGN(H:1,f,kept)"]);
     }
-    await using server = await startServer({ port: 0, store, jobRetries: 1 });
+    await using server = await startServer({ port: 0, store, jobRetries: 1, firstHandle: 1 });
     using w = await RawPeer.connect(server.port);
     w.send(T.CAN_DO, "f");
     w.send(T.GRAB_JOB);

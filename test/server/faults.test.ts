@@ -9,7 +9,7 @@ import { startServer } from "../../src/server/server.ts";
 import { RawPeer } from "../support/raw-peer.ts";
 
 test("faults - ignoreGrabs: GRABs get no answer; switched off, grabs are answered again", async () => {
-  await using server = await startServer({ port: 0, faults: { ignoreGrabs: true } });
+  await using server = await startServer({ port: 0, firstHandle: 1, faults: { ignoreGrabs: true } });
   using c = await RawPeer.connect(server.port);
   using w = await RawPeer.connect(server.port);
   c.send(T.SUBMIT_JOB_BG, "f", "", "x");
@@ -24,7 +24,7 @@ test("faults - ignoreGrabs: GRABs get no answer; switched off, grabs are answere
 });
 
 test("faults - dropOnAssign: the worker is disconnected after JOB_ASSIGN; the job goes back to the queue", async () => {
-  await using server = await startServer({ port: 0, faults: { dropOnAssign: true } });
+  await using server = await startServer({ port: 0, firstHandle: 1, faults: { dropOnAssign: true } });
   using c = await RawPeer.connect(server.port);
   c.send(T.SUBMIT_JOB, "f", "", "x");
   await c.sync();

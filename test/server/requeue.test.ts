@@ -113,7 +113,7 @@ testOnTargets("requeue", "cancel job: the client gets WORK_FAIL and the job neve
 });
 
 test("requeue - by default (jobRetries 5) a job that kills every worker taking it ends with WORK_FAIL", async () => {
-  await using server = await startServer({ port: 0 });
+  await using server = await startServer({ port: 0, firstHandle: 1 });
   expect(SERVER_DEFAULTS.jobRetries).toBe(5);
   using c = await RawPeer.connect(server.port);
   c.send(T.SUBMIT_JOB, "killer", "", "x");

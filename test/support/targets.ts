@@ -132,7 +132,13 @@ function serverSettings(options: TargetOptions): TargetSettings {
 
 async function startEmbeddedInProcess(options: TargetOptions): Promise<Target> {
   const settings = serverSettings(options);
-  let server: EmbeddedServer = await startServer({ port: options.port ?? 0, host: "127.0.0.1", ...settings });
+  // Handles numbered from 1 as gearmand numbers them, so transcripts read the same on both targets.
+  let server: EmbeddedServer = await startServer({
+    port: options.port ?? 0,
+    host: "127.0.0.1",
+    firstHandle: 1,
+    ...settings,
+  });
   const port = server.port;
   let running = true;
   const stop = async (): Promise<void> => {
@@ -149,7 +155,7 @@ async function startEmbeddedInProcess(options: TargetOptions): Promise<Target> {
     kill: stop,
     restart: async () => {
       await stop();
-      server = await listenAgain(() => startServer({ port, host: "127.0.0.1", ...settings }));
+      server = await listenAgain(() => startServer({ port, host: "127.0.0.1", firstHandle: 1, ...settings }));
       running = true;
     },
     log: () => "",
