@@ -98,9 +98,23 @@ export type ConnectionErrorCode = (typeof ERROR_CODES.ConnectionError)[number];
 export class ConnectionError extends GearmanError {
   override name = "ConnectionError";
   declare readonly code: ConnectionErrorCode;
-  constructor(code: ConnectionErrorCode, message: string, options: GearmanErrorOptions = {}) {
+  /**
+   * For a request the connection was lost under (`CONNECTION_LOST`, `HEARTBEAT_TIMEOUT`, `CLOSED`
+   * on a waiting submit or job): `false` — it was never written to the server, so it did not
+   * run and may be sent again; `true` — it was written, and the outcome is unknown: the server
+   * may have created the job, and it may have run or still run (a frozen server that resumes
+   * runs what it had accepted). `undefined` for errors about no one request (a failed dial).
+   */
+  readonly sent: boolean | undefined;
+  constructor(code: ConnectionErrorCode, message: string, options: ConnectionErrorOptions = {}) {
     super(code, message, options);
+    this.sent = options.sent;
   }
+}
+
+export interface ConnectionErrorOptions extends GearmanErrorOptions {
+  /** The request it fails had been written to the server (see ConnectionError.sent). */
+  sent?: boolean;
 }
 
 /** An operation did not finish in the time it was given. */

@@ -15,6 +15,12 @@
  * it). A server is known down once a dial failed or its connection was lost (a heartbeat timeout
  * included), and is skipped until it is ready again; a submit fails only when no server is
  * reachable, and its error lists each server and why.
+ *
+ * A silent server — connected, but its replies overdue (silence.ts) — is skipped by new submits
+ * the same way, long before its heartbeat times out, until it sends anything again; jobs with a
+ * unique key whose server it is go to the next server in the key's ranking meanwhile, as they
+ * would if it were down. Requests already written to it stay: they end at its answer or at the
+ * heartbeat timeout (`sent: true`, outcome unknown), or are resubmitted (`retryOnDisconnect`).
  */
 import { Admin } from "../admin/admin.ts";
 import { Connection, type ConnectionEvent } from "../connection/connection.ts";
@@ -37,6 +43,7 @@ import { ServerLink, type JobStatus, type UniqueStatus } from "./link.ts";
 import { BackgroundSubmit, type Payload, type Submission } from "./submission.ts";
 import { Task } from "./task.ts";
 import { Window } from "./window.ts";
+import { SilenceCheck } from "./silence.ts";
 
 export type { Payload } from "./submission.ts";
 export type { BackgroundOptions, Priority, SubmitOptions } from "../options.ts";
@@ -49,6 +56,8 @@ export interface ServerInfo {
   lastError: Error | null;
   /** Requests awaiting a reply and foreground jobs awaiting a result on this connection. */
   inFlight: { requests: number; jobs: number };
+  /** Connected, but its replies are overdue: new submits go to the other servers until it answers. */
+  silent: boolean;
 }
 
 const FOREGROUND: Record<Priority, number> = {
@@ -78,8 +87,12 @@ export class Client {
   private readonly links: ServerLink[];
   /** Links that are ready, in server-list order. */
   private ready: ServerLink[] = [];
-  /** Links not known to be down (ready, or on their first dial), in server-list order: where submits go. */
+  /** Links not known to be down (ready, or on their first dial), in server-list order. */
   private up: ServerLink[];
+  /** Of `up`, those not silent (all of `up` if every one is): where submits go. */
+  private routable: ServerLink[];
+  /** The timer that marks links silent (silence.ts). */
+  private readonly silence: SilenceCheck;
   private next = 0;
   private readonly waiting = new Fifo<Waiting>();
   /** Background handle → the server that created it, for status(handle). */
@@ -108,10 +121,13 @@ export class Client {
       link = new ServerLink(connection, {
         backgroundCreated: (handle, l) => this.handles.remember(handle, l),
         lost: (task, error) => this.lost(task, error),
+        spoke: () => this.linksChanged(),
       });
       return link;
     });
     this.up = this.links;
+    this.routable = this.links;
+    this.silence = new SilenceCheck(this.links, () => this.linksChanged());
     for (const link of this.links) link.connection.connect().catch(() => {}); // errors arrive as events
   }
 
@@ -233,6 +249,7 @@ export class Client {
       state: l.connection.state,
       lastError: l.lastError,
       inFlight: l.inFlight,
+      silent: l.silent,
     }));
   }
 
@@ -240,11 +257,13 @@ export class Client {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const error = new ConnectionError("CLOSED", "client closed");
+    this.silence.stop();
+    const error = new ConnectionError("CLOSED", "client closed", { sent: false });
     for (const w of this.waiting.drain()) w.fail(error);
     this.window?.fail(error);
     this.ready = [];
     this.up = [];
+    this.routable = [];
     for (const link of this.links) link.lose(error, true);
     await Promise.all([...this.links.map((l) => l.connection.close()), ...this.cancels]);
     this.handles.clear();
@@ -336,7 +355,7 @@ export class Client {
   }
 
   private route(unique: string): ServerLink | null {
-    const up = this.up;
+    const up = this.routable;
     if (up.length === 0) return null;
     if (up.length === 1) return up[0]!;
     if (unique !== "") return pickByUnique(unique, up);
@@ -349,6 +368,8 @@ export class Client {
     // A connection reports `disconnected` before it leaves the ready state: lastError decides.
     this.up = this.links.filter((l) => l.lastError === null && l.connection.state !== "closed");
     this.ready = this.up.filter((l) => l.isReady);
+    const heard = this.up.filter((l) => !l.silent);
+    this.routable = heard.length > 0 ? heard : this.up;
   }
 
   /**

@@ -10,6 +10,7 @@ import type { Connection } from "../connection/connection.ts";
 import { ConnectionError, JobExceptionError, JobFailedError, ProtocolError, ServerError } from "../errors.ts";
 import { findNul } from "../protocol/decode.ts";
 import { PacketType, packetName, type Packet } from "../protocol/packets.ts";
+import { AnswerTimes } from "../util/answer-times.ts";
 import { Fifo } from "../util/fifo.ts";
 import { JobTable, keep, resultAt, textAt, type JobEntry } from "./jobs.ts";
 import type { Submission } from "./submission.ts";
@@ -65,6 +66,8 @@ export interface LinkHooks {
   backgroundCreated(handle: string, link: ServerLink): void;
   /** A waiting job's connection was lost: resubmit it elsewhere or reject it. */
   lost(task: Submission, error: ConnectionError): void;
+  /** A link marked silent sent something: it takes new submits again. */
+  spoke(link: ServerLink): void;
 }
 
 const utf8 = new TextDecoder();
@@ -83,6 +86,18 @@ export class ServerLink implements TaskOwner {
   private readonly parked = new Fifo<Submission>();
   /** Foreground jobs by handle. */
   private readonly jobs = new JobTable();
+  /**
+   * `performance.now()` when the oldest request still waiting for its reply began to wait, or
+   * when the server last sent anything since (whichever is later).
+   */
+  private waitingSince = 0;
+  /** How long its answers took lately: the bound past which it counts as silent. */
+  private readonly answers = new AnswerTimes();
+  /**
+   * Requests wait past the overdue bound with nothing heard: new submits go to the other
+   * servers until it sends anything (set by the client's silence check, cleared here).
+   */
+  silent = false;
 
   constructor(connection: Connection, hooks: LinkHooks) {
     this.connection = connection;
@@ -112,7 +127,7 @@ export class ServerLink implements TaskOwner {
   handshake(clientId: string | undefined): void {
     if (clientId !== undefined) this.connection.send(PacketType.SET_CLIENT_ID, clientId);
     this.connection.send(PacketType.OPTION_REQ, "exceptions");
-    this.requests.push(OPTION);
+    this.request(OPTION);
     for (const task of this.parked.drain()) if (task.state === "pending") this.submit(task);
   }
 
@@ -125,7 +140,45 @@ export class ServerLink implements TaskOwner {
     this.connection.writePacket(task.packetType, task.packetArgs());
     task.sent();
     if (task instanceof Task) task.owner = this;
-    this.requests.push(task);
+    this.request(task);
+  }
+
+  /** A request was written: the wait for its reply starts now if none was waiting. */
+  private request(r: Request): void {
+    if (this.requests.length === 0) this.waitingSince = performance.now();
+    this.requests.push(r);
+  }
+
+  /**
+   * Anything arrived: a request still waiting gets a new wait from now, the gap since the last
+   * sign of life is measured, and a silent link takes submits again. Only read the clock when
+   * a request waits: a stream of results with nothing owed costs nothing here.
+   */
+  private heard(): void {
+    if (this.requests.length > 0) {
+      const now = performance.now();
+      this.answers.answered(now - this.waitingSince, now);
+      this.waitingSince = now;
+    }
+    if (this.silent) {
+      this.silent = false;
+      this.hooks.spoke(this);
+    }
+  }
+
+  /** Requests have waited past the overdue bound at `now` (`performance.now()`) with nothing heard. */
+  overdue(now: number): boolean {
+    return this.requests.length > 0 && now - this.waitingSince > this.answers.overdueAfter(now);
+  }
+
+  /** The overdue bound at `now` (ms). */
+  overdueAfter(now: number): number {
+    return this.answers.overdueAfter(now);
+  }
+
+  /** Our own code held the loop: the wait starts again now (the server is judged on its own time). */
+  excuse(now: number): void {
+    if (this.requests.length > 0) this.waitingSince = now;
   }
 
   /** The submits parked here (the dial failed: they go elsewhere). */
@@ -136,14 +189,14 @@ export class ServerLink implements TaskOwner {
   getStatus(handle: string): Promise<JobStatus> {
     const { promise, resolve, reject } = Promise.withResolvers<JobStatus>();
     this.connection.send(PacketType.GET_STATUS, handle);
-    this.requests.push({ kind: "status", handle, resolve, reject });
+    this.request({ kind: "status", handle, resolve, reject });
     return promise;
   }
 
   getStatusUnique(unique: string): Promise<UniqueStatus> {
     const { promise, resolve, reject } = Promise.withResolvers<UniqueStatus>();
     this.connection.send(PacketType.GET_STATUS_UNIQUE, unique);
-    this.requests.push({ kind: "statusUnique", unique, resolve, reject });
+    this.request({ kind: "statusUnique", unique, resolve, reject });
     return promise;
   }
 
@@ -154,31 +207,37 @@ export class ServerLink implements TaskOwner {
 
   /** The connection was lost (or closed): everything waiting here ends or moves elsewhere. */
   lose(cause: Error, closing: boolean): void {
+    this.silent = false;
     const requests = this.requests.drain();
     const tasks = this.jobs.drain();
     // A silent server keeps its own code, and its message says how long it was silent.
     const heartbeat = cause instanceof ConnectionError && cause.code === "HEARTBEAT_TIMEOUT";
     const silence = cause.message.replace(` (server ${this.key})`, "");
-    const lost = (what: string): ConnectionError =>
-      closing
-        ? new ConnectionError("CLOSED", `client closed while ${what} waited`, { server: this.key, cause })
+    // `sent`: whether the request had been written (its outcome is then unknown) or not.
+    const lost = (what: string, sent = true): ConnectionError => {
+      const options = { server: this.key, cause, sent };
+      const unknown = sent ? " (it was sent: it may have been created and may run)" : " (not sent)";
+      return closing
+        ? new ConnectionError("CLOSED", `client closed while ${what} waited${unknown}`, options)
         : heartbeat
-          ? new ConnectionError("HEARTBEAT_TIMEOUT", `${what} waited on a ${silence}`, { server: this.key, cause })
-          : new ConnectionError("CONNECTION_LOST", `connection lost while ${what} waited`, { server: this.key, cause });
+          ? new ConnectionError("HEARTBEAT_TIMEOUT", `${what} waited on a ${silence}${unknown}`, options)
+          : new ConnectionError("CONNECTION_LOST", `connection lost while ${what} waited${unknown}`, options);
+    };
     // Submits waiting for JOB_CREATED share one error per function: a bulk enqueue cut off
     // mid-way would otherwise build (and capture a stack for) one per submit.
     const submitErrors = new Map<string, ConnectionError>();
-    const submitLost = (fn: string): ConnectionError => {
-      let error = submitErrors.get(fn);
-      if (error === undefined) submitErrors.set(fn, (error = lost(`submit to ${fn}`)));
+    const submitLost = (fn: string, sent: boolean): ConnectionError => {
+      const key = sent ? `1${fn}` : `0${fn}`;
+      let error = submitErrors.get(key);
+      if (error === undefined) submitErrors.set(key, (error = lost(`submit to ${fn}`, sent)));
       return error;
     };
     for (const task of this.parked.drain()) {
-      if (task.state === "pending") task.reject(submitLost(task.function));
+      if (task.state === "pending") task.reject(submitLost(task.function, false));
     }
     for (const request of requests) {
       if (request.kind === "submit") {
-        if (request.state === "pending") this.hooks.lost(request, submitLost(request.function));
+        if (request.state === "pending") this.hooks.lost(request, submitLost(request.function, true));
       } else if (request.kind === "status") {
         request.reject(lost(`GET_STATUS ${request.handle}`));
       } else if (request.kind === "statusUnique") {
@@ -193,6 +252,7 @@ export class ServerLink implements TaskOwner {
   }
 
   onPacket(packet: Packet): void {
+    this.heard();
     const args = packet.args;
     switch (packet.type) {
       case PacketType.WORK_DATA:
@@ -307,6 +367,7 @@ export class ServerLink implements TaskOwner {
    */
   onBody(type: number, buf: Uint8Array, from: number, to: number): boolean {
     if (type === PacketType.WORK_COMPLETE) {
+      this.heard();
       const nul = findNul(buf, from, to);
       if (nul < 0) return false;
       const entry = this.jobs.take(this.jobs.handleAt(buf, from, nul));
@@ -316,6 +377,7 @@ export class ServerLink implements TaskOwner {
     if (type === PacketType.JOB_CREATED) {
       const request = this.requests.peek();
       if (request === undefined || request.kind !== "submit") return false;
+      this.heard();
       this.requests.shift();
       if (request.state === "pending") this.jobCreated(request, textAt(buf, from, to));
       return true;
