@@ -1,7 +1,7 @@
 /**
  * The client's silence check: one timer over its server links. A connected server whose oldest
  * request (a submit's JOB_CREATED, a status) has waited past its overdue bound with nothing
- * heard — a few times its recent answer gaps, 300 ms to 2 s (util/answer-times.ts) — is marked
+ * heard — a few times its recent answer gaps, 500 ms to 2 s (util/answer-times.ts) — is marked
  * silent, and new submits go to the other servers until it sends anything again (the link
  * clears the mark). The heartbeat still decides when the connection is dead; this only decides
  * where new work goes, so a frozen server costs new submits at most its bound plus one period.

@@ -15,10 +15,12 @@
 /**
  * The bound never goes below this. Answers on loopback take well under a millisecond; under
  * load (two cores shared by a test suite, job servers and several workers) the slowest gaps
- * measured were tens of milliseconds (docs/protocol.md, "Silent servers"), so 300 ms leaves a
- * wide margin, and a false verdict costs little: the server's next answer ends it.
+ * measured were tens of milliseconds (docs/protocol.md, "Silent servers"), so 500 ms leaves a
+ * wide margin — a server that answers every packet 300 ms late is never taken for silent, not
+ * even before its first answer was measured — and a false verdict costs little: the server's
+ * next answer ends it.
  */
-export const OVERDUE_FLOOR_MS = 300;
+export const OVERDUE_FLOOR_MS = 500;
 /** The bound never goes above this: a silent server keeps new work waiting 2 s at most. */
 export const OVERDUE_CEILING_MS = 2000;
 /** The bound is this many times the slowest recent answer gap. */

@@ -3,7 +3,7 @@
  * - idle re-grab: a link asleep past `idleRegrabInterval` (± jitter) is woken as if its NOOP had
  *   come — the stand-in for a lost wake-up;
  * - overdue GRABs: a link whose oldest GRAB went unanswered past its overdue bound (a few times
- *   its recent answer times, 300 ms to 2 s, at most `grabTimeout`: Link.overdueAfter) is stalled,
+ *   its recent answer times, 500 ms to 2 s, at most `grabTimeout`: Link.overdueAfter) is stalled,
  *   its grabs written off so their slots go to the other servers at once, until it speaks again;
  *   one still silent at `grabTimeout` is reported (an `error` event).
  * A server is judged overdue only on time it had to answer: when our own code held the timer

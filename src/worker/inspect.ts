@@ -23,7 +23,7 @@ export interface ServerStats {
   readonly grabsWrittenOff: number;
   /** Times it was found overdue. */
   readonly stalls: number;
-  /** The slowest recent GRAB answer (ms, decaying; capped at 500): its overdue bound is 4× this, 300 ms to 2 s. */
+  /** The slowest recent GRAB answer (ms, decaying; capped at 500): its overdue bound is 4× this, 500 ms to 2 s. */
   readonly slowestAnswerMs: number;
   /** How long its oldest GRAB may now wait before it is overdue (ms). */
   readonly overdueAfterMs: number;

@@ -20,7 +20,7 @@
  * - asleep: PRE_SLEEP sent; only after the LAST grab in flight came back NO_JOB with no wake
  *   since (an earlier NO_JOB may be followed by a job). Woken by NOOP or by the idle guard.
  * - stalled: its oldest GRAB went unanswered past the link's overdue bound (`overdueAfter`: a few
- *   times its recent answer times, 300 ms to 2 s, never past `grabTimeout`; util/answer-times.ts); its GRABs were written off, their slots given to the other servers at once.
+ *   times its recent answer times, 500 ms to 2 s, never past `grabTimeout`; util/answer-times.ts); its GRABs were written off, their slots given to the other servers at once.
  *   Skipped until the server sends anything again.
  * - written off: GRABs sent and still owed an answer whose slots were given back (`writtenOff`).
  *   The server answers a connection's packets in order, so the next `writtenOff` answers are

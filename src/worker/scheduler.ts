@@ -9,7 +9,7 @@
  * cannot start. Which link gets each GRAB is GrabOrder's choice (grab-order.ts: woken links
  * first, then short streaks on a server that keeps assigning, then round-robin). The guard timer
  * wakes links asleep past `idleRegrabInterval` (a lost NOOP's stand-in) and stalls links whose
- * oldest GRAB is overdue (a few times their recent answer times, 300 ms to 2 s), giving their
+ * oldest GRAB is overdue (a few times their recent answer times, 500 ms to 2 s), giving their
  * slots to the other servers at once: a silent server costs the healthy ones nothing after that.
  *
  * The one exception to the slot budget: a stalled server that resumes answers the GRABs written
