@@ -196,7 +196,11 @@ describe("gray failures [fault server]", () => {
       reply(p, peer) {
         const replies: readonly Reply[] =
           p.type === T.ECHO_REQ ? [[T.ECHO_RES, p.args[0] ?? new Uint8Array()]] : (mini.script.reply?.(p, peer) ?? []);
-        if (replies.length > 0) setTimeout(() => replies.forEach((r) => send(peer, r)), DELAY);
+        if (replies.length > 0) {
+          setTimeout(() => {
+            for (const r of replies) send(peer, r);
+          }, DELAY);
+        }
         return [];
       },
     });
