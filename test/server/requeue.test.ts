@@ -148,14 +148,14 @@ async function runsUntilFailed(port: number, fn: string, most: number): Promise<
 }
 
 test("requeue - jobRetries follows gearmand after 2.0.0: 0 is no retries, -1 no limit (-j on gearbun server too)", async () => {
-  await using none = await startServer({ port: 0, jobRetries: 0 });
+  await using none = await startServer({ port: 0, jobRetries: 0, firstHandle: 1 });
   using c0 = await RawPeer.connect(none.port);
   c0.send(T.SUBMIT_JOB, "once", "", "x");
   await c0.sync();
   expect(await runsUntilFailed(none.port, "once", 5)).toBe(1);
   expect(await c0.syncRendered()).toEqual(["WORK_FAIL(H:1)"]);
 
-  await using unlimited = await startServer({ port: 0, jobRetries: -1 });
+  await using unlimited = await startServer({ port: 0, jobRetries: -1, firstHandle: 1 });
   using c1 = await RawPeer.connect(unlimited.port);
   c1.send(T.SUBMIT_JOB, "again", "", "x");
   await c1.sync();
