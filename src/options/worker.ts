@@ -26,9 +26,10 @@ export interface WorkerOptions extends ConnectionOptions {
   /** Grab packet to send. @default "GRAB_JOB_UNIQ" */
   grab?: GrabPacket;
   /**
-   * Milliseconds a server may leave a GRAB unanswered (gearmand answers at once) before its
-   * grabs are written off and their slots go to the other servers, until it speaks again.
-   * @default 10000
+   * The most milliseconds a server may leave a GRAB unanswered (gearmand answers at once) before
+   * its grabs are written off and their slots go to the other servers, until it speaks again.
+   * Usually far sooner: 4× its slowest recent answer, 500 ms to 2 s (docs/protocol.md, "Silent
+   * servers"). A server still silent this long is reported as an `error` event. @default 10000
    */
   grabTimeout?: number;
   /** Milliseconds `stop()` lets running jobs finish before it aborts their signals. @default 30000 */
