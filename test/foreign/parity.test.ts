@@ -31,7 +31,7 @@ interface Seen {
 /** Runs every case against `gearbun worker FILE` on a gearmand of its own. */
 async function observe(file: string): Promise<Seen> {
   await using g = await startGearmand();
-  // Under gearmand's one-second floor for its own CAN_DO_TIMEOUT timer: the worker's fires first.
+  // Short, so the slow case costs little: the worker's own clock ends the job.
   const dir = tempDir({ "pool.toml": "[functions.slow]\ntimeout = 0.3   # seconds\n" });
   const cli = await startWorkerCli([
     file,

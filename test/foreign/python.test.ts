@@ -133,8 +133,7 @@ describeGearmand("foreign handlers - python", () => {
       const slow = await clientSees(client, "slow", "x");
       expect(slow.at(-1)).toBe("fail");
       expect(slow.join("\n")).toContain("timed out after 300 ms");
-      // The handler sleeps 30 s: the job ended at its timeout, not at the handler's end. (Under
-      // gearmand's one-second floor for its own CAN_DO_TIMEOUT timer, so the worker's fires first.)
+      // The handler sleeps 30 s: the job ended at its timeout, not at the handler's end.
       expect(Date.now() - began).toBeLessThan(10_000);
       await eventually(() => !alive(first), "the timed-out handler process killed");
       const second = Number(await client.submit("pid", "").text());
