@@ -13,6 +13,7 @@
  *   bun run bench --case servers,workers       # the scale rows (bench/scale.ts): many servers, many workers
  *   bun run bench --case burst    # a bulk enqueue of 1,000,000 background submits, gearbun vs libgearman (bench/burst.ts)
  *   bun run bench --case gateway  # the HTTP gateway beside Client.submit and a bare Bun.serve route (bench/gateway.ts)
+ *   bun run bench --case polyglot # a trivial handler in TS, Python and PHP under gearbun, and PHP under pecl-gearman (bench/polyglot.ts)
  *   bun run bench --case tls      # TLS against plaintext on the embedded server (bench/tls.ts; bun run bench:tls)
  *   bun run bench --quick --dry-run   # list the rows a run would measure, run nothing
  *   bun run bench --no-write      # print only, leave RESULTS.md and results.svg alone
@@ -23,6 +24,7 @@ import { runCodecBench, type CodecFigure } from "./codec.bench.ts";
 import { runGateway } from "./gateway.ts";
 import { printTable, progressPrinter, writeResults } from "./report.ts";
 import { DEFAULT_PIN } from "./pin.ts";
+import { runPolyglot } from "./polyglot.ts";
 import { runPool } from "./pool.ts";
 import { runServerRef } from "./server-ref.ts";
 import { runScale } from "./scale.ts";
@@ -39,7 +41,7 @@ const HELP = `bun run bench [options]: codec micro-benchmarks, then end-to-end r
   --skip-codec             end-to-end rows only
   --no-write               print only, leave bench/RESULTS.md and bench/results.svg alone
   --dry-run                list the rows a run would measure, run nothing
-  --case ID,...            only these cases (or groups: client, pool, server-ref, servers, workers, burst, tls, gateway)
+  --case ID,...            only these cases (or groups: client, pool, server-ref, servers, workers, burst, tls, gateway, polyglot)
   --peer ID,...            only these peers (c, gearbun-c1, gearbun-c16, bun-floor, ...)
   --runs N                 measured runs per row (default 3)
   --rounds N               run the whole selection N times, peers alternating; report medians over
@@ -103,6 +105,9 @@ async function round(): Promise<ThroughputResult> {
   const gateway = await runGateway({ ...options, progress: printer.progress, log: printer.log });
   result.rows.push(...gateway.rows);
   result.notes.push(...gateway.notes);
+  const polyglot = await runPolyglot({ ...options, progress: printer.progress, log: printer.log });
+  result.rows.push(...polyglot.rows);
+  result.notes.push(...polyglot.notes);
   return result;
 }
 

@@ -157,8 +157,11 @@ export class HandlerProcess {
   }
 
   private async readStdout(): Promise<void> {
-    for await (const chunk of this.proc.stdout) {
-      if (!this.decoder.push(chunk)) break;
+    // A reader's read() per chunk: cheaper than the stream's async iterator.
+    const reader = this.proc.stdout.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done || !this.decoder.push(value)) break;
     }
   }
 
