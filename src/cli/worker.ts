@@ -3,7 +3,7 @@
  * files export, until SIGINT/SIGTERM (graceful; a second signal stops at once). SIGHUP reloads.
  */
 import { ConfigError } from "../errors.ts";
-import { servePoolMetrics } from "../metrics/pool.ts";
+import { servePoolMetrics } from "../pool/metrics.ts";
 import { loadConfig } from "../pool/config.ts";
 import type { PoolLogMode, PoolOptions } from "../options.ts";
 import { POOL_SETTINGS, type PoolSetting, type PoolSettingName, type SettingKind } from "../options/pool-settings.ts";

@@ -11,7 +11,7 @@ export type { HttpEndpoint, Health } from "../metrics/http.ts";
 export { serverExposition, serveServerMetrics } from "../metrics/server.ts";
 export type { EmbeddedServerMetrics } from "../server/server.ts";
 export { SERVER_VERSION } from "../server/server.ts";
-export { servePoolMetrics, collectPoolMetrics } from "../metrics/pool.ts";
+export { servePoolMetrics, collectPoolMetrics } from "../pool/metrics.ts";
 export { evaluateCheck, parseThresholds, CheckState } from "../monitor/check.ts";
 export type { CheckResult, CheckThresholds, JobProbe } from "../monitor/check.ts";
 export { TopView } from "../monitor/top.ts";

@@ -11,6 +11,7 @@ import {
   ChildExit,
   type ChildMessage,
   type ChildSpec,
+  type ChildUsage,
   isChildMessage,
   type SupervisorMessage,
 } from "./ipc.ts";
@@ -48,6 +49,8 @@ export class PoolChild {
   readyAt = 0;
   /** When it last sent anything over IPC (a heartbeat, a report). */
   lastHeard = Date.now();
+  /** Its CPU and memory, from its last heartbeat. */
+  usage: ChildUsage | null = null;
   /** Jobs it reported (job ends, or the count in its `retire` message). */
   jobs = 0;
   /** It passed `maxJobs` and grabs nothing more. */
@@ -72,6 +75,7 @@ export class PoolChild {
       ipc: (message) => {
         if (!isChildMessage(message)) return;
         this.lastHeard = Date.now();
+        if (message.type === "alive") this.usage = message.usage;
         if (message.type === "ready") this.toReady();
         else if (message.type === "fatal") this.fatal = message.error;
         callbacks.message(this, message);

@@ -7,7 +7,7 @@ import { ConnectionError } from "../errors.ts";
 import type { JobHandler } from "../worker/job.ts";
 import { Worker } from "../worker/worker.ts";
 import { isForeignFile, loadCommands, loadForeign } from "../foreign/loader.ts";
-import { WorkerRecorder } from "../metrics/worker.ts";
+import { WorkerRecorder } from "./recorder.ts";
 import { HEARTBEAT_INTERVAL } from "../options.ts";
 import { DeadLetterStore } from "./dead-letter.ts";
 import { CHILD_SPEC_ENV, ChildExit, type ChildMessage, type ChildSpec, type SupervisorMessage } from "./ipc.ts";
@@ -202,7 +202,12 @@ export async function main(): Promise<void> {
   }
 
   // A stopped or blocked process sends nothing: the supervisor notices the silence.
-  if (spec.heartbeatTimeout > 0) setInterval(() => send({ type: "alive" }), HEARTBEAT_INTERVAL).unref();
+  if (spec.heartbeatTimeout > 0) {
+    setInterval(() => {
+      const cpu = process.cpuUsage();
+      send({ type: "alive", usage: { cpuSeconds: (cpu.user + cpu.system) / 1e6, rss: process.memoryUsage.rss() } });
+    }, HEARTBEAT_INTERVAL).unref();
+  }
 
   let stopping = false;
   const stop = (deadline: number): void => {

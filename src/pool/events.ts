@@ -2,7 +2,7 @@
  * The pool's typed events. The logger is one listener among others; an application can watch
  * the same events (`pool.on("child:exit", …)`).
  */
-import type { ChildStats } from "../metrics/worker.ts";
+import type { ChildStats } from "./recorder.ts";
 import type { JobRecord } from "./ipc.ts";
 
 /** Why a child was started. */

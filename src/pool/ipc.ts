@@ -3,7 +3,7 @@
  * Each direction is one small tagged union, so a new kind of message (stats, say) is one more
  * member here and one more case where it is handled.
  */
-import type { ChildStats } from "../metrics/worker.ts";
+import type { ChildStats } from "./recorder.ts";
 import type { TlsOptions } from "../options.ts";
 import type { ResolvedFunctionOptions } from "../options.ts";
 
@@ -53,6 +53,13 @@ export interface JobRecord {
   readonly error: string | null;
 }
 
+/** A child's own CPU and memory, with each heartbeat. */
+export interface ChildUsage {
+  readonly cpuSeconds: number;
+  /** Resident memory, bytes. */
+  readonly rss: number;
+}
+
 /** Child → supervisor. */
 export type ChildMessage =
   /** Registered on the servers (all of them, or those reachable within the ready wait). */
@@ -65,7 +72,7 @@ export type ChildMessage =
   /** Cumulative counters of this child (every `statsInterval`, and when it stops). */
   | { readonly type: "stats"; readonly stats: ChildStats }
   /** Still alive (every `heartbeat` ms; any message counts as one). */
-  | { readonly type: "alive" }
+  | { readonly type: "alive"; readonly usage: ChildUsage }
   /**
    * Jobs still running at the stop deadline, handed back to their servers (docs/semantics.md);
    * sent just before the child exits, only when there were any.

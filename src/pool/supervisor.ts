@@ -14,7 +14,7 @@ import { PoolError } from "../errors.ts";
 import { type EventListener, TypedEmitter } from "../util/emitter.ts";
 import { type ChildExitInfo, type ChildState, explainExit, PoolChild } from "./child-process.ts";
 import type { PoolEvents, RecycleReason } from "./events.ts";
-import { ChildExit, type ChildMessage } from "./ipc.ts";
+import { ChildExit, type ChildMessage, type ChildUsage } from "./ipc.ts";
 import { attachLog, type LogSink } from "./log.ts";
 import { HEARTBEAT_INTERVAL, type PoolOptions, type ResolvedPoolOptions, resolvePoolOptions } from "../options.ts";
 import { childSpec, type GroupCapacity, type Slot, SlotTable } from "./slot.ts";
@@ -32,6 +32,8 @@ export interface ChildInfo {
   readonly current: boolean;
   /** Milliseconds since it last reported over IPC (it reports every second when ready). */
   readonly silentMs: number;
+  /** Its CPU and memory from its last heartbeat, or null before the first. */
+  readonly usage: ChildUsage | null;
 }
 
 export interface PoolStartOptions {
@@ -57,6 +59,7 @@ export class Pool {
   private watcher: Watcher | null = null;
   private heartbeats: ReturnType<typeof setInterval> | null = null;
   private failedWith: PoolError | null = null;
+  private unresponsive = 0;
   /** Every slot has had a child ready once: a load failure no longer ends the pool. */
   private startDone = false;
 
@@ -145,6 +148,7 @@ export class Pool {
       state: c.state,
       current: this.table.slotOf(c)?.current === c,
       silentMs: Date.now() - c.lastHeard,
+      usage: c.usage,
     }));
   }
 
@@ -154,6 +158,11 @@ export class Pool {
    */
   capacity(): Map<string, GroupCapacity> {
     return this.table.capacity();
+  }
+
+  /** Children killed so far for going silent (`heartbeatTimeout`). */
+  get unresponsiveKills(): number {
+    return this.unresponsive;
   }
 
   /** Why the pool gave up (LOAD_FAILED, CRASH_LOOP, START_FAILED) and stopped, or null. */
@@ -265,6 +274,7 @@ export class Pool {
       if (silentMs <= this.options.heartbeatTimeout) continue;
       this.table.evicted(slot);
       child.kill();
+      this.unresponsive++;
       if (slot.next === null) this.scheduleRespawn(slot, `it sent nothing for ${silentMs} ms`);
       this.emitter.emit("child:unresponsive", { ...ref(child), silentMs });
     }

@@ -1,12 +1,13 @@
 /**
- * Worker-pool metrics: the supervisor sums what its children report over IPC; a child that dies
- * keeps its counted totals; `gearbun worker --metrics` serves them, and a real Prometheus reads
- * them back.
+ * Pool - metrics: the supervisor sums what its children report over IPC, with the worker's own
+ * outcome words; a child that dies keeps its counted totals; each child's CPU and memory and each
+ * group's processes are there; `gearbun worker --metrics` serves them, and a real Prometheus
+ * reads them back.
  */
 import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { Client } from "../../src/client/client.ts";
-import { collectPoolMetrics, poolHealth } from "../../src/metrics/pool.ts";
+import { collectPoolMetrics, poolHealth } from "../../src/pool/metrics.ts";
 import { startPool } from "../../src/pool/supervisor.ts";
 import { eventually } from "../support/eventually.ts";
 import { describeGearmand, startGearmand } from "../support/gearmand.ts";
@@ -31,8 +32,8 @@ async function submitAll(address: string, counts: Record<string, number>): Promi
   await Promise.all(tasks);
 }
 
-describeGearmand("worker metrics", () => {
-  test("worker metrics - the pool sums its children; a killed child keeps its totals", async () => {
+describeGearmand("pool - metrics", () => {
+  test("pool - metrics: the pool sums its children; a killed child keeps its totals", async () => {
     await using g = await startGearmand();
     const quiet = { out: () => {}, err: () => {} };
     await using pool = await startPool(
@@ -45,7 +46,7 @@ describeGearmand("worker metrics", () => {
       sampleValue(parseExposition(text).samples, "gearman_worker_jobs_total", { function: fn, outcome });
     let text = await eventually(
       () => {
-        const t = metrics.exposition(2);
+        const t = metrics.exposition(pool);
         return jobs(t, "ops_ok", "complete") === 20 && jobs(t, "ops_throw", "exception") === 3 ? t : undefined;
       },
       "the children's reports",
@@ -70,6 +71,26 @@ describeGearmand("worker metrics", () => {
     ).toBeGreaterThanOrEqual(2);
     expect(sampleValue(samples, "gearman_worker_jobs_running", { function: "ops_ok" })).toBe(0);
     expect(poolHealth(pool, metrics)).toEqual({ ok: true, reason: "general: 2 of 2 registered" });
+    for (const state of ["configured", "registered", "serving"]) {
+      expect(sampleValue(samples, "gearman_worker_group_processes", { group: "general", state })).toBe(2);
+    }
+    // Per child, from its heartbeats (every second).
+    const usage = await eventually(
+      () => {
+        const s = parseExposition(metrics.exposition(pool)).samples;
+        const rss = sampleValue(s, "gearman_worker_process_resident_memory_bytes", { child: "2", group: "general" });
+        return rss === undefined ? undefined : s;
+      },
+      "per-child usage",
+      5000,
+      100,
+    );
+    for (const child of ["1", "2"]) {
+      const labels = { child, group: "general" };
+      expect(sampleValue(usage, "gearman_worker_process_cpu_seconds_total", labels)!).toBeGreaterThan(0);
+      expect(sampleValue(usage, "gearman_worker_process_resident_memory_bytes", labels)!).toBeGreaterThan(10_000_000);
+    }
+    expect(sampleValue(usage, "gearman_worker_unresponsive_total")).toBe(0);
     if (promtoolPath) expect(await promtoolCheck(text)).toEqual({ exitCode: 0, output: "" });
 
     // a child killed with SIGKILL: what it reported stays counted, and counters never go down
@@ -84,7 +105,7 @@ describeGearmand("worker metrics", () => {
     await submitAll(g.address, { ops_ok: 10 });
     text = await eventually(
       () => {
-        const t = metrics.exposition(2);
+        const t = metrics.exposition(pool);
         return jobs(t, "ops_ok", "complete") === 30 ? t : undefined;
       },
       "totals after the respawn",
@@ -98,7 +119,7 @@ describeGearmand("worker metrics", () => {
     expect(jobs(text, "ops_fail", "fail")).toBe(5);
   }, 60_000);
 
-  test("worker metrics - gearbun worker --metrics serves /metrics and /healthz; a real Prometheus reads them", async () => {
+  test("pool - metrics: gearbun worker --metrics serves /metrics and /healthz; a real Prometheus reads them", async () => {
     await using g = await startGearmand();
     await using daemon = await gearbunDaemon(
       ["worker", HANDLERS, "--servers", g.address, "--processes", "2", "--log", "off", "--metrics", "127.0.0.1:0"],
