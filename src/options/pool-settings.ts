@@ -34,7 +34,7 @@ export interface PoolSetting {
   readonly arg: string;
   readonly kind: SettingKind;
   /** The unit a person types, as the README says it. */
-  readonly unit: "count" | "seconds" | "milliseconds" | "";
+  readonly unit: "count" | "seconds" | "milliseconds" | "megabytes" | "";
   /** In the options' own unit (milliseconds for times). */
   readonly default: number | string | boolean | null;
   /** How the default reads where it is not the value itself. */
@@ -113,6 +113,16 @@ export const POOL_SETTINGS = {
     min: 0,
     doc: "recycle a process after S seconds (0: never)",
   }),
+  maxMemory: setting({
+    key: "max-memory",
+    arg: "MB",
+    kind: "int",
+    unit: "megabytes",
+    default: 0,
+    child: false,
+    min: 0,
+    doc: "recycle a process whose resident memory passed MB (0: never)",
+  }),
   restartSplay: setting({
     key: "restart-splay",
     arg: "S",
@@ -149,7 +159,7 @@ export const POOL_SETTINGS = {
     kind: "seconds",
     unit: "seconds",
     default: 10_000,
-    child: true,
+    child: false,
     min: 0,
     doc: "replace a process silent for S seconds (0: never)",
   }),

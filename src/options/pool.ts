@@ -47,6 +47,8 @@ export interface PoolOptions {
   maxJobs?: number;
   /** Milliseconds after which a child is recycled; 0: never. @default 0 */
   maxLifetime?: number;
+  /** A child whose resident memory passes this many megabytes is recycled (replacement first); 0: never. @default 0 */
+  maxMemory?: number;
   /** Up to this many milliseconds, drawn at random, are added before each recycle so children do not restart together. @default 0 */
   restartSplay?: number;
   /** Milliseconds a stopping child gets to finish its running jobs. @default 30000 */
@@ -143,6 +145,7 @@ export interface ResolvedPoolOptions {
   readonly functions: Readonly<Record<string, ResolvedFunctionOptions>>;
   readonly maxJobs: number;
   readonly maxLifetime: number;
+  readonly maxMemory: number;
   readonly restartSplay: number;
   readonly stopDeadline: number;
   readonly startTimeout: number;
@@ -274,6 +277,7 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     functions,
     maxJobs: setting("maxJobs", options.maxJobs),
     maxLifetime: setting("maxLifetime", options.maxLifetime),
+    maxMemory: setting("maxMemory", options.maxMemory),
     restartSplay: setting("restartSplay", options.restartSplay),
     stopDeadline: setting("stopDeadline", options.stopDeadline),
     startTimeout: setting("startTimeout", options.startTimeout),

@@ -202,12 +202,11 @@ export async function main(): Promise<void> {
   }
 
   // A stopped or blocked process sends nothing: the supervisor notices the silence.
-  if (spec.heartbeatTimeout > 0) {
-    setInterval(() => {
-      const cpu = process.cpuUsage();
-      send({ type: "alive", usage: { cpuSeconds: (cpu.user + cpu.system) / 1e6, rss: process.memoryUsage.rss() } });
-    }, HEARTBEAT_INTERVAL).unref();
-  }
+  // Its CPU and memory ride along (per-child metrics, --max-memory).
+  setInterval(() => {
+    const cpu = process.cpuUsage();
+    send({ type: "alive", usage: { cpuSeconds: (cpu.user + cpu.system) / 1e6, rss: process.memoryUsage.rss() } });
+  }, HEARTBEAT_INTERVAL).unref();
 
   let stopping = false;
   const stop = (deadline: number): void => {

@@ -6,9 +6,9 @@ import type { ChildStats } from "./recorder.ts";
 import type { JobRecord } from "./ipc.ts";
 
 /** Why a child was started. */
-export type StartReason = "start" | "respawn" | "max-jobs" | "max-lifetime" | "reload";
+export type StartReason = "start" | "respawn" | RecycleReason;
 /** Why a running child is being replaced. */
-export type RecycleReason = "max-jobs" | "max-lifetime" | "reload";
+export type RecycleReason = "max-jobs" | "max-lifetime" | "max-memory" | "reload";
 
 interface ChildRef {
   /** 1-based slot, stable across respawns and recycles. */

@@ -37,8 +37,6 @@ export interface ChildSpec {
   readonly exec: readonly string[];
   /** Function name → per-job command (src/foreign/). */
   readonly execPerJob: Readonly<Record<string, string>>;
-  /** The supervisor kills a child silent this long (it sends a heartbeat every second); 0: no heartbeats. */
-  readonly heartbeatTimeout: number;
 }
 
 /** One job's end, as the per-job log line reports it. */

@@ -370,6 +370,5 @@ export function childSpec(o: ResolvedPoolOptions, slot: Slot): ChildSpec {
     deadLetter: o.deadLetter,
     exec: o.exec,
     execPerJob: o.execPerJob,
-    heartbeatTimeout: o.heartbeatTimeout,
   };
 }

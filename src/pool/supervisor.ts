@@ -327,6 +327,19 @@ export class Pool {
         this.handedBack += message.jobs;
         this.emitter.emit("child:handed-back", { ...ref(child), jobs: message.jobs });
         break;
+      case "alive":
+        // Past --max-memory: a replacement first, as for a lifetime recycle.
+        if (
+          this.options.maxMemory > 0 &&
+          message.usage.rss > this.options.maxMemory * 1024 * 1024 &&
+          child === slot.current &&
+          slot.next === null &&
+          slot.retryTimer === null &&
+          this.currentState === "running"
+        ) {
+          void this.replace(slot, "max-memory");
+        }
+        break;
       case "link":
         this.emitter.emit("link", { ...ref(child), server: message.server, up: message.up, error: message.error });
         break;

@@ -1,6 +1,7 @@
 /**
  * Pool - log: with --log json every stdout line is one JSON object — one per job end with the
- * fields a log pipeline needs, and the lifecycle events — whole lines, nothing interleaved.
+ * fields a log pipeline needs, and the lifecycle events — whole lines, nothing interleaved;
+ * --log events is the same without the job lines.
  */
 import { expect, test } from "bun:test";
 import { describeGearmand, startGearmand } from "../support/gearmand.ts";
@@ -46,6 +47,30 @@ describeGearmand("pool - log", () => {
       const lifecycle = records.map((e) => e.event).filter((e) => e !== "job");
       expect(lifecycle.filter((e) => e === "child:ready")).toHaveLength(2);
       expect(lifecycle.slice(-4)).toEqual(["stopping", "child:exit", "child:exit", "stopped"]);
+    } finally {
+      if (cli.proc.exitCode === null) cli.proc.kill("SIGKILL");
+      await cli.proc.exited;
+    }
+  });
+
+  test("pool - --log events under load: lifecycle lines only, no line per job", async () => {
+    await using g = await startGearmand();
+    const cli = spawnGearbun(["worker", HANDLERS, "--servers", g.address, "--processes", "2", "--log", "events"]);
+    try {
+      await cli.waitLine(matching(/"event":"started"/), "the started line", 15_000);
+      const load = await startLoad([g.address], "reverse", reversed, 4);
+      await Bun.sleep(1000);
+      const r = await load.stop();
+      cli.proc.kill("SIGTERM");
+      expect(await cli.proc.exited).toBe(0);
+      await cli.ended;
+      const events = cli.lines.map((l) => (JSON.parse(l) as { event: string }).event);
+      console.log(`pool - log events: ${cli.lines.length} lines for ${r.done} jobs`);
+      expect(r.done).toBeGreaterThan(50);
+      expect(r.failed).toBe(0);
+      expect(events.filter((e) => e === "job")).toEqual([]);
+      expect(events.filter((e) => e === "child:ready")).toHaveLength(2);
+      expect(events.slice(-4)).toEqual(["stopping", "child:exit", "child:exit", "stopped"]);
     } finally {
       if (cli.proc.exitCode === null) cli.proc.kill("SIGKILL");
       await cli.proc.exited;
