@@ -12,6 +12,7 @@
  *   bun run bench --case server-ref   # only the job servers side by side (bench/server-ref.ts)
  *   bun run bench --case servers,workers       # the scale rows (bench/scale.ts): many servers, many workers
  *   bun run bench --case burst    # a bulk enqueue of 1,000,000 background submits, gearbun vs libgearman (bench/burst.ts)
+ *   bun run bench --case gray     # a frozen server's cost to the healthy one, worker and client, gearbun vs libgearman (bench/gray.ts)
  *   bun run bench --case gateway  # the HTTP gateway beside Client.submit and a bare Bun.serve route (bench/gateway.ts)
  *   bun run bench --case polyglot # a trivial handler in TS, Python and PHP under gearbun, and PHP under pecl-gearman (bench/polyglot.ts)
  *   bun run bench --case tls      # TLS against plaintext on the embedded server (bench/tls.ts; bun run bench:tls)
@@ -22,6 +23,7 @@
 import { runBurst } from "./burst.ts";
 import { runCodecBench, type CodecFigure } from "./codec.bench.ts";
 import { runGateway } from "./gateway.ts";
+import { runGray } from "./gray.ts";
 import { printTable, progressPrinter, writeResults } from "./report.ts";
 import { DEFAULT_PIN } from "./pin.ts";
 import { runPolyglot } from "./polyglot.ts";
@@ -41,7 +43,7 @@ const HELP = `bun run bench [options]: codec micro-benchmarks, then end-to-end r
   --skip-codec             end-to-end rows only
   --no-write               print only, leave bench/RESULTS.md and bench/results.svg alone
   --dry-run                list the rows a run would measure, run nothing
-  --case ID,...            only these cases (or groups: client, pool, server-ref, servers, workers, burst, tls, gateway, polyglot)
+  --case ID,...            only these cases (or groups: client, pool, server-ref, servers, workers, burst, tls, gateway, polyglot, gray)
   --peer ID,...            only these peers (c, gearbun-c1, gearbun-c16, bun-floor, ...)
   --runs N                 measured runs per row (default 3)
   --rounds N               run the whole selection N times, peers alternating; report medians over
@@ -102,6 +104,9 @@ async function round(): Promise<ThroughputResult> {
   const tls = await runTls({ ...options, progress: printer.progress, log: printer.log });
   result.rows.push(...tls.rows);
   result.notes.push(...tls.notes);
+  const gray = await runGray({ ...options, progress: printer.progress, log: printer.log });
+  result.rows.push(...gray.rows);
+  result.notes.push(...gray.notes);
   const gateway = await runGateway({ ...options, progress: printer.progress, log: printer.log });
   result.rows.push(...gateway.rows);
   result.notes.push(...gateway.notes);

@@ -137,6 +137,56 @@ export function burstTable(rows: readonly Row[]): Table | null {
   };
 }
 
+/** bench/gray.ts's rows: a frozen server's cost to the healthy one, worker and client. */
+export function grayTables(rows: readonly Row[]): Table[] {
+  const workers = rows.filter((r) => r.section === "gray" && r.caseId === "gray-worker");
+  const clients = rows.filter((r) => r.section === "gray" && r.caseId === "gray-client");
+  const out: Table[] = [];
+  if (workers.length > 0) {
+    out.push({
+      title: `Gray failure, ${workers[0]!.caseTitle}`,
+      header: [
+        "worker",
+        "before",
+        "worst second",
+        "mean",
+        "after",
+        "longest gap ms",
+        "frozen one serves after",
+        "note",
+      ],
+      rows: workers.map((r) => {
+        const g = r.gray;
+        return g === undefined
+          ? [r.label, r.status, "–", "–", "–", "–", "–", r.note ?? ""]
+          : [
+              r.label,
+              num(g.before),
+              num(g.duringMin),
+              num(g.duringMean),
+              num(g.after),
+              int(g.longestGapMs),
+              g.resumedServes ? "yes" : "no",
+              r.note ?? "",
+            ];
+      }),
+    });
+  }
+  if (clients.length > 0) {
+    out.push({
+      title: `Gray failure, ${clients[0]!.caseTitle}`,
+      header: ["client", "submits", "failed", "p50 ms", "p99 ms", "max ms", "note"],
+      rows: clients.map((r) => {
+        const g = r.grayClient;
+        return g === undefined
+          ? [r.label, r.status, "–", "–", "–", "–", r.note ?? ""]
+          : [r.label, int(g.submits), int(g.failed), num(g.p50), num(g.p99), num(g.max), r.note ?? ""];
+      }),
+    });
+  }
+  return out;
+}
+
 /** bench/pool.ts's rows: one table, each case's first row the baseline of the ratios. */
 export function poolTable(rows: readonly Row[]): Table | null {
   const list = rows.filter((r) => r.section === "pool");

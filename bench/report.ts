@@ -7,6 +7,7 @@ import { join } from "node:path";
 import type { CodecFigure } from "./codec.bench.ts";
 import {
   burstTable,
+  grayTables,
   clientTable,
   codecTable,
   groupBy,
@@ -77,6 +78,7 @@ export function printTable(result: ThroughputResult, codec: readonly CodecFigure
     ...workerTables(result.rows),
     clientTable(result.rows),
     burstTable(result.rows),
+    ...grayTables(result.rows),
     poolTable(result.rows),
     serverTable(result.rows),
     ...scaleTables(result.rows),
@@ -142,6 +144,7 @@ export function writeResults(input: ReportInput): { markdown: string; svg: strin
   if (ct !== null) parts.push(`## ${ct.title}`, "", markdownTable(ct), "");
   const bt = burstTable(result.rows);
   if (bt !== null) parts.push(`## ${bt.title}`, "", BURST_HOW, "", markdownTable(bt), "");
+  for (const t of grayTables(result.rows)) parts.push(`## ${t.title}`, "", GRAY_HOW, "", markdownTable(t), "");
   const pt = poolTable(result.rows);
   if (pt !== null) {
     parts.push(`## ${pt.title}`, "", POOL_HOW, "", markdownTable(pt), "");
@@ -168,6 +171,15 @@ const BURST_HOW =
   "submit in one loop that awaits none (libgearman: add_task_background for all, then run_tasks) and its own clock runs from " +
   "the first submit to the last JOB_CREATED. CPU and peak RSS (VmHWM) are the load generator's; RSS at start is taken when " +
   "its clock starts (Bun's runtime alone is ~40 MiB). Target for gearbun: ≤ 300 bytes per pending background submit.";
+
+const GRAY_HOW =
+  "bench/gray.ts (only with --case gray): two gearmand, one SIGSTOPped for 10 s, then SIGCONT. Worker rows: both servers hold " +
+  "background jobs that take 10 ms each; the healthy server's queue is read every 100 ms (admin status): jobs/s taken from it in " +
+  "the 3 s before the freeze, its worst second and mean during the freeze, the 5 s after; the longest stretch of the freeze with " +
+  "no job taken from it; whether the frozen one serves again after SIGCONT. Client rows: a gearbun echo worker (concurrency 16) " +
+  "on both servers; 100 foreground submits a second without unique keys (libgearman: gearman_client_do one after the other, " +
+  "its blocking call, I/O timeout 10 s; gearbun: Client.submit without waiting for earlier ones, default options); figures " +
+  "over the submits started during the freeze.";
 
 const SCALE_HOW =
   "bench/scale.ts: servers-emb-N runs N embedded servers in one process, servers-gd-N N gearmand processes (--threads 1); one " +

@@ -14,7 +14,7 @@ export interface Spread {
 
 export interface Row {
   /** "pool": bench/pool.ts's rows (gearbun worker's supervisor and its scaling); "server": bench/server-ref.ts's; "scale": bench/scale.ts's; "tls": bench/tls.ts's. */
-  readonly section: "worker" | "client" | "pool" | "server" | "scale" | "tls" | "burst" | "gateway";
+  readonly section: "worker" | "client" | "pool" | "server" | "scale" | "tls" | "burst" | "gateway" | "gray";
   readonly caseId: string;
   readonly caseTitle: string;
   /** Worker peer id (worker section) or load generator id (client section). */
@@ -51,6 +51,23 @@ export interface Row {
   /** Gateway rows (bench/gateway.ts): concurrent HTTP requests (or submits), and latency percentiles, ms. */
   readonly concurrency?: number;
   readonly latencyMs?: { readonly p50: number; readonly p99: number };
+  /** Gray worker rows (bench/gray.ts): jobs/s taken from the healthy server, the longest stretch of the freeze without one (ms), and whether the frozen server served again after SIGCONT. */
+  readonly gray?: {
+    readonly before: number;
+    readonly duringMin: number;
+    readonly duringMean: number;
+    readonly after: number;
+    readonly longestGapMs: number;
+    readonly resumedServes: boolean;
+  };
+  /** Gray client rows: the submits started during the freeze, how many failed, and their latency (ms). */
+  readonly grayClient?: {
+    readonly submits: number;
+    readonly failed: number;
+    readonly p50: number;
+    readonly p99: number;
+    readonly max: number;
+  };
   /** Ratios to the baseline row of the same case (libgearman; pool rows: the case's first row): jobs/s and CPU per job. */
   ratio?: { jobsPerSecond: number; cpu: number };
 }

@@ -227,6 +227,8 @@ export class StatusPoller {
 export interface CPeers {
   readonly worker: string;
   readonly submitter: string;
+  /** The blocking foreground client of the gray-failure rows (bench/gray.ts). */
+  readonly grayClient: string;
 }
 
 /**
@@ -267,7 +269,7 @@ export function buildCPeers(log: (line: string) => void): CPeers | null {
   }
   mkdirSync(BUILD_DIR, { recursive: true });
   const out: Record<string, string> = {};
-  for (const name of ["echo-worker", "submitter"]) {
+  for (const name of ["echo-worker", "submitter", "gray-client"]) {
     const src = join(PEERS_DIR, `${name}.c`);
     const bin = join(BUILD_DIR, name);
     out[name] = bin;
@@ -278,7 +280,7 @@ export function buildCPeers(log: (line: string) => void): CPeers | null {
       return null;
     }
   }
-  return { worker: out["echo-worker"]!, submitter: out.submitter! };
+  return { worker: out["echo-worker"]!, submitter: out.submitter!, grayClient: out["gray-client"]! };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,10 +1,11 @@
 /*
  * libgearman echo worker: the C baseline of the benchmark (bench/throughput.ts).
  *
- *   echo-worker -s 127.0.0.1:4730[,127.0.0.1:4731] [-f echo] [-n JOBS] [-i ID]
+ *   echo-worker -s 127.0.0.1:4730[,127.0.0.1:4731] [-f echo] [-n JOBS] [-i ID] [-d USEC]
  *
  * Registers FUNCTION on every listed server and answers each job with its own workload
- * (WORK_COMPLETE straight from the job's buffer: no result copy). With -n it exits after JOBS
+ * (WORK_COMPLETE straight from the job's buffer: no result copy); with -d it sleeps USEC first
+ * (a job that takes time, for the gray-failure rows of bench/gray.ts). With -n it exits after JOBS
  * jobs; without it, it runs until killed. On exit (count reached, SIGTERM or SIGINT) it prints one
  * JSON line: {"jobs":N,"cpu_us":U,"maxrss_kb":K}.
  *
@@ -23,6 +24,7 @@
 
 static volatile sig_atomic_t stopping = 0;
 static uint64_t done = 0;
+static useconds_t delay_us = 0;
 
 static void on_signal(int sig) {
   (void)sig;
@@ -31,6 +33,7 @@ static void on_signal(int sig) {
 
 static gearman_return_t echo(gearman_job_st *job, void *context) {
   (void)context;
+  if (delay_us > 0) usleep(delay_us);
   /* Answer from the job's own buffer; libgearman sends nothing more once the job is finished. */
   gearman_return_t rc = gearman_job_send_complete(job, gearman_job_workload(job), gearman_job_workload_size(job));
   if (gearman_failed(rc)) return GEARMAN_ERROR;
@@ -49,7 +52,7 @@ static void report(void) {
 }
 
 static void usage(const char *self) {
-  fprintf(stderr, "usage: %s -s HOST:PORT[,HOST:PORT...] [-f FUNCTION] [-n JOBS] [-i CLIENT_ID]\n", self);
+  fprintf(stderr, "usage: %s -s HOST:PORT[,HOST:PORT...] [-f FUNCTION] [-n JOBS] [-i CLIENT_ID] [-d USEC]\n", self);
   exit(2);
 }
 
@@ -59,12 +62,13 @@ int main(int argc, char **argv) {
   const char *id = NULL;
   uint64_t limit = 0;
   int opt;
-  while ((opt = getopt(argc, argv, "s:f:n:i:h")) != -1) {
+  while ((opt = getopt(argc, argv, "s:f:n:i:d:h")) != -1) {
     switch (opt) {
       case 's': servers = optarg; break;
       case 'f': function = optarg; break;
       case 'n': limit = strtoull(optarg, NULL, 10); break;
       case 'i': id = optarg; break;
+      case 'd': delay_us = (useconds_t)strtoul(optarg, NULL, 10); break;
       default: usage(argv[0]);
     }
   }

@@ -1,9 +1,10 @@
 /**
  * gearbun echo worker for the benchmark (bench/throughput.ts):
  *
- *   bun bench/peers/gearbun-worker.ts --servers 127.0.0.1:4730[,...] [--fn echo] [--concurrency 16]
+ *   bun bench/peers/gearbun-worker.ts --servers 127.0.0.1:4730[,...] [--fn echo] [--concurrency 16] [--sleep-ms 0]
  *
- * Answers each job with its own payload (the Uint8Array view the worker hands over: no copy). On
+ * Answers each job with its own payload (the Uint8Array view the worker hands over: no copy);
+ * with --sleep-ms, after that long (a job that takes time: bench/gray.ts). On
  * SIGTERM/SIGINT prints one JSON line {"jobs","cpu_us","maxrss_kb","packets"}, stops gracefully
  * and exits; `packets` is { received, sent } by packet name, summed over the servers.
  */
@@ -16,8 +17,10 @@ const { values } = parseArgs({
     fn: { type: "string", default: "echo" },
     concurrency: { type: "string", default: "1" },
     id: { type: "string" },
+    "sleep-ms": { type: "string", default: "0" },
   },
 });
+const sleepMs = Math.max(0, Number(values["sleep-ms"]) || 0);
 
 let jobs = 0;
 const worker = new Worker({
@@ -25,10 +28,19 @@ const worker = new Worker({
   concurrency: Math.max(1, Number(values.concurrency) || 1),
   ...(values.id !== undefined ? { clientId: values.id } : {}),
 });
-worker.register(values.fn, (job) => {
-  jobs++;
-  return job.payload;
-});
+worker.register(
+  values.fn,
+  sleepMs > 0
+    ? async (job) => {
+        await Bun.sleep(sleepMs);
+        jobs++;
+        return job.payload;
+      }
+    : (job) => {
+        jobs++;
+        return job.payload;
+      },
+);
 
 let finishing = false;
 async function finish(code: number): Promise<void> {
