@@ -4,21 +4,24 @@
  */
 import { existsSync } from "node:fs";
 import { Client } from "../client/client.ts";
+import type { ServersInput } from "../connection/servers.ts";
 import { type DeadLetterRow, DeadLetterStore } from "../pool/dead-letter.ts";
 import { type Command, type Flags, flagLine, SERVERS_FLAG, str, UsageError } from "./args.ts";
 import { CLIENT_SSL_OPTIONS, CLIENT_SSL_USAGE, clientTlsFlags } from "./client-tls.ts";
+import { loadConfigOrUsage } from "./pool-config.ts";
 
 const ACTIONS = ["list", "show", "retry", "purge"];
 
 export const dead: Command = {
-  usage: `Usage: gearbun dead list|show|retry|purge [ID…] --dead-letter FILE [options]
+  usage: `Usage: gearbun dead list|show|retry|purge [ID…] --dead-letter FILE|--config FILE [options]
 
-The jobs that failed for good in workers started with --dead-letter FILE.
+The jobs that failed for good in workers started with --dead-letter FILE (or its config file).
   list                 newest first: id, function, unique, outcome, attempts, time, error
   show ID…             every field and the payload
   retry ID…|--all      submit again as background jobs (same function, unique, payload), then delete
   purge ID…|--all      delete
 ${flagLine("--dead-letter FILE", "the SQLite file the workers write")}
+${flagLine("--config FILE", "the pool's config file: its dead-letter and servers (flags override)")}
 ${flagLine("--function F", "only this function's jobs (list, retry --all, purge --all)")}
 ${flagLine("--limit N", "list at most N jobs")}
 ${flagLine("--all", "retry or purge every job (of --function F)")}
@@ -27,6 +30,7 @@ ${SERVERS_FLAG}
 ${CLIENT_SSL_USAGE}`,
   options: {
     "dead-letter": { type: "string" },
+    config: { type: "string" },
     function: { type: "string" },
     limit: { type: "string" },
     all: { type: "boolean" },
@@ -39,8 +43,15 @@ ${CLIENT_SSL_USAGE}`,
     if (action === undefined || !ACTIONS.includes(action)) {
       throw new UsageError(`dead needs one of ${ACTIONS.join(", ")}${action === undefined ? "" : `, got "${action}"`}`);
     }
-    const file = str(values["dead-letter"]);
-    if (file === undefined) throw new UsageError("--dead-letter FILE is required");
+    const config = str(values.config);
+    const pool = config === undefined ? {} : loadConfigOrUsage(config);
+    const file = str(values["dead-letter"]) ?? pool.deadLetter;
+    if (file === undefined) {
+      throw new UsageError(
+        config === undefined ? "--dead-letter FILE (or --config FILE) is required" : `${config} sets no dead-letter`,
+      );
+    }
+    const servers = str(values.servers) ?? pool.servers;
     if (!existsSync(file)) throw new UsageError(`${file}: no such dead-letter file`);
     using store = new DeadLetterStore(file);
     const fn = str(values.function);
@@ -52,7 +63,7 @@ ${CLIENT_SSL_USAGE}`,
         for (const row of rowsById(store, ids(rest, "show"))) printRow(row);
         return 0;
       case "retry":
-        return await retry(store, values, selection(store, rest, values, fn, "retry"));
+        return await retry(store, values, servers, selection(store, rest, values, fn, "retry"));
       default: {
         const rows = selection(store, rest, values, fn, "purge");
         console.log(`purged ${store.purge(rows.map((r) => r.id))}`);
@@ -102,8 +113,13 @@ function selection(
   return rowsById(store, ids(args, action));
 }
 
-async function retry(store: DeadLetterStore, values: Flags, rows: DeadLetterRow[]): Promise<number> {
-  const client = new Client({ servers: str(values.servers), tls: clientTlsFlags(values) });
+async function retry(
+  store: DeadLetterStore,
+  values: Flags,
+  servers: ServersInput | undefined,
+  rows: DeadLetterRow[],
+): Promise<number> {
+  const client = new Client({ servers, tls: clientTlsFlags(values) });
   try {
     for (const row of rows) {
       const handle = await client.submitBackground(row.function, row.payload, {

@@ -2,13 +2,14 @@
  * `gearbun worker FILE.ts…`: a supervised pool of worker processes running the handlers the
  * files export, until SIGINT/SIGTERM (graceful; a second signal stops at once). SIGHUP reloads.
  */
-import { ConfigError } from "../errors.ts";
+import { ConfigError, PoolError } from "../errors.ts";
+import { checkHandlers } from "../pool/check.ts";
 import { servePoolMetrics } from "../pool/metrics.ts";
-import { loadConfig } from "../pool/config.ts";
 import type { PoolLogMode, PoolOptions } from "../options.ts";
 import { POOL_SETTINGS, type PoolSetting, type PoolSettingName, type SettingKind } from "../options/pool-settings.ts";
 import { Pool } from "../pool/supervisor.ts";
 import { type Command, type Flags, flagLine, str, UsageError } from "./args.ts";
+import { loadConfigOrUsage } from "./pool-config.ts";
 import { CLIENT_SSL_OPTIONS, CLIENT_SSL_USAGE, clientTlsFlags } from "./client-tls.ts";
 
 /** The settings that are flags: option name, flag name, row. */
@@ -41,10 +42,12 @@ ${flagLine("--config FILE", "TOML file with these settings (same names) and [fun
 ${CLIENT_SSL_USAGE}
 ${SETTING_FLAGS.map(([, key, row]) => flagLine(`--${key}${row.arg ? ` ${row.arg}` : ""}`, row.doc, shownDefault(row))).join("\n")}
 ${flagLine("--metrics HOST:PORT", "serve Prometheus /metrics and /healthz for the pool")}
+${flagLine("--check", "load the config and each group's handlers, print them, exit 0 (2: a problem); start nothing")}
 Times are in seconds everywhere (flags and the config file), fractions allowed.`,
   options: {
     config: { type: "string" },
     metrics: { type: "string" },
+    check: { type: "boolean" },
     ...Object.fromEntries(
       SETTING_FLAGS.map(([, key, row]) => [key, { type: row.kind === "bool" ? "boolean" : "string" }]),
     ),
@@ -73,6 +76,7 @@ Times are in seconds everywhere (flags and the config file), fractions allowed.`
       if (error instanceof ConfigError) throw new UsageError(error.message);
       throw error;
     }
+    if (values.check === true) return await check(pool);
     const endpoint = metricsAt === undefined ? null : servePoolMetrics(pool, metricsAt);
     if (endpoint !== null) console.error(`gearbun worker: metrics on ${endpoint.url}/metrics`);
     try {
@@ -82,15 +86,6 @@ Times are in seconds everywhere (flags and the config file), fractions allowed.`
     }
   },
 };
-
-function loadConfigOrUsage(file: string): Partial<PoolOptions> {
-  try {
-    return loadConfig(file);
-  } catch (error) {
-    if (error instanceof ConfigError) throw new UsageError(error.message);
-    throw error;
-  }
-}
 
 /** A whole number flag (at least `min`), or undefined when absent. */
 function count(values: Flags, name: string, min: number): number | undefined {
@@ -146,6 +141,24 @@ function flagValue(values: Flags, key: string, kind: SettingKind, min: number): 
     default:
       return raw;
   }
+}
+
+/** --check: each group's handlers loaded in a child process; nothing is started. */
+async function check(pool: Pool): Promise<number> {
+  let groups: Awaited<ReturnType<typeof checkHandlers>>;
+  try {
+    groups = await checkHandlers(pool.options);
+  } catch (error) {
+    if (error instanceof PoolError) throw new UsageError(error.message);
+    throw error;
+  }
+  const servers = pool.options.servers === "" ? "the default servers" : pool.options.servers;
+  for (const g of groups) {
+    const n = g.processes;
+    console.log(`${g.group}: ${g.functions.join(", ")} (${n} process${n === 1 ? "" : "es"})`);
+  }
+  console.log(`ok: the config and handlers load; servers ${servers} (not contacted)`);
+  return 0;
 }
 
 /** Runs the pool until a signal stops it; resolves to the exit code. */

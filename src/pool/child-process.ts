@@ -22,6 +22,11 @@ const STDERR_TAIL = 12;
 /** After the stop deadline a child gets this long (its own abort grace and flush) before SIGKILL. */
 const KILL_GRACE_MS = 3000;
 
+/** The command that starts a pool child (its spec comes in the environment). */
+export function childCommand(): string[] {
+  return [process.execPath, CHILD_ENTRY];
+}
+
 export type ChildState = "starting" | "ready" | "stopping" | "exited";
 
 export interface ChildExitInfo {
@@ -66,7 +71,7 @@ export class PoolChild {
 
   constructor(spec: ChildSpec, callbacks: ChildCallbacks) {
     this.spec = spec;
-    const child = spawnLines([process.execPath, CHILD_ENTRY], {
+    const child = spawnLines(childCommand(), {
       name: `pool child ${spec.index}`,
       env: { ...process.env, [CHILD_SPEC_ENV]: JSON.stringify(spec) },
       stderr: "pipe",

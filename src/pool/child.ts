@@ -10,7 +10,14 @@ import { isForeignFile, loadCommands, loadForeign } from "../foreign/loader.ts";
 import { WorkerRecorder } from "./recorder.ts";
 import { HEARTBEAT_INTERVAL } from "../options.ts";
 import { DeadLetterStore } from "./dead-letter.ts";
-import { CHILD_SPEC_ENV, ChildExit, type ChildMessage, type ChildSpec, type SupervisorMessage } from "./ipc.ts";
+import {
+  CHILD_CHECK_ENV,
+  CHILD_SPEC_ENV,
+  ChildExit,
+  type ChildMessage,
+  type ChildSpec,
+  type SupervisorMessage,
+} from "./ipc.ts";
 import { hostname } from "node:os";
 
 /** How long a started child waits for its other servers before it reports ready anyway. */
@@ -134,6 +141,10 @@ export async function main(): Promise<void> {
     if (process.send === undefined) console.error(message);
     send({ type: "fatal", error: message });
     process.exit(ChildExit.LoadFailed);
+  }
+  if (process.env[CHILD_CHECK_ENV] !== undefined) {
+    process.stdout.write(`${JSON.stringify([...handlers.keys()])}\n`);
+    process.exit(0);
   }
 
   const store = spec.deadLetter === null ? null : new DeadLetterStore(spec.deadLetter);

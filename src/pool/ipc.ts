@@ -9,6 +9,8 @@ import type { ResolvedFunctionOptions } from "../options.ts";
 
 /** Environment variable that carries a child's spec (JSON) to the child entry. */
 export const CHILD_SPEC_ENV = "GEARBUN_POOL_CHILD";
+/** Set: the child loads its handlers, prints their names (JSON) and exits 0, connecting nothing. */
+export const CHILD_CHECK_ENV = "GEARBUN_POOL_CHECK";
 
 /** Everything a child needs to know, decided by the supervisor. */
 export interface ChildSpec {

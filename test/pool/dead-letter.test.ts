@@ -72,11 +72,14 @@ describeGearmand("pool - dead letters", () => {
       expect(list.code).toBe(0);
       expect(list.out).toMatch(/^ID\s+FUNCTION\s+UNIQUE\s+OUTCOME\s+ATTEMPTS/);
       expect(list.out).toMatch(/\n1\s+doomed\s+u-d1\s+exception\s+2\s+.*doomed d1 attempt 2$/);
+      // The pool's config file names the same file (relative to itself): no path to repeat.
+      const viaConfig = await run(["dead", "list", "--config", join(dir, "gearbun.toml")]);
+      expect(viaConfig).toEqual(list);
       const show = await run(["dead", "show", "1", "--dead-letter", deadFile]);
       expect(show.out).toContain("payload:     d1");
 
       // Resubmitted as a background job: it runs (and fails) again, and comes back as a new row.
-      const retried = await run(["dead", "retry", "1", "--dead-letter", deadFile, "--servers", g.address]);
+      const retried = await run(["dead", "retry", "1", "--config", join(dir, "gearbun.toml"), "--servers", g.address]);
       expect(retried.code).toBe(0);
       expect(retried.out).toMatch(/^1 doomed resubmitted as H:/);
       await jobLine("doomed");

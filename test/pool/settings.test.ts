@@ -31,8 +31,8 @@ describe("pool - settings", () => {
     expect(Object.keys(FUNCTION_KEYS).sort()).toEqual(Object.keys(FUNCTION_SETTINGS).sort());
   });
 
-  test("pool - settings: gearbun worker's flags and usage lines are the table's (plus --config, --metrics, TLS)", () => {
-    const own = new Set(["config", "metrics", ...Object.keys(CLIENT_SSL_OPTIONS)]);
+  test("pool - settings: gearbun worker's flags and usage lines are the table's (plus --config, --metrics, --check, TLS)", () => {
+    const own = new Set(["config", "metrics", "check", ...Object.keys(CLIENT_SSL_OPTIONS)]);
     const flags = Object.keys(worker.options).filter((f) => !own.has(f));
     expect(flags.sort()).toEqual(flagged.map(([, s]) => s.key!).sort());
     for (const [, s] of flagged) {
