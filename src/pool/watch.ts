@@ -6,7 +6,8 @@ import { type FSWatcher, watch } from "node:fs";
 
 /** Quiet time after the last change before the callback runs. */
 const SETTLE_MS = 200;
-const SOURCE = /\.(?:[cm]?[jt]sx?|json|toml)$/;
+// .py and .php: handlers files of other languages (src/foreign/).
+const SOURCE = /\.(?:[cm]?[jt]sx?|json|toml|py|php)$/;
 const IGNORED = /(?:^|[/\\])(?:node_modules|\.git)(?:[/\\]|$)/;
 
 export interface Watcher {

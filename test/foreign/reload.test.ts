@@ -7,8 +7,10 @@ import { expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describeGearmand, startGearmand } from "../support/gearmand.ts";
-import { matching, startLoad, tempDir } from "../pool/helpers.ts";
-import { startWorkerCli, stopWorkerCli } from "./helpers.ts";
+import type { PoolEvents } from "../../src/pool/events.ts";
+import { startPool } from "../../src/pool/supervisor.ts";
+import { matching, memorySink, startLoad, tempDir, waitFor } from "../pool/helpers.ts";
+import { FOREIGN_ENV, startWorkerCli, stopWorkerCli } from "./helpers.ts";
 
 const version = (v: string): string =>
   `import time\n\ndef version(job):\n    time.sleep(0.002)\n    return ${JSON.stringify(v)}\n\nhandlers = {"version": version}\n`;
@@ -53,6 +55,47 @@ describeGearmand("foreign handlers - reload", () => {
       expect(r.done).toBeGreaterThan(0);
     } finally {
       expect(await stopWorkerCli(cli)).toBe(0);
+    }
+  }, 60_000);
+
+  test("reload - watch: an edit to a PHP file reloads under load; a parse error is refused and the old handlers keep serving", async () => {
+    Object.assign(process.env, FOREIGN_ENV);
+    await using g = await startGearmand();
+    const php = (v: string): string =>
+      `<?php\nreturn ['version' => function ($job) { usleep(2000); return '${v}'; }];\n`;
+    const dir = tempDir({ "tasks.php": php("v1") });
+    const file = join(dir, "tasks.php");
+    const pool = await startPool(
+      { handlers: file, servers: g.address, processes: 2, watch: true, stopDeadline: 2000 },
+      { sink: memorySink() },
+    );
+    const reloaded = () =>
+      waitFor<PoolEvents["reload"]>((done) => pool.on("reload", done), 20_000, "a reload after the edit");
+    let load: Awaited<ReturnType<typeof startLoad>> | null = null;
+    try {
+      const running = await startLoad([g.address], "version", (_p, t) => /^v\d$/.test(t));
+      load = running;
+      await Bun.sleep(300);
+      let next = reloaded();
+      writeFileSync(file, php("v2"));
+      expect(await next).toMatchObject({ ok: true, replaced: 2 });
+      expect(new Set(await settledTexts(running))).toEqual(new Set(["v2"]));
+
+      next = reloaded();
+      writeFileSync(file, "<?php\nreturn ['version' => function ($job) { return 'v3' }];\n");
+      const refused = await next;
+      expect(refused.ok).toBe(false);
+      expect(refused.error).toContain("ParseError");
+      expect(new Set(await settledTexts(running))).toEqual(new Set(["v2"]));
+
+      load = null;
+      const r = await running.stop();
+      console.log(`foreign - reload (watch, PHP): ${r.done} jobs, ${r.failed} failed`);
+      expect(r.errors).toEqual([]);
+      expect(r.failed + r.wrong).toBe(0);
+    } finally {
+      await load?.stop();
+      expect(await pool.stop({ deadline: 2000 })).toBe(true);
     }
   }, 60_000);
 });
