@@ -30,8 +30,10 @@ describeGearmand("foreign handlers - reload", () => {
     const dir = tempDir({ "tasks.py": version("v1") });
     const file = join(dir, "tasks.py");
     const cli = await startWorkerCli([file, "--servers", g.address, "--processes", "2", "--concurrency", "2"]);
+    let load: Awaited<ReturnType<typeof startLoad>> | null = null;
     try {
-      const load = await startLoad([g.address], "version", (_p, t) => /^v\d$/.test(t));
+      const running = await startLoad([g.address], "version", (_p, t) => /^v\d$/.test(t));
+      load = running;
       await Bun.sleep(300);
       const reloadLine = async () =>
         JSON.parse(await cli.nextLine(matching(/"event":"reload"/), "a reload line", 20_000));
@@ -39,21 +41,23 @@ describeGearmand("foreign handlers - reload", () => {
       writeFileSync(file, version("v2"));
       cli.proc.kill("SIGHUP");
       expect(await reloadLine()).toMatchObject({ ok: true, replaced: 2 });
-      expect(new Set(await settledTexts(load))).toEqual(new Set(["v2"]));
+      expect(new Set(await settledTexts(running))).toEqual(new Set(["v2"]));
 
       writeFileSync(file, BROKEN);
       cli.proc.kill("SIGHUP");
       const refused = await reloadLine();
       expect(refused).toMatchObject({ ok: false, replaced: 0 });
       expect(refused.error).toContain("SyntaxError");
-      expect(new Set(await settledTexts(load))).toEqual(new Set(["v2"]));
+      expect(new Set(await settledTexts(running))).toEqual(new Set(["v2"]));
 
-      const r = await load.stop();
+      load = null;
+      const r = await running.stop();
       console.log(`foreign - reload (SIGHUP, Python): ${r.done} jobs, ${r.failed} failed`);
       expect(r.errors).toEqual([]);
       expect(r.failed + r.wrong).toBe(0);
       expect(r.done).toBeGreaterThan(0);
     } finally {
+      await load?.stop();
       expect(await stopWorkerCli(cli)).toBe(0);
     }
   }, 60_000);
