@@ -13,7 +13,11 @@ export const top: Command = {
 
 Per function: jobs total / running / waiting and workers summed over the servers, how fast the
 queue changes, and each server's own numbers; each server's state (up, down since when, version).
-On a terminal it redraws in place until Ctrl-C; piped, it prints a table per refresh.
+CONNS: worker connections the servers report, summed (a worker on two servers counts twice).
+On a terminal it redraws in place to the window's width until q or Ctrl-C, down servers in red
+and functions with waiting jobs and no worker in yellow (a narrow window drops the per-server
+column, then CHANGE/S, before anything wraps); piped, it prints the whole table per refresh and
+exits quietly when the reader goes away (gearbun top | head).
 ${SERVERS_FLAG}
 ${flagLine("--interval S", "seconds between refreshes", DEFAULT_INTERVAL)}
 ${flagLine("--once", "print one table and exit (exit 1 when a server is down)")}
@@ -35,33 +39,60 @@ ${CLIENT_SSL_USAGE}`,
     }
     const timeout = intFlag(values, "timeout", POLL_DEFAULTS.timeout);
     const view = new TopView();
-    if (values.once === true) {
-      const snaps = await pollCluster(servers, { timeout: Math.min(timeout, interval * 1000), tls });
-      process.stdout.write(view.render(snaps));
-      return snaps.every((s) => s.up) ? 0 : 1;
-    }
     const live = process.stdout.isTTY === true;
+    const render = (snaps: Parameters<TopView["render"]>[0]): string =>
+      view.render(snaps, Date.now(), {
+        width: live ? process.stdout.columns || 80 : Number.POSITIVE_INFINITY,
+        color: live,
+      });
     let stopped = false;
     const { promise: interrupted, resolve: interrupt } = Promise.withResolvers<void>();
     const stop = (): void => {
       stopped = true;
       interrupt();
     };
+    // The reader went away (gearbun top | head): nothing more to say; exit quietly.
+    process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code !== "EPIPE") throw error;
+      stop();
+    });
+    if (values.once === true) {
+      const snaps = await pollCluster(servers, { timeout: Math.min(timeout, interval * 1000), tls });
+      process.stdout.write(render(snaps));
+      return snaps.every((s) => s.up) ? 0 : 1;
+    }
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
+    const keys = live && process.stdin.isTTY === true ? quitKeys(stop) : null;
     if (live) process.stdout.write(TERMINAL.enter);
     try {
       while (!stopped) {
         const started = Date.now();
         const snaps = await pollCluster(servers, { timeout: Math.min(timeout, interval * 1000), tls });
         if (stopped) break;
-        process.stdout.write(live ? TERMINAL.home + view.render(snaps) : `${view.render(snaps)}\n`);
+        process.stdout.write(live ? TERMINAL.home + render(snaps) : `${render(snaps)}\n`);
         const wait = Math.max(0, interval * 1000 - (Date.now() - started));
         await Promise.race([Bun.sleep(wait), interrupted]);
       }
     } finally {
-      if (live) process.stdout.write(TERMINAL.leave);
+      keys?.();
+      if (live && process.stdout.writable) process.stdout.write(TERMINAL.leave);
     }
     return 0;
   },
 };
+
+/** q (or Ctrl-C, which raw mode turns into a byte) stops the live view; returns the undo. */
+function quitKeys(stop: () => void): () => void {
+  const onData = (data: Buffer): void => {
+    if (data.includes(0x71) || data.includes(0x51) || data.includes(0x03)) stop();
+  };
+  process.stdin.setRawMode(true);
+  process.stdin.on("data", onData);
+  process.stdin.resume();
+  return () => {
+    process.stdin.off("data", onData);
+    process.stdin.setRawMode(false);
+    process.stdin.pause();
+  };
+}

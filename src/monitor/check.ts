@@ -116,8 +116,8 @@ export function evaluateCheck(
     if (alerts(t.waitingCritical, f.waiting)) raise(CheckState.CRITICAL, `${f.function} ${f.waiting} waiting`);
     else if (alerts(t.waitingWarning, f.waiting)) raise(CheckState.WARNING, `${f.function} ${f.waiting} waiting`);
     if (f.waiting > 0 && f.workers === 0) raise(CheckState.CRITICAL, `${f.function} has jobs waiting and no worker`);
-    else if (alerts(t.workersCritical, f.workers)) raise(CheckState.CRITICAL, `${f.function} ${f.workers} workers`);
-    else if (alerts(t.workersWarning, f.workers)) raise(CheckState.WARNING, `${f.function} ${f.workers} workers`);
+    else if (alerts(t.workersCritical, f.workers)) raise(CheckState.CRITICAL, `${f.function} ${f.workers} worker conns`);
+    else if (alerts(t.workersWarning, f.workers)) raise(CheckState.WARNING, `${f.function} ${f.workers} worker conns`);
     perf.push(
       `${label(`${f.function}_waiting`)}=${f.waiting};${t.waitingWarning.text};${t.waitingCritical.text};0`,
       `${label(`${f.function}_running`)}=${f.running}`,
@@ -133,7 +133,8 @@ export function evaluateCheck(
   const waiting = selected.reduce((n, f) => n + f.waiting, 0);
   const workers = selected.reduce((n, f) => n + f.workers, 0);
   const summary =
-    `${up}/${snapshots.length} servers up, ${selected.length} functions, ${waiting} waiting, ${workers} workers` +
+    // What the servers report: connections, summed — a worker on two servers counts twice.
+    `${up}/${snapshots.length} servers up, ${selected.length} functions, ${waiting} waiting, ${workers} worker conns` +
     (probe?.seconds != null ? `, job ${probe.function} in ${(probe.seconds * 1000).toFixed(1)} ms` : "");
   const worst = problems.filter((p) => p.state === state).map((p) => p.text);
   const line = `GEARMAN ${NAMES[state]} - ${worst.length > 0 ? `${worst.join(", ")}; ` : ""}${summary}`;

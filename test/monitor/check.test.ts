@@ -44,12 +44,12 @@ describe("check", () => {
     const ok = evaluateCheck([snap("a:1", [["f", 3, 1, 2]]), snap("b:1", [["f", 2, 0, 1]])], t);
     expect(ok.state).toBe(CheckState.OK);
     expect(ok.output).toBe(
-      "GEARMAN OK - 2/2 servers up, 1 functions, 4 waiting, 3 workers | 'f_waiting'=4;10;100;0 'f_running'=1 'f_worker'=3;25;50;0",
+      "GEARMAN OK - 2/2 servers up, 1 functions, 4 waiting, 3 worker conns | 'f_waiting'=4;10;100;0 'f_running'=1 'f_worker'=3;25;50;0",
     );
     const warn = evaluateCheck([snap("a:1", [["f", 12, 0, 1]])], t);
     expect([warn.state, warn.output.split(" | ")[0]]).toEqual([
       CheckState.WARNING,
-      "GEARMAN WARNING - f 12 waiting; 1/1 servers up, 1 functions, 12 waiting, 1 workers",
+      "GEARMAN WARNING - f 12 waiting; 1/1 servers up, 1 functions, 12 waiting, 1 worker conns",
     ]);
     const down = evaluateCheck([snap("a:1", [["f", 12, 0, 1]]), snap("b:1", [], false)], t);
     expect(down.state).toBe(CheckState.CRITICAL);
@@ -72,7 +72,7 @@ describeTargets("check CLI", (target) => {
     const ok = await gearbun(["check", ...s]);
     expect([ok.code, ok.out]).toEqual([
       0,
-      "GEARMAN OK - 1/1 servers up, 1 functions, 3 waiting, 1 workers | 'ops_check_waiting'=3;10;100;0 'ops_check_running'=1 'ops_check_worker'=1;25;50;0\n",
+      "GEARMAN OK - 1/1 servers up, 1 functions, 3 waiting, 1 worker conns | 'ops_check_waiting'=3;10;100;0 'ops_check_running'=1 'ops_check_worker'=1;25;50;0\n",
     ]);
     const perf = parsePerfdata(ok.out);
     expect(perf.get("ops_check_waiting")).toEqual({ value: "3", rest: ["10", "100", "0"] });
@@ -81,13 +81,13 @@ describeTargets("check CLI", (target) => {
     const warn = await gearbun(["check", ...s, "-w", "2"]);
     expect([warn.code, warn.out.split(" | ")[0]]).toEqual([
       1,
-      "GEARMAN WARNING - ops_check 3 waiting; 1/1 servers up, 1 functions, 3 waiting, 1 workers",
+      "GEARMAN WARNING - ops_check 3 waiting; 1/1 servers up, 1 functions, 3 waiting, 1 worker conns",
     ]);
     const crit = await gearbun(["check", ...s, "-w", "1", "-c", "2"]);
     expect(crit.code).toBe(2);
     expect(crit.out).toStartWith("GEARMAN CRITICAL - ops_check 3 waiting;");
     const fewWorkers = await gearbun(["check", ...s, "-W", "2:", "-C", "1:"]);
-    expect([fewWorkers.code, fewWorkers.out]).toMatchObject([1, expect.stringContaining("ops_check 1 workers")]);
+    expect([fewWorkers.code, fewWorkers.out]).toMatchObject([1, expect.stringContaining("ops_check 1 worker conns")]);
 
     const badRange = await gearbun(["check", ...s, "-w", "ten"]);
     expect([badRange.code, badRange.out.trim()]).toEqual([
