@@ -116,7 +116,8 @@ export function evaluateCheck(
     if (alerts(t.waitingCritical, f.waiting)) raise(CheckState.CRITICAL, `${f.function} ${f.waiting} waiting`);
     else if (alerts(t.waitingWarning, f.waiting)) raise(CheckState.WARNING, `${f.function} ${f.waiting} waiting`);
     if (f.waiting > 0 && f.workers === 0) raise(CheckState.CRITICAL, `${f.function} has jobs waiting and no worker`);
-    else if (alerts(t.workersCritical, f.workers)) raise(CheckState.CRITICAL, `${f.function} ${f.workers} worker conns`);
+    else if (alerts(t.workersCritical, f.workers))
+      raise(CheckState.CRITICAL, `${f.function} ${f.workers} worker conns`);
     else if (alerts(t.workersWarning, f.workers)) raise(CheckState.WARNING, `${f.function} ${f.workers} worker conns`);
     perf.push(
       `${label(`${f.function}_waiting`)}=${f.waiting};${t.waitingWarning.text};${t.waitingCritical.text};0`,
