@@ -9,6 +9,7 @@ import type { JobHandler } from "../worker/handler.ts";
 import type { HandlerCommand } from "./handler-process.ts";
 import { perJobHandler } from "./per-job.ts";
 import { HandlerSet } from "./supervisor.ts";
+import type { Usage } from "./usage.ts";
 
 /** The interpreters, overridable by environment variable (a pool's children inherit it). */
 export const INTERPRETERS = {
@@ -100,4 +101,15 @@ export async function loadCommands(
     out.push([`--exec-per-job ${name}=${command}`, { [name]: perJobHandler(name, command) }]);
   }
   return out;
+}
+
+/** The CPU and memory of every handler process this process started (see HandlerSet.usage). */
+export function handlerUsage(): Usage {
+  const sum: Usage = { cpuSeconds: 0, rss: 0 };
+  for (const set of started) {
+    const u = set.usage();
+    sum.cpuSeconds += u.cpuSeconds;
+    sum.rss += u.rss;
+  }
+  return sum;
 }

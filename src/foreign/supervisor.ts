@@ -13,6 +13,7 @@ import { exponentialBackoff } from "../connection/reconnect.ts";
 import { HandlerError } from "../errors.ts";
 import type { Job } from "../worker/handler.ts";
 import { type HandlerCommand, HandlerProcess, KILL_GRACE_MS } from "./handler-process.ts";
+import { processUsage, type Usage } from "./usage.ts";
 
 /** Respawn delays: 100 ms doubling to 10 s; a process that served this long resets them. */
 export const RESPAWN = { initialDelay: 100, maxDelay: 10_000, resetAfter: 10_000 } as const;
@@ -47,6 +48,9 @@ export class HandlerSet {
   private closed = false;
   /** The last respawn's load failure (jobs waiting while no process is alive are failed with it). */
   private lastLoadError: unknown = null;
+  /** CPU seconds of each live process as last read, and of the exited ones (so the sum only grows). */
+  private readonly lastCpu = new Map<HandlerProcess, number>();
+  private exitedCpu = 0;
 
   constructor(command: HandlerCommand, size: number) {
     this.command = command;
@@ -76,6 +80,26 @@ export class HandlerSet {
     } finally {
       this.release(proc);
     }
+  }
+
+  /**
+   * CPU seconds of every process since start (an exited one's as last read) and the resident
+   * memory of the live ones.
+   */
+  usage(): Usage {
+    let cpuSeconds = this.exitedCpu;
+    let rss = 0;
+    for (const slot of this.slots) {
+      const proc = slot.proc;
+      if (proc === null) continue;
+      const now = processUsage(proc.pid);
+      if (now !== null) {
+        this.lastCpu.set(proc, now.cpuSeconds);
+        rss += now.rss;
+      }
+      cpuSeconds += this.lastCpu.get(proc) ?? 0;
+    }
+    return { cpuSeconds, rss };
   }
 
   /** The processes alive now. */
@@ -136,6 +160,8 @@ export class HandlerSet {
   private onExit(slot: Slot, proc: HandlerProcess): void {
     const i = this.idle.indexOf(proc);
     if (i >= 0) this.idle.splice(i, 1);
+    this.exitedCpu += this.lastCpu.get(proc) ?? 0;
+    this.lastCpu.delete(proc);
     if (slot.proc !== proc) return;
     slot.proc = null;
     if (this.closed) return;

@@ -6,7 +6,7 @@
 import { ConnectionError } from "../errors.ts";
 import type { JobHandler } from "../worker/job.ts";
 import { Worker } from "../worker/worker.ts";
-import { isForeignFile, loadCommands, loadForeign } from "../foreign/loader.ts";
+import { handlerUsage, isForeignFile, loadCommands, loadForeign } from "../foreign/loader.ts";
 import { WorkerRecorder } from "./recorder.ts";
 import { HEARTBEAT_INTERVAL } from "../options.ts";
 import { DeadLetterStore } from "./dead-letter.ts";
@@ -213,10 +213,12 @@ export async function main(): Promise<void> {
   }
 
   // A stopped or blocked process sends nothing: the supervisor notices the silence.
-  // Its CPU and memory ride along (per-child metrics, --max-memory).
+  // Its CPU and memory ride along (per-child metrics, --max-memory), its handler processes' included.
   setInterval(() => {
     const cpu = process.cpuUsage();
-    send({ type: "alive", usage: { cpuSeconds: (cpu.user + cpu.system) / 1e6, rss: process.memoryUsage.rss() } });
+    const foreign = handlerUsage();
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6 + foreign.cpuSeconds;
+    send({ type: "alive", usage: { cpuSeconds, rss: process.memoryUsage.rss() + foreign.rss } });
   }, HEARTBEAT_INTERVAL).unref();
 
   let stopping = false;

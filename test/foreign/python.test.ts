@@ -174,4 +174,31 @@ describeGearmand("foreign handlers - python", () => {
     await pool.stop({ deadline: 500 });
     await eventually(() => [...pids].every((p) => !alive(p)), "every handler process gone");
   }, 30_000);
+
+  test("python - the handler processes' CPU and memory count in their Bun child's usage (per-child metrics, --max-memory)", async () => {
+    await using g = await startGearmand();
+    const pool = await startPool(
+      { handlers: HANDLERS, servers: g.address, processes: 1, concurrency: 1 },
+      { sink: memorySink() },
+    );
+    try {
+      await using client = new Client({ servers: g.address });
+      const child = pool.children()[0]!;
+      const usage = () => pool.children().find((c) => c.pid === child.pid)?.usage ?? undefined;
+      const before = await eventually(usage, "a first heartbeat with usage");
+      await client.submit("hog", "").text();
+      await client.submit("burn", "").text();
+      // The Bun child itself waited meanwhile: the growth is the Python process's.
+      const after = await eventually(() => {
+        const u = usage();
+        return u !== undefined && u.rss - before.rss > 50 * 2 ** 20 && u.cpuSeconds - before.cpuSeconds > 0.4 && u;
+      }, "a heartbeat with the handler process's 64 MiB and 0.5 s of CPU");
+      console.log(
+        `python - usage: rss ${Math.round(before.rss / 2 ** 20)} → ${Math.round(after.rss / 2 ** 20)} MiB, ` +
+          `cpu ${before.cpuSeconds.toFixed(2)} → ${after.cpuSeconds.toFixed(2)} s`,
+      );
+    } finally {
+      expect(await pool.stop({ deadline: 2000 })).toBe(true);
+    }
+  }, 30_000);
 });
