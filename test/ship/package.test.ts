@@ -107,11 +107,18 @@ afterAll(() => {
   if (dir !== "") rmSync(dir, { recursive: true, force: true });
 });
 
-test("package - the tarball holds package.json, README.md and src without the demo", async () => {
+test("package - the tarball holds package.json, README.md, the handler adapters and src without the demo", async () => {
   const list = await run(["tar", "tzf", tarball]);
   expect(list.code).toBe(0);
   const files = list.out.trim().split("\n").toSorted();
-  expect(files.filter((f) => !f.startsWith("package/src/"))).toEqual(["package/README.md", "package/package.json"]);
+  // The Python and PHP adapters (adapters/) run as handler processes of their own language.
+  const adapters = (readdirSync(join(root, "adapters"), { recursive: true }) as string[])
+    .filter((f) => statSync(join(root, "adapters", f)).isFile())
+    .map((f) => `package/adapters/${f}`);
+  expect(adapters.length).toBeGreaterThan(0);
+  expect(files.filter((f) => !f.startsWith("package/src/"))).toEqual(
+    ["package/README.md", "package/package.json", ...adapters].toSorted(),
+  );
   expect(files.filter((f) => /\/demo\/|\.test\.ts$/.test(f))).toEqual([]);
   // Every exports target and the bin are in it.
   const targets = [...Object.values(pkg.exports), pkg.bin.gearbun].map((p) => `package/${p.slice(2)}`);
