@@ -5,9 +5,16 @@
  * change per second where the servers do not report completions). Every value from the servers
  * is set with textContent, never as HTML.
  *
- * Hooks for tests and scripts: rows carry data-server / data-function / data-worker, cells a
- * class naming the column, each chart data-last / data-max of its series, and <body data-updated>
- * the time of the last successful redraw.
+ * With a pool's metrics endpoint (gearbun dashboard --pool), a pool panel: its health, processes
+ * per group, and done / failed / lost / retries / dead letters per function.
+ *
+ * Fits 1280 px: the per-server numbers are one column of lines (not a column per server), long
+ * cells wrap, and a table wider than its section scrolls inside it, never the page.
+ *
+ * Hooks for tests and scripts: rows carry data-server / data-function / data-worker / data-group,
+ * cells a class naming the column, a function with waiting jobs and no worker the class
+ * "starved", each chart data-last / data-max of its series, and <body data-updated> the time of
+ * the last successful redraw.
  */
 export const PAGE = `<!doctype html>
 <html lang="en">
@@ -23,11 +30,15 @@ export const PAGE = `<!doctype html>
   header h1 { font-size: 1.1rem; margin: 0; }
   header .meta { color: var(--muted); }
   main { display: grid; grid-template-columns: 1fr 1fr; gap: 1rem; padding: 1rem 1.2rem; }
-  section { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: .6rem .8rem; min-width: 0; }
+  section { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: .6rem .8rem; min-width: 0; overflow-x: auto; }
   section.wide { grid-column: 1 / -1; }
   h2 { font-size: .95rem; margin: .1rem 0 .5rem; }
   table { border-collapse: collapse; width: 100%; }
   th, td { text-align: left; padding: .25rem .5rem; border-bottom: 1px solid var(--line); white-space: nowrap; }
+  td.per-server, td.functions, td.version, td.health { white-space: normal; overflow-wrap: anywhere; }
+  td.per-server span { display: inline-block; margin-right: 1rem; font-variant-numeric: tabular-nums; }
+  tr.starved td { background: #fbe9e7; }
+  tr.starved td.waiting, tr.starved td.workers { color: var(--down); font-weight: 600; }
   td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
   th { color: var(--muted); font-weight: 600; cursor: pointer; user-select: none; }
   th[aria-sort="ascending"]::after { content: " \\25B2"; }
@@ -47,6 +58,10 @@ export const PAGE = `<!doctype html>
 <main>
   <section class="wide"><h2>Servers</h2>
     <table id="servers"><thead><tr><th>Address</th><th>State</th><th>Version</th><th class="num">Answer (ms)</th></tr></thead><tbody></tbody></table>
+  </section>
+  <section class="wide" id="pool-panel" hidden><h2>Pool <span class="meta" id="pool-health"></span></h2>
+    <table id="pool-groups"><thead><tr><th>Group</th><th class="num">Configured</th><th class="num">Registered</th><th class="num">Serving</th></tr></thead><tbody></tbody></table>
+    <table id="pool-functions"><thead><tr><th>Function</th><th class="num">Done</th><th class="num">Failed</th><th class="num">Lost</th><th class="num">Retries</th><th class="num">Dead letters</th></tr></thead><tbody></tbody></table>
   </section>
   <section class="wide"><h2>Functions</h2>
     <table id="functions"><thead><tr></tr></thead><tbody></tbody></table>
@@ -76,7 +91,7 @@ function renderServers(servers) {
     tr.append(el("td", { class: "address" }, s.server));
     tr.append(el("td", { class: "state state-" + (s.up ? "up" : "down"), title: s.error || "" }, s.up ? "up" : "down"));
     tr.append(el("td", { class: "version" }, s.up ? s.version : (s.error || "")));
-    tr.append(el("td", { class: "num elapsed" }, s.elapsedMs));
+    tr.append(el("td", { class: "num elapsed" }, s.up ? s.elapsedMs : "—"));
     return tr;
   }));
 }
@@ -87,14 +102,14 @@ function columns(servers) {
     { key: "total", label: "Total", num: true },
     { key: "running", label: "Running", num: true },
     { key: "waiting", label: "Waiting", num: true },
-    { key: "workers", label: "Workers", num: true },
+    { key: "workers", label: "Worker conns", num: true, title: "worker connections the servers report, summed: a worker on two servers counts twice" },
   ];
-  if (servers.length > 1) for (const s of servers) cols.push({ key: "server:" + s.server, label: s.server + " (total/running/workers)", server: s.server });
+  if (servers.length > 1) cols.push({ key: "per-server", label: "Per server (total/running/conns)", perServer: true });
   return cols;
 }
 
 function value(f, col) {
-  if (col.server) { const r = f.servers[col.server]; return r ? r.total : -1; }
+  if (col.perServer) return f.total;
   return f[col.key];
 }
 
@@ -102,10 +117,10 @@ function renderFunctions(d) {
   const cols = columns(d.servers);
   const head = document.querySelector("#functions thead tr");
   head.replaceChildren(...cols.map((c) => {
-    const th = el("th", { "data-key": c.key, class: c.num || c.server ? "num" : "" }, c.label);
+    const th = el("th", { "data-key": c.key, class: c.num ? "num" : "", title: c.title || "" }, c.label);
     if (sort.key === c.key) th.setAttribute("aria-sort", sort.dir > 0 ? "ascending" : "descending");
     th.addEventListener("click", () => {
-      sort.dir = sort.key === c.key ? -sort.dir : (c.num || c.server ? -1 : 1);
+      sort.dir = sort.key === c.key ? -sort.dir : (c.num || c.perServer ? -1 : 1);
       sort.key = c.key;
       renderFunctions(data);
     });
@@ -123,11 +138,16 @@ function renderFunctions(d) {
     return;
   }
   body.replaceChildren(...rows.map((f) => {
-    const tr = el("tr", { "data-function": f.function });
+    const starved = f.waiting > 0 && f.workers === 0;
+    const tr = el("tr", starved ? { "data-function": f.function, class: "starved", title: "jobs waiting and no worker" } : { "data-function": f.function });
     for (const c of cols) {
-      if (c.server) {
-        const r = f.servers[c.server];
-        tr.append(el("td", { class: "num per-server", "data-server": c.server }, r ? r.total + "/" + r.running + "/" + r.workers : "-"));
+      if (c.perServer) {
+        const td = el("td", { class: "per-server" });
+        for (const s of d.servers) {
+          const r = f.servers[s.server];
+          if (r) td.append(el("span", { "data-server": s.server }, s.server + " " + r.total + "/" + r.running + "/" + r.workers));
+        }
+        tr.append(td);
       } else {
         tr.append(el("td", { class: (c.num ? "num " : "") + c.key }, f[c.key]));
       }
@@ -162,19 +182,38 @@ function svg(tag, attrs, text) {
   return e;
 }
 
+/** Round tick values (1, 2 or 5 × 10^n apart) covering [min, max]. */
+function ticks(min, max) {
+  const span = max - min || 1;
+  const raw = span / 3;
+  const mag = Math.pow(10, Math.floor(Math.log10(raw)));
+  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw);
+  const out = [];
+  for (let v = Math.floor(min / step) * step; v <= max + step * 1e-9; v += step) out.push(Math.round(v / step) * step);
+  if (out[out.length - 1] < max) out.push(out[out.length - 1] + step);
+  return out;
+}
+
+/** A tick label: short, a plain minus, no float noise (1.5k, -120, 0.5). */
+function tickLabel(v) {
+  const a = Math.abs(v);
+  const text = a >= 1e6 ? +(a / 1e6).toPrecision(3) + "M" : a >= 1e4 ? +(a / 1e3).toPrecision(3) + "k" : String(+a.toPrecision(3));
+  return (v < 0 ? "-" : "") + text;
+}
+
 function chart(id, points) {
   const box = document.getElementById(id);
   const W = 600, H = 160, L = 40, B = 18, T = 8;
   const vals = points.filter((p) => p.v !== null);
-  const max = Math.max(1, ...vals.map((p) => p.v));
-  const min = Math.min(0, ...vals.map((p) => p.v));
+  const marks = ticks(Math.min(0, ...vals.map((p) => p.v)), Math.max(1, ...vals.map((p) => p.v)));
+  const min = marks[0], max = marks[marks.length - 1];
   const t0 = points.length ? points[0].at : 0, t1 = points.length ? points[points.length - 1].at : 1;
   const x = (t) => L + (W - L - 4) * (t1 === t0 ? 1 : (t - t0) / (t1 - t0));
   const y = (v) => T + (H - T - B) * (1 - (v - min) / (max - min || 1));
   const parts = [];
-  for (const v of [min, (min + max) / 2, max]) {
+  for (const v of marks) {
     parts.push(svg("line", { class: "grid", x1: L, x2: W, y1: y(v), y2: y(v) }));
-    parts.push(svg("text", { x: 2, y: y(v) + 4 }, Math.round(v * 10) / 10));
+    parts.push(svg("text", { x: 2, y: y(v) + 4, class: "tick" }, tickLabel(v)));
   }
   if (points.length) parts.push(svg("text", { x: L, y: H - 4 }, Math.round((t1 - t0) / 1000) + " s shown"));
   if (vals.length) parts.push(svg("polyline", { class: "series", points: vals.map((p) => x(p.at).toFixed(1) + "," + y(p.v).toFixed(1)).join(" ") }));
@@ -183,8 +222,36 @@ function chart(id, points) {
   box.setAttribute("data-max", vals.length ? String(Math.max(...vals.map((p) => p.v))) : "");
 }
 
+function renderPool(pool) {
+  const panel = document.getElementById("pool-panel");
+  panel.hidden = pool === null;
+  if (pool === null) return;
+  const health = document.getElementById("pool-health");
+  health.textContent = pool.health;
+  health.className = "meta " + (pool.healthy ? "state-up" : "state-down");
+  document.querySelector("#pool-groups tbody").replaceChildren(...pool.groups.map((g) => {
+    const tr = el("tr", { "data-group": g.group });
+    tr.append(el("td", { class: "group" }, g.group));
+    for (const k of ["configured", "registered", "serving"]) tr.append(el("td", { class: "num " + k }, g[k]));
+    return tr;
+  }));
+  const body = document.querySelector("#pool-functions tbody");
+  if (pool.functions.length === 0) {
+    const tr = el("tr"); tr.append(el("td", { colspan: "6", class: "empty" }, pool.up ? "no jobs yet" : "not reachable"));
+    body.replaceChildren(tr);
+    return;
+  }
+  body.replaceChildren(...pool.functions.map((f) => {
+    const tr = el("tr", { "data-function": f.function });
+    tr.append(el("td", { class: "function" }, f.function));
+    for (const k of ["complete", "failed", "lost", "retries", "deadLetters"]) tr.append(el("td", { class: "num " + k }, f[k]));
+    return tr;
+  }));
+}
+
 function render(d) {
   data = d;
+  renderPool(d.pool);
   renderServers(d.servers);
   renderFunctions(d);
   renderWorkers(d.workers);

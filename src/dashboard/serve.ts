@@ -10,6 +10,7 @@ import { formatAddress, parseServers } from "../connection/servers.ts";
 import { serveHttp, type HttpEndpoint } from "../metrics/http.ts";
 import { DASHBOARD_DEFAULTS, type DashboardOptions, numberOption } from "../options.ts";
 import { PAGE } from "./page.ts";
+import { type PoolPanel, pollPool, poolUrl } from "./pool.ts";
 
 /** One point of the charts. */
 export interface HistoryPoint {
@@ -36,6 +37,8 @@ export interface DashboardData {
   }[];
   workers: { server: string; fd: number; ip: string; clientId: string; functions: string[] }[];
   history: HistoryPoint[];
+  /** The pool panel, when the dashboard watches a pool's metrics endpoint. */
+  pool: PoolPanel | null;
 }
 
 /** Builds the page's data from one poll (exported for tests and other front ends). */
@@ -43,6 +46,7 @@ export function dashboardData(
   snapshots: readonly ServerSnapshot[],
   history: HistoryPoint[],
   rateKind: DashboardData["rateKind"],
+  pool: PoolPanel | null = null,
 ): DashboardData {
   return {
     at: Date.now(),
@@ -68,11 +72,20 @@ export function dashboardData(
       s.workers.filter((w) => w.functions.length > 0).map((w) => ({ server: s.server, ...w })),
     ),
     history,
+    pool,
   };
 }
 
+export interface ServeDashboardOptions {
+  /** A pool's `--metrics` address (HOST:PORT or URL): adds the pool panel. */
+  pool?: string;
+  /** The option named in a listen error ("--listen" for `gearbun dashboard`). @default "--dashboard" */
+  option?: string;
+}
+
 /** Serves the dashboard; the background poll starts at once and stops with the endpoint. */
-export function serveDashboard(options: DashboardOptions = {}): HttpEndpoint {
+export function serveDashboard(options: DashboardOptions = {}, extra: ServeDashboardOptions = {}): HttpEndpoint {
+  const poolAt = extra.pool === undefined ? null : poolUrl(extra.pool);
   const servers = parseServers(options.servers).map(formatAddress);
   const interval = numberOption("interval", options.interval, DASHBOARD_DEFAULTS.interval, 100);
   const keep = numberOption("history", options.history, DASHBOARD_DEFAULTS.history, 2);
@@ -85,7 +98,11 @@ export function serveDashboard(options: DashboardOptions = {}): HttpEndpoint {
   let first: Promise<void> | null = null;
 
   const poll = async (): Promise<void> => {
-    const snaps = await pollCluster(servers, { timeout: Math.max(interval, 1000), workers: true, tls: options.tls });
+    const timeout = Math.max(interval, 1000);
+    const [snaps, pool] = await Promise.all([
+      pollCluster(servers, { timeout, workers: true, tls: options.tls }),
+      poolAt === null ? null : pollPool(poolAt, timeout),
+    ]);
     const at = Date.now();
     const depth = sumFunctions(snaps).reduce((n, f) => n + f.total, 0);
     const count = options.completed?.() ?? depth;
@@ -94,7 +111,7 @@ export function serveDashboard(options: DashboardOptions = {}): HttpEndpoint {
     previous = { at, count };
     history.push({ at, depth, rate: rate === null ? null : Math.round(rate * 10) / 10 });
     if (history.length > keep) history.splice(0, history.length - keep);
-    latest = dashboardData(snaps, history, rateKind);
+    latest = dashboardData(snaps, history, rateKind, pool);
   };
   const loop = async (): Promise<void> => {
     const started = Date.now();
@@ -103,7 +120,7 @@ export function serveDashboard(options: DashboardOptions = {}): HttpEndpoint {
   };
   const endpoint = serveHttp({
     listen: options.listen ?? DASHBOARD_DEFAULTS.listen,
-    option: "--dashboard",
+    option: extra.option ?? "--dashboard",
     health: () => ({ ok: true, reason: `watching ${servers.join(", ")}` }),
     routes: {
       "/": () =>

@@ -15,6 +15,9 @@ import { freePort } from "../support/gearmand.ts";
 import { startChromium } from "../support/chromium.ts";
 import { eventually } from "../support/eventually.ts";
 import { chromiumPath, startScene } from "../support/operator-tools.ts";
+import { startPool } from "../../src/pool/supervisor.ts";
+import { servePoolMetrics } from "../../src/pool/metrics.ts";
+import { readPoolMetrics } from "../../src/dashboard/pool.ts";
 import { startTarget } from "../support/targets.ts";
 import { gearbunDaemon } from "../monitor/cli.ts";
 
@@ -170,5 +173,110 @@ describe("dashboard", () => {
       expect(peak).toBeGreaterThan(0);
     },
     60_000,
+  );
+
+  test("dashboard - pool panel data: processes per group and outcomes per function from a pool's exposition", () => {
+    const text = [
+      "# TYPE gearman_worker_jobs_total counter",
+      'gearman_worker_jobs_total{function="resize",outcome="complete"} 7',
+      'gearman_worker_jobs_total{function="resize",outcome="fail"} 2',
+      'gearman_worker_jobs_total{function="resize",outcome="exception"} 1',
+      'gearman_worker_jobs_total{function="resize",outcome="timeout"} 1',
+      'gearman_worker_jobs_total{function="resize",outcome="lost"} 3',
+      'gearman_worker_retries_total{function="resize"} 4',
+      'gearman_worker_dead_letters_total{function="resize"} 1',
+      'gearman_worker_group_processes{group="general",state="configured"} 2',
+      'gearman_worker_group_processes{group="general",state="registered"} 1',
+      'gearman_worker_group_processes{group="general",state="serving"} 1',
+      "process_cpu_seconds_total 1.5",
+    ].join("\n");
+    expect(readPoolMetrics(text)).toEqual({
+      groups: [{ group: "general", configured: 2, registered: 1, serving: 1 }],
+      functions: [{ function: "resize", complete: 7, failed: 4, lost: 3, retries: 4, deadLetters: 1 }],
+    });
+  });
+
+  (chromiumPath ? test : test.skip)(
+    "dashboard - in Chromium at 1280x900: three servers and a down one, a pool panel, no horizontal scroll",
+    async () => {
+      await using a = await startTarget("embedded");
+      await using b = await startTarget("embedded");
+      await using c = await startTarget("embedded");
+      const dead = `127.0.0.1:${freePort()}`;
+      const addresses = [a.address, b.address, c.address];
+      await using _s1 = await startScene(a.address, "image_resize_thumbnail_large", 6, 2);
+      await using _s2 = await startScene(b.address, "image_resize_thumbnail_large", 4);
+      await using _s3 = await startScene(c.address, "pdf_render", 3);
+      await using pool = await startPool(
+        {
+          handlers: join(import.meta.dir, "../pool/fixtures/handlers.ts"),
+          servers: addresses,
+          processes: 2,
+          statsInterval: 200,
+        },
+        { sink: { out: () => {}, err: () => {} } },
+      );
+      await using metrics = servePoolMetrics(pool, "127.0.0.1:0");
+      await using client = new Client({ servers: addresses });
+      for (let i = 0; i < 12; i++) await client.submit("reverse", `job ${i}`);
+      // Jobs nobody serves: the row the page must point out.
+      for (let i = 0; i < 5; i++) await client.submitBackground("nobody_serves_this", String(i));
+      await using dash = serveDashboard(
+        { servers: [...addresses, dead], listen: "127.0.0.1:0", interval: 200 },
+        { pool: metrics.address },
+      );
+      await using browser = await startChromium(1280, 900);
+      await browser.navigate(`${dash.url}/`);
+      await eventually(
+        async () =>
+          (await browser.evaluate<string>(
+            `document.querySelector('#pool-functions tr[data-function="reverse"] .complete')?.textContent ?? ""`,
+          )) === "12",
+        "the pool panel's 12 done jobs",
+        15_000,
+        100,
+      );
+      const groups = await browser.evaluate<string[]>(
+        `[...document.querySelectorAll("#pool-groups tbody tr td")].map((td) => td.textContent)`,
+      );
+      expect(groups).toEqual(["general", "2", "2", "2"]);
+      expect(await browser.evaluate<string>(`document.getElementById("pool-health").textContent`)).toBe(
+        "ok: general: 2 of 2 registered",
+      );
+      const starved = await browser.evaluate<string[]>(
+        `[...document.querySelectorAll("#functions tr.starved")].map((tr) => tr.dataset.function)`,
+      );
+      expect(starved).toEqual(["nobody_serves_this"]);
+      const down = await browser.evaluate<string>(
+        `document.querySelector('#servers tr[data-up="0"] .elapsed').textContent`,
+      );
+      expect(down).toBe("—");
+      const perServer = await browser.evaluate<string[]>(
+        `[...document.querySelectorAll('#functions tr[data-function="image_resize_thumbnail_large"] .per-server span')].map((s) => s.textContent)`,
+      );
+      expect(perServer).toEqual([`${a.address} 6/2/1`, `${b.address} 4/1/1`]);
+      await eventually(
+        async () => (await browser.evaluate<number>(`document.querySelectorAll("svg polyline.series").length`)) === 2,
+        "charts drawn",
+        15_000,
+        100,
+      );
+      const labels = await browser.evaluate<string[]>(
+        `[...document.querySelectorAll("svg text.tick")].map((t) => t.textContent)`,
+      );
+      for (const l of labels) expect(l).toMatch(/^-?\d{1,3}(\.\d{1,2})?[kM]?$/);
+      const scroll = await browser.evaluate<{ page: number; view: number }>(
+        `({ page: document.documentElement.scrollWidth, view: window.innerWidth })`,
+      );
+      console.log(
+        `dashboard - 1280x900: page ${scroll.page} px wide in a ${scroll.view} px viewport; ticks ${labels.join(" ")}`,
+      );
+      expect(scroll.page).toBeLessThanOrEqual(scroll.view);
+      mkdirSync(ARTIFACTS, { recursive: true });
+      const png = await browser.screenshot();
+      writeFileSync(join(ARTIFACTS, "dashboard-pool.png"), png);
+      console.log(`dashboard screenshot: ${join(ARTIFACTS, "dashboard-pool.png")} (${png.byteLength} bytes)`);
+    },
+    90_000,
   );
 });
