@@ -29,6 +29,8 @@ export type HandlerProcessState = "starting" | "idle" | "busy" | "exited";
 export const KILL_GRACE_MS = 500;
 /** stderr lines kept to explain an exit. */
 const TAIL_LINES = 5;
+/** A STATUS argument. */
+const DECIMAL = /^\d{1,15}$/;
 
 const utf8 = new TextDecoder();
 const text = (b: Uint8Array): string => utf8.decode(b);
@@ -218,14 +220,25 @@ export class HandlerProcess {
     }
     const job = running.job;
     switch (type) {
-      case FrameType.STATUS:
-        void job.status(Number(text(args[0]!)), Number(text(args[1]!)));
+      case FrameType.STATUS: {
+        const [numerator, denominator] = [text(args[0]!), text(args[1]!)];
+        if (!DECIMAL.test(numerator) || !DECIMAL.test(denominator)) {
+          this.protocolError(
+            new HandlerError(
+              "HANDLER_PROTOCOL",
+              `${this.describe()} sent STATUS ${JSON.stringify(numerator)}/${JSON.stringify(denominator)}: not decimal integers`,
+            ),
+          );
+          return;
+        }
+        job.status(Number(numerator), Number(denominator)).catch(this.sendFailed);
         return;
+      }
       case FrameType.DATA:
-        void job.data(args[0]!.slice());
+        job.data(args[0]!.slice()).catch(this.sendFailed);
         return;
       case FrameType.WARNING:
-        void job.warning(args[0]!.slice());
+        job.warning(args[0]!.slice()).catch(this.sendFailed);
         return;
     }
     this.current = null;
@@ -235,6 +248,11 @@ export class HandlerProcess {
     else if (type === FrameType.FAIL) running.reject(new JobFailure(text(args[0]!) || "job failed"));
     else running.reject(new HandlerError("HANDLER_EXCEPTION", text(args[0]!)));
   }
+
+  /** A STATUS, DATA or WARNING the job could not send (over the packet size limit): the job fails with it. */
+  private readonly sendFailed = (error: unknown): void => {
+    this.kill(error, 0);
+  };
 
   private outOfTurn(type: FrameType): void {
     this.protocolError(

@@ -38,6 +38,10 @@ describeGearmand("foreign handlers - exec", () => {
       const second = await client.submit("pid", "").text();
       expect(second).not.toBe(first);
 
+      const bad = await clientSees(client, "badstatus", "");
+      expect(bad.at(-1)).toBe("fail");
+      expect(bad.join("\n")).toContain('sent STATUS "one"/"3": not decimal integers');
+
       const crashed = await clientSees(client, "crash", "");
       expect(crashed.join("\n")).toMatch(/handler process \d+ \(--exec .*exec-handler\.js\) died \(exit code 7\)/);
       expect(await client.submit("pid", "").text()).not.toBe(second);

@@ -201,4 +201,24 @@ describeGearmand("foreign handlers - python", () => {
       expect(await pool.stop({ deadline: 2000 })).toBe(true);
     }
   }, 30_000);
+
+  test("python - a Bun child killed -9 leaves no handler process behind: it exits at the end of its stdin", async () => {
+    await using g = await startGearmand();
+    const pool = await startPool(
+      { handlers: HANDLERS, servers: g.address, processes: 1, concurrency: 2 },
+      { sink: memorySink() },
+    );
+    try {
+      await using client = new Client({ servers: g.address });
+      const pids = new Set<number>();
+      for (let i = 0; i < 6; i++) pids.add(Number(await client.submit("pid", "").text()));
+      process.kill(pool.children()[0]!.pid, "SIGKILL");
+      await eventually(() => [...pids].every((p) => !alive(p)), "the handler processes gone with their Bun child");
+      // The respawned child has handler processes of its own.
+      const next = Number(await client.submit("pid", "").text());
+      expect(pids.has(next)).toBe(false);
+    } finally {
+      await pool.stop({ deadline: 2000 });
+    }
+  }, 30_000);
 });
