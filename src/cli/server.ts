@@ -20,10 +20,12 @@ const IGNORED: Readonly<Record<string, readonly [short: string | undefined, take
   "file-descriptors": ["f", true, "set the limit with ulimit -n"],
   user: ["u", true, "start it as that user instead"],
   "round-robin": ["R", false, "work is handed out in the order workers ask"],
-  keepalive: [undefined, false, "the server does not set TCP keepalive; workers and clients do"],
-  "keepalive-idle": [undefined, true, "see --keepalive"],
-  "keepalive-interval": [undefined, true, "see --keepalive"],
-  "keepalive-count": [undefined, true, "see --keepalive"],
+  "keepalive-interval": [
+    undefined,
+    true,
+    "Bun sets only the idle time (--keepalive-idle); the system's interval applies",
+  ],
+  "keepalive-count": [undefined, true, "Bun sets only the idle time (--keepalive-idle); the system's count applies"],
   "hashtable-buckets": [undefined, true, "jobs are kept in hash maps that grow"],
   exceptions: [undefined, false, "each client asks for exceptions itself (OPTION_REQ)"],
   syslog: [undefined, false, "use --log-file"],
@@ -74,6 +76,8 @@ ${flagLine("--store FILE", "keep background jobs in FILE: they survive a restart
 ${flagLine("-l, --log-file F", "log to F (appended), stderr, or none", "stdout")}
 ${flagLine("-P, --pid-file F", "write the process id to F (removed on exit)")}
 ${flagLine("--verbose LEVEL", `${LEVELS.join(", ")}; -v raises it a step`, "ERROR")}
+${flagLine("--keepalive", "accepted: accepted connections always have TCP keepalive, as in gearmand")}
+${flagLine("--keepalive-idle S", "seconds idle before the first keepalive probe (0: the system's)", SERVER_DEFAULTS.keepAliveDelay / 1000)}
 ${flagLine("-V, --version", "print the version and exit")}
 ${SSL_USAGE}
 ${flagLine("--metrics HOST:PORT", "serve Prometheus /metrics and /healthz")}
@@ -87,6 +91,8 @@ ${wrapWords(
   options: {
     port: { type: "string", short: "p" },
     listen: { type: "string", short: "L" },
+    keepalive: { type: "boolean" },
+    "keepalive-idle": { type: "string" },
     host: { type: "string" },
     "job-handle-prefix": { type: "string" },
     "worker-wakeup": { type: "string", short: "w" },
@@ -142,6 +148,7 @@ ${wrapWords(
       store,
       workerWakeup: intFlag(values, "worker-wakeup", SERVER_DEFAULTS.workerWakeup, 0),
       jobRetries: intFlag(values, "job-retries", SERVER_DEFAULTS.jobRetries, -1),
+      keepAliveDelay: intFlag(values, "keepalive-idle", SERVER_DEFAULTS.keepAliveDelay / 1000, 0) * 1000,
       ...(prefix === undefined ? {} : { handlePrefix: `${prefix}:` }),
       tls: sslFlags(values),
       log,
