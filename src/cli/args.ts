@@ -14,6 +14,10 @@ export interface Command {
   run(values: Flags, positionals: string[]): Promise<number>;
   /** Exit code of a usage error (a Nagios plugin answers UNKNOWN, 3). @default 2 */
   usageExitCode?: number;
+  /** How a usage error reads, on stdout (a Nagios plugin's status line). @default "gearbun NAME: …" on stderr */
+  usageLine?: (message: string) => string;
+  /** It takes arguments besides its flags (else an argument is a usage error). @default false */
+  takesArguments?: true;
 }
 
 /** A usage error: printed as one line, exit code 2. */

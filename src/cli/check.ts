@@ -51,6 +51,7 @@ ${flagLine("--expect TEXT", "the test job's result must contain TEXT")}
 ${flagLine("-t MS", "per server answer and test job (--timeout)", POLL_DEFAULTS.timeout)}
 ${CLIENT_SSL_USAGE}`,
   usageExitCode: CheckState.UNKNOWN,
+  usageLine: (message) => `GEARMAN UNKNOWN - ${message}`,
   options: {
     servers: { type: "string", short: "H" },
     function: { type: "string", short: "f", multiple: true },

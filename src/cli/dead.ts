@@ -13,6 +13,7 @@ import { loadConfigOrUsage } from "./pool-config.ts";
 const ACTIONS = ["list", "show", "retry", "purge"];
 
 export const dead: Command = {
+  takesArguments: true,
   usage: `Usage: gearbun dead list|show|retry|purge [ID…] --dead-letter FILE|--config FILE [options]
 
 The jobs that failed for good in workers started with --dead-letter FILE (or its config file).

@@ -5,7 +5,7 @@
  * code. Usage errors are one line and exit 2; library errors one line and exit 1.
  */
 import { parseArgs } from "node:util";
-import { GearmanError } from "../errors.ts";
+import { ConfigError, GearmanError } from "../errors.ts";
 import { CONNECTION_DEFAULTS } from "../options.ts";
 import { VERSION } from "../version.ts";
 import { type Command, UsageError } from "./args.ts";
@@ -77,29 +77,66 @@ export async function main(argv: string[]): Promise<number> {
     console.log(command.usage);
     return 0;
   }
+  const usage = (message: string): number => {
+    if (command.usageLine !== undefined) console.log(command.usageLine(message));
+    else console.error(`gearbun ${name}: ${message}`);
+    return command.usageExitCode ?? 2;
+  };
   try {
     const { values, positionals } = parseArgs({
-      args: rest,
+      args: joinNegativeValues(rest, command.options),
       options: command.options,
       allowPositionals: true,
       strict: true,
     });
+    if (positionals.length > 0 && command.takesArguments !== true) {
+      throw new UsageError(`takes no arguments, got "${positionals[0]}" (see gearbun ${name} --help)`);
+    }
+    if (values.servers === "") {
+      throw new UsageError(
+        `--servers is empty: give host:port[,host:port…], or leave it out for $GEARMAN_SERVERS or ${CONNECTION_DEFAULTS.servers}`,
+      );
+    }
     return await command.run(values, positionals);
   } catch (error) {
-    if (error instanceof UsageError) {
-      console.error(`gearbun ${name}: ${error.message}`);
-      return command.usageExitCode ?? 2;
-    }
+    if (error instanceof UsageError) return usage(error.message);
+    // A bad server address is a bad flag (or $GEARMAN_SERVERS), as for a usage error.
+    if (error instanceof ConfigError && error.option === "servers") return usage(error.message);
     if (error instanceof GearmanError) {
       console.error(`gearbun ${name}: ${error.message}`);
       return 1;
     }
     if (error instanceof Error && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS")) {
-      console.error(`gearbun ${name}: ${error.message.split("\n")[0]!.split(". ")[0]} (see gearbun ${name} --help)`);
-      return command.usageExitCode ?? 2;
+      return usage(`${error.message.split("\n")[0]!.split(". ")[0]} (see gearbun ${name} --help)`);
     }
     throw error;
   }
+}
+
+/**
+ * `--timeout -5` as `--timeout=-5`: parseArgs takes a value that starts with "-" for a flag (and
+ * says "ambiguous"); a negative number after a flag that takes a value is that flag's value, so
+ * the command's own check can say what is wrong with it.
+ */
+function joinNegativeValues(args: readonly string[], options: Command["options"]): string[] {
+  const takesValue = (arg: string): boolean => {
+    const long = /^--([^=]+)$/.exec(arg);
+    if (long !== null) return options[long[1]!]?.type === "string";
+    const short = /^-([^-])$/.exec(arg);
+    return short !== null && Object.values(options).some((o) => o.short === short[1] && o.type === "string");
+  };
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const next = args[i + 1];
+    if (next !== undefined && /^-\d/.test(next) && takesValue(arg)) {
+      out.push(arg.startsWith("--") ? `${arg}=${next}` : `${arg}${next}`);
+      i++;
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
 }
 
 // A compiled binary started as one of its own scripts (a pool child, a demo worker) runs it and

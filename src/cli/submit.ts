@@ -5,6 +5,7 @@ import { type Command, flagLine, intFlag, readStdin, SERVERS_FLAG, str, UsageErr
 import { CLIENT_SSL_OPTIONS, CLIENT_SSL_USAGE, clientTlsFlags } from "./client-tls.ts";
 
 export const submit: Command = {
+  takesArguments: true,
   usage: `Usage: gearbun submit FUNC [DATA] [--background] [--priority high|low] [--unique U] [--timeout MS] [--servers LIST]
 
 Submits one job and prints its result (reads DATA from stdin when it is absent).

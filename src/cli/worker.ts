@@ -28,6 +28,7 @@ const EXIT_CRASH_LOOP = 3;
 const STATS_INTERVAL_MS = 1000;
 
 export const worker: Command = {
+  takesArguments: true,
   usage: `Usage: gearbun worker FILE.ts|FILE.py|FILE.php [MORE…] [--exec CMD] [--exec-per-job NAME=CMD] [options]
 
 Runs the handlers the files export by default ({ functionName: async (job) => result, ... })

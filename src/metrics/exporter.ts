@@ -37,9 +37,11 @@ export function startExporter(options: ExporterOptions = {}): HttpEndpoint {
       const down = snaps.filter((s) => !s.up);
       if (down.length === snaps.length)
         return { ok: false, reason: `no server answers (${down.map((s) => s.server).join(", ")})` };
+      // The exporter works (gearman_up says which server is down): healthy, and it says so plainly.
+      const answering = `${snaps.length - down.length} of ${snaps.length} servers answer`;
       return {
         ok: true,
-        reason: down.length === 0 ? `${snaps.length} server(s) up` : `down: ${down.map((s) => s.server).join(", ")}`,
+        reason: down.length === 0 ? answering : `${answering}; not answering: ${down.map((s) => s.server).join(", ")}`,
       };
     },
   });

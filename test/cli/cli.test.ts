@@ -54,6 +54,37 @@ describe("cli - usage", () => {
   });
 });
 
+describe("cli - bad input", () => {
+  test("cli - bad input is one line and exit 2: an extra argument, an empty --servers, a bad port, a negative value", async () => {
+    const cases: [string[], string][] = [
+      [["status", "extra"], 'gearbun status: takes no arguments, got "extra" (see gearbun status --help)'],
+      [
+        ["status", "--servers", ""],
+        "gearbun status: --servers is empty: give host:port[,host:port…], or leave it out for $GEARMAN_SERVERS or 127.0.0.1:4730",
+      ],
+      [
+        ["status", "--servers", "127.0.0.1:notaport"],
+        'gearbun status: servers: bad server address "127.0.0.1:notaport": port must be 1-65535',
+      ],
+      [["submit", "--timeout", "-5", "f", "x"], 'gearbun submit: --timeout must be an integer >= 0, got "-5"'],
+      [["top", "--interval", "-1"], 'gearbun top: --interval must be a number of seconds >= 0.1, got "-1"'],
+    ];
+    for (const [args, line] of cases) {
+      const r = await gearbun(args);
+      expect([args.join(" "), r.code, r.err.trim(), r.out]).toEqual([args.join(" "), 2, line, ""]);
+    }
+  });
+
+  test("cli - check's bad flag is a Nagios UNKNOWN status line on stdout, exit 3", async () => {
+    const r = await gearbun(["check", "--frobnicate"]);
+    expect([r.code, r.out.trim(), r.err]).toEqual([
+      3,
+      "GEARMAN UNKNOWN - Unknown option '--frobnicate' (see gearbun check --help)",
+      "",
+    ]);
+  });
+});
+
 describe("cli - on the embedded server", () => {
   test("cli - server, worker, submit (argument, stdin, background) and status work together", async () => {
     const server = await daemon(["server", "--port", "0"], /listening on (127\.0\.0\.1:(\d+))/);

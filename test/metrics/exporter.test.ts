@@ -75,6 +75,11 @@ describe("exporter", () => {
       expect(res.status).toBe(503);
       expect(await res.text()).toContain(`no server answers (${closed})`);
       expect((await fetch(`${exporter.url}/metrics`)).status).toBe(200);
+      // One answers: the exporter is healthy, and its line says which one does not.
+      await using live = await startTarget("embedded");
+      await using mixed = startExporter({ servers: [live.address, closed], listen: "127.0.0.1:0", timeout: 300 });
+      const both = await fetch(`${mixed.url}/healthz`);
+      expect([both.status, await both.text()]).toEqual([200, `ok: 1 of 2 servers answer; not answering: ${closed}\n`]);
     } finally {
       silent.stop(true);
     }
