@@ -71,12 +71,11 @@ export class Connection {
     this.clock = new ConnectionClock(config, () => this.dataAt, {
       connectExpired: () => {
         if (this._state !== "connecting") return;
-        this.dialFailed(
-          this.generation,
-          new ConnectionError("CONNECT_TIMEOUT", `connect timed out after ${config.connectTimeout} ms`, {
-            server: this.server.key,
-          }),
-        );
+        // TCP (and TLS) up but the probe unanswered is a silent server, not an unreachable one.
+        const why = this.handshaking
+          ? `connected, but no answer to the connect probe (ECHO_REQ) within ${config.connectTimeout} ms`
+          : `connect timed out after ${config.connectTimeout} ms`;
+        this.dialFailed(this.generation, new ConnectionError("CONNECT_TIMEOUT", why, { server: this.server.key }));
       },
       ping: () => {
         if (this._state !== "ready") return;

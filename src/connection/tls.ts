@@ -10,7 +10,9 @@
  *   `CERTIFICATE_REQUIRED` alert;
  * - the server does not trust our certificate: under TLS 1.3 our side of the handshake finishes
  *   first, so the server's refusal comes as an alert or as a close before it says anything;
- * - a plaintext peer: its bytes are not a TLS record (`WRONG_VERSION_NUMBER`).
+ * - a plaintext peer: its bytes are not a TLS record (`WRONG_VERSION_NUMBER`), or — gearmand
+ *   without --ssl — it closes at the ClientHello without a byte ("socket disconnected before
+ *   secure TLS connection was established", ECONNRESET).
  */
 import { ConnectionError, type GearmanError } from "../errors.ts";
 import type { ServerAddress } from "./servers.ts";
@@ -81,6 +83,10 @@ export function describeTlsFailure(error: (Error & { code?: string }) | undefine
     return `expired: the server says our client certificate has expired (${message})`;
   if (/WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|HTTP_REQUEST|RECORD_LAYER/i.test(message)) {
     return "plaintext peer: the server does not speak TLS on this port";
+  }
+  // gearmand without --ssl reads the ClientHello as a bad packet and closes without a byte.
+  if (/disconnected before secure TLS connection/i.test(message)) {
+    return "plaintext peer, most likely: the server closed the connection at the ClientHello without answering (a gearmand without --ssl does)";
   }
   if (message !== "") return message;
   return "the server closed the connection during the TLS handshake";
