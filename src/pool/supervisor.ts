@@ -17,6 +17,7 @@ import type { PoolEvents, RecycleReason } from "./events.ts";
 import { ChildExit, type ChildMessage, type ChildUsage } from "./ipc.ts";
 import { attachLog, type LogSink } from "./log.ts";
 import { HEARTBEAT_INTERVAL, type PoolOptions, type ResolvedPoolOptions, resolvePoolOptions } from "../options.ts";
+import { RollingReload } from "./reload.ts";
 import { childSpec, type GroupCapacity, type Slot, SlotTable } from "./slot.ts";
 import { watchFiles, type Watcher } from "./watch.ts";
 import { dirname } from "node:path";
@@ -54,8 +55,15 @@ export class Pool {
   private stopped: Promise<boolean> | null = null;
   /** Jobs the children handed back at their stop deadline (reported as they exit). */
   private handedBack = 0;
-  private reloading: Promise<boolean> | null = null;
-  private reloadAgain = false;
+  private readonly reloads = new RollingReload({
+    slots: () => this.table.all,
+    running: () => this.currentState === "running",
+    settled: async (slot) => {
+      for (let w = this.replacing.get(slot); w !== undefined; w = this.replacing.get(slot)) await w.promise;
+    },
+    replace: (slot) => this.replace(slot, "reload"),
+    emit: (event) => this.emitter.emit("reload", event),
+  });
   private watcher: Watcher | null = null;
   private heartbeats: ReturnType<typeof setInterval> | null = null;
   private failedWith: PoolError | null = null;
@@ -185,22 +193,7 @@ export class Pool {
    * true when every child was replaced. Called during a reload, it runs once more after it.
    */
   reload(): Promise<boolean> {
-    if (this.currentState !== "running") return Promise.resolve(false);
-    if (this.reloading !== null) {
-      this.reloadAgain = true;
-      return this.reloading;
-    }
-    this.reloading = (async () => {
-      let ok = false;
-      do {
-        this.reloadAgain = false;
-        ok = await this.rollOnce();
-      } while (this.reloadAgain && this.currentState === "running");
-      return ok;
-    })().finally(() => {
-      this.reloading = null;
-    });
-    return this.reloading;
+    return this.reloads.run();
   }
 
   /**
@@ -471,25 +464,6 @@ export class Pool {
     const waiter = this.replacing.get(slot);
     this.replacing.delete(slot);
     waiter?.resolve(error);
-  }
-
-  private async rollOnce(): Promise<boolean> {
-    const began = Date.now();
-    let replaced = 0;
-    for (const slot of this.table.all) {
-      for (let w = this.replacing.get(slot); w !== undefined; w = this.replacing.get(slot)) await w.promise;
-      if (this.currentState !== "running") return false;
-      // A slot waiting for its respawn will load the new code anyway.
-      if (slot.current === null) continue;
-      const error = await this.replace(slot, "reload");
-      if (error !== null) {
-        this.emitter.emit("reload", { ok: false, replaced, error, ms: Date.now() - began });
-        return false;
-      }
-      replaced++;
-    }
-    this.emitter.emit("reload", { ok: true, replaced, error: null, ms: Date.now() - began });
-    return true;
   }
 }
 
