@@ -97,9 +97,8 @@ export class HandlerProcess {
   /** Runs `job` in this idle process; resolves with the COMPLETE bytes, rejects with its failure. */
   run(job: Job): Promise<Uint8Array> {
     if (this.currentState !== "idle") {
-      return Promise.reject(
-        new HandlerError("HANDLER_PROTOCOL", `handler process ${this.pid} is ${this.currentState}`),
-      );
+      // Only the supervisor hands out jobs, to idle processes: this one died in between.
+      return Promise.reject(new HandlerError("HANDLER_CRASHED", `${this.describe()} is ${this.currentState}`));
     }
     const signal = job.signal;
     if (signal.aborted) return Promise.reject(signal.reason);
