@@ -52,17 +52,29 @@ const utf8 = new TextDecoder();
 export const normalize = (text: string): string =>
   text.replace(/H:[^\s:]+:\d+/g, "H:*").replace(/127\.0\.0\.1:\d+/g, "127.0.0.1:*");
 
+/** A job's events as a Client sees them, as text, collected while it runs; `done` once it ended. */
+export function watchTask(task: ReturnType<Client["submit"]>): { events: string[]; done: Promise<string[]> } {
+  const events: string[] = [];
+  const done = (async () => {
+    try {
+      for await (const e of task.events()) {
+        if (e.type === "status") events.push(`status ${e.numerator}/${e.denominator}`);
+        else if (e.type === "exception") events.push(`exception ${normalize(e.error.detail)}`);
+        else if (e.type === "fail") events.push("fail");
+        else events.push(`${e.type} ${normalize(utf8.decode(e.data))}`);
+      }
+    } catch (error) {
+      // No outcome: the connection went away (or the client closed) first.
+      events.push(`error ${error instanceof Error ? error.message : String(error)}`);
+    }
+    return events;
+  })();
+  return { events, done };
+}
+
 /** Every event a gearbun Client sees of one job, in order, as text. */
-export async function clientSees(client: Client, fn: string, payload: string | Uint8Array): Promise<string[]> {
-  const task = client.submit(fn, payload);
-  const seen: string[] = [];
-  for await (const e of task.events()) {
-    if (e.type === "status") seen.push(`status ${e.numerator}/${e.denominator}`);
-    else if (e.type === "exception") seen.push(`exception ${normalize(e.error.detail)}`);
-    else if (e.type === "fail") seen.push("fail");
-    else seen.push(`${e.type} ${normalize(utf8.decode(e.data))}`);
-  }
-  return seen;
+export function clientSees(client: Client, fn: string, payload: string | Uint8Array): Promise<string[]> {
+  return watchTask(client.submit(fn, payload)).done;
 }
 
 export interface CliSees {

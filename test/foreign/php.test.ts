@@ -8,8 +8,9 @@ import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { startPool } from "../../src/pool/supervisor.ts";
 import { describeGearmand, startGearmand } from "../support/gearmand.ts";
+import { eventually } from "../support/eventually.ts";
 import { memorySink, tempDir } from "../pool/helpers.ts";
-import { Client, clientSees, FIXTURES, FOREIGN_ENV } from "./helpers.ts";
+import { Client, clientSees, FIXTURES, FOREIGN_ENV, watchTask } from "./helpers.ts";
 
 Object.assign(process.env, FOREIGN_ENV);
 const HANDLERS = join(FIXTURES, "handlers.php");
@@ -65,10 +66,10 @@ describeGearmand("foreign handlers - php", () => {
     try {
       await using client = new Client({ servers: g.address });
       const first = Number(await client.submit("pid", "").text());
-      const slow = clientSees(client, "slow", "x");
-      await Bun.sleep(300);
+      const slow = watchTask(client.submit("slow", "x"));
+      await eventually(() => slow.events.includes("data started"), "the slow job running");
       process.kill(first, "SIGKILL");
-      const killed = await slow;
+      const killed = await slow.done;
       expect(killed.at(-1)).toBe("fail");
       expect(killed.join("\n")).toContain(`handler process ${first} `);
       expect(killed.join("\n")).toContain("died (signal SIGKILL) while running job");

@@ -11,7 +11,7 @@ import { startPool } from "../../src/pool/supervisor.ts";
 import { describeGearmand, startGearmand } from "../support/gearmand.ts";
 import { eventually } from "../support/eventually.ts";
 import { alive, memorySink, tempDir } from "../pool/helpers.ts";
-import { Client, clientSees, FIXTURES, FOREIGN_ENV } from "./helpers.ts";
+import { Client, clientSees, FIXTURES, FOREIGN_ENV, watchTask } from "./helpers.ts";
 
 Object.assign(process.env, FOREIGN_ENV);
 const HANDLERS = join(FIXTURES, "handlers.py");
@@ -102,10 +102,10 @@ describeGearmand("foreign handlers - python", () => {
       expect(alive(first)).toBe(false);
 
       // Killed from outside while it runs a job.
-      const slow = clientSees(client, "slow", "x");
-      await Bun.sleep(300);
+      const slow = watchTask(client.submit("slow", "x"));
+      await eventually(() => slow.events.includes("data started"), "the slow job running");
       process.kill(second, "SIGKILL");
-      const killed = (await slow).join("\n");
+      const killed = (await slow.done).join("\n");
       expect(killed).toContain(`handler process ${second} `);
       expect(killed).toContain("died (signal SIGKILL) while running job");
       const third = Number(await client.submit("pid", "").text());
@@ -168,9 +168,8 @@ describeGearmand("foreign handlers - python", () => {
     for (let i = 0; i < 6; i++) pids.add(Number(await client.submit("pid", "").text()));
     expect(pids.size).toBeGreaterThanOrEqual(1);
     // One busy in a 30 s job when the stop deadline passes.
-    const busy = client.submit("slow", "x");
-    busy.catch(() => {});
-    await Bun.sleep(300);
+    const busy = watchTask(client.submit("slow", "x"));
+    await eventually(() => busy.events.includes("data started"), "the slow job running");
     await pool.stop({ deadline: 500 });
     await eventually(() => [...pids].every((p) => !alive(p)), "every handler process gone");
   }, 30_000);
