@@ -7,10 +7,12 @@
 
 FROM oven/bun:1 AS build
 WORKDIR /build
-# Only what the binary is built from: the CLI and library sources and the package manifest
-# (gearbun has no runtime dependencies, so there is nothing to install).
+# Only what the binary is built from: the CLI and library sources, the Python and PHP handler
+# adapters it embeds, and the package manifest (gearbun has no runtime dependencies, so there is
+# nothing to install). Python or PHP handlers need python3 or php-cli in the final image.
 COPY package.json tsconfig.json ./
 COPY src ./src
+COPY adapters ./adapters
 RUN bun run build && ./dist/gearbun --version
 
 FROM debian:bookworm-slim

@@ -4,7 +4,11 @@
  * so does an `--exec` command; an `--exec-per-job` command runs once per job. The loader
  * answers what a TypeScript module's default export would: function name → handler.
  */
-import { extname, join } from "node:path";
+/// <reference path="./adapter-files.d.ts" />
+import { extname } from "node:path";
+import phpAdapter from "../../adapters/php/gearbun_handler.php" with { type: "file" };
+import pythonAdapter from "../../adapters/python/gearbun_handler.py" with { type: "file" };
+import { externalPath } from "../util/external-file.ts";
 import type { JobHandler } from "../worker/handler.ts";
 import type { HandlerCommand } from "./handler-process.ts";
 import { perJobHandler } from "./per-job.ts";
@@ -19,18 +23,15 @@ export const INTERPRETERS = {
   php: { env: "GEARBUN_PHP", fallback: "php" },
 } as const;
 
-const LANGUAGES: Readonly<Record<string, { lang: keyof typeof INTERPRETERS; adapter: string }>> = {
-  ".py": { lang: "python", adapter: "python/gearbun_handler.py" },
-  ".php": { lang: "php", adapter: "php/gearbun_handler.php" },
-};
-
 /**
- * The folder holding the adapters, found from this module's own place so nothing needs
- * installing: `adapters/` at the package root. The one place that knows where they are.
+ * The adapters (adapters/ at the package root), imported as files: the one place that knows
+ * where they are. From source or the package the path is the file itself; in a compiled binary
+ * it is embedded, and externalPath copies it out for the interpreter to read.
  */
-export function adaptersDir(): string {
-  return join(import.meta.dir, "..", "..", "adapters");
-}
+const LANGUAGES: Readonly<Record<string, { lang: keyof typeof INTERPRETERS; adapter: string }>> = {
+  ".py": { lang: "python", adapter: pythonAdapter },
+  ".php": { lang: "php", adapter: phpAdapter },
+};
 
 /** Whether `file` is a handlers file of another language (by its extension). */
 export function isForeignFile(file: string): boolean {
@@ -38,12 +39,15 @@ export function isForeignFile(file: string): boolean {
 }
 
 /** The command that runs a `.py` / `.php` handlers file under its adapter. */
-export function foreignCommand(file: string, env: Record<string, string | undefined> = process.env): HandlerCommand {
+export async function foreignCommand(
+  file: string,
+  env: Record<string, string | undefined> = process.env,
+): Promise<HandlerCommand> {
   const language = LANGUAGES[extname(file).toLowerCase()];
   if (language === undefined) throw new Error(`${file}: not a .py or .php handlers file`);
   const interpreter = INTERPRETERS[language.lang];
   const program = env[interpreter.env] || interpreter.fallback;
-  return { argv: [program, join(adaptersDir(), language.adapter), file], label: file };
+  return { argv: [program, await externalPath(language.adapter), file], label: file };
 }
 
 /** Every handler set started in this process, killed when it exits. */
@@ -75,7 +79,7 @@ export async function startHandlerSet(
 
 /** A `.py` / `.php` handlers file, as a module's default export: function name → handler. */
 export async function loadForeign(file: string, concurrency: number): Promise<Record<string, JobHandler>> {
-  return (await startHandlerSet(foreignCommand(file), concurrency)).handlers;
+  return (await startHandlerSet(await foreignCommand(file), concurrency)).handlers;
 }
 
 /** The command of an `--exec` handler process: run by the shell, as typed. */

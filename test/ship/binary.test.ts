@@ -113,6 +113,24 @@ test("binary - server, a pool of 2, submit, status and a metrics scrape, all fro
   expect(pool.output()).toContain('"event":"stopped"');
 }, 60_000);
 
+test("binary - a Python handlers file runs under the binary's pool: the adapter is embedded and copied out", async () => {
+  const command = [BINARY];
+  writeFileSync(join(dir, "tasks.py"), 'handlers = {"greet": lambda job: "hi " + job.text()}\n');
+  await using server = await gearbunDaemon(["server", "-p", "0", "-L", "127.0.0.1"], /listening on (\S+)/, {
+    command,
+  });
+  const address = server.match[1]!;
+  await using _pool = await gearbunDaemon(
+    ["worker", join(dir, "tasks.py"), "--servers", address, "--log", "json"],
+    /"event":"started"/,
+    { command, cwd: dir, env: { GEARBUN_PYTHON: "/usr/bin/python3" } },
+  );
+  expect(await gearbun(["submit", "greet", "binary", "--servers", address])).toMatchObject({
+    code: 0,
+    out: "hi binary",
+  });
+});
+
 test("binary - the demo runs its worker processes as the binary", async () => {
   const demo = await gearbun(["demo", "--workers", "2", "--clients", "1", "--jobs", "20", "--rounds", "2"]);
   expect(demo.err).toBe("");
