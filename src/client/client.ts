@@ -22,7 +22,6 @@
  * would if it were down. Requests already written to it stay: they end at its answer or at the
  * heartbeat timeout (`sent: true`, outcome unknown), or are resubmitted (`retryOnDisconnect`).
  */
-import { Admin } from "../admin/admin.ts";
 import { Connection, type ConnectionEvent } from "../connection/connection.ts";
 import { everyTlsFailed } from "../connection/tls.ts";
 import { ConfigError, ConnectionError, ProtocolError, TimeoutError, type GearmanError } from "../errors.ts";
@@ -38,6 +37,7 @@ import {
 } from "../options.ts";
 import { PacketType } from "../protocol/packets.ts";
 import { Fifo } from "../util/fifo.ts";
+import { GiveUps } from "./give-up.ts";
 import { HandleMemory, pickByUnique } from "./handles.ts";
 import { ServerLink, type JobStatus, type UniqueStatus } from "./link.ts";
 import { BackgroundSubmit, type Payload, type Submission } from "./submission.ts";
@@ -98,8 +98,8 @@ export class Client {
   /** Background handle → the server that created it, for status(handle). */
   private readonly handles: HandleMemory<ServerLink>;
   private closed = false;
-  /** Cancels in flight for jobs given up on (abandon); close() waits for them. */
-  private readonly cancels = new Set<Promise<void>>();
+  /** Jobs given up on (their timeout passed), being cancelled; close() waits for them. */
+  private readonly giveUps = new GiveUps();
   /** Submits beyond `maxInFlight` wait here (null: no limit). */
   private readonly window: Window | null;
   /** What a submit without options resolves to (resolved once, not per call). */
@@ -265,7 +265,7 @@ export class Client {
     this.up = [];
     this.routable = [];
     for (const link of this.links) link.lose(error, true);
-    await Promise.all([...this.links.map((l) => l.connection.close()), ...this.cancels]);
+    await Promise.all([...this.links.map((l) => l.connection.close()), this.giveUps.settled()]);
     this.handles.clear();
   }
 
@@ -305,32 +305,12 @@ export class Client {
     else this.window.enter(task);
   }
 
-  /**
-   * A foreground job whose `timeout` passed after the server created it: nobody waits for it any
-   * more, but while this client stays connected the server would still run it. It is cancelled
-   * (admin `cancel job`, best effort, on a connection of its own) unless it has a unique key,
-   * whose job other callers may share (docs/semantics.md, "The caller gives up").
-   */
+  /** Its `timeout` passed after the server created it: cancelled there unless keyed (give-up.ts). */
   private abandon(task: Task): void {
     const handle = task.handleNow;
     const link = this.links.find((l) => l.key === task.server);
-    if (handle === undefined || task.unique !== "" || link === undefined) return;
-    const connection = this.options.connection;
-    const admin = new Admin(
-      undefined,
-      {},
-      {
-        server: link.connection.server,
-        connection: { ...connection, allowText: true },
-        commandTimeout: connection.connectTimeout,
-      },
-    );
-    const done = admin
-      .cancelJob(handle)
-      .catch(() => {})
-      .then(() => admin.close());
-    this.cancels.add(done);
-    void done.finally(() => this.cancels.delete(done));
+    if (handle === undefined || link === undefined) return;
+    this.giveUps.cancel(link.connection.server, this.options.connection, handle, task.unique);
   }
 
   /** Sends a task to its server (which may still be connecting), or fails it. */

@@ -8,17 +8,14 @@
  * the job came from. It owns the `running` count; the scheduler is told through `onSettled` when
  * a slot frees.
  */
-import { GearmanError, ProtocolError, TimeoutError } from "../errors.ts";
-import { type Arg, encodePacket } from "../protocol/encode.ts";
+import { GearmanError, TimeoutError } from "../errors.ts";
+import type { Arg } from "../protocol/encode.ts";
 import { PacketType } from "../protocol/packets.ts";
 import type { Emitter, JobOutcome } from "./events.ts";
 import { type FailedJob, Job, JobFailure, type JobHandler, type JobHost, JobState } from "./job.ts";
 import type { Link } from "./link.ts";
 import type { FunctionEntry, FunctionRegistry } from "./registry.ts";
-
-const EMPTY = new Uint8Array(0);
-const TRUE = (): boolean => true;
-const FALSE = (): boolean => false;
+import { errorText, JobWire, oversized, resultData } from "./wire.ts";
 
 /** The one timeout timer callback: no closure per job. */
 function onJobTimeout(job: Job): void {
@@ -30,45 +27,8 @@ function onRetryDue(job: Job): void {
   (job.host as JobRunner).retryDue(job);
 }
 
-function errorText(value: unknown): string {
-  if (value instanceof Error) return value.message || value.name;
-  if (typeof value === "string") return value;
-  try {
-    return String(value);
-  } catch {
-    return "non-printable exception";
-  }
-}
-
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
-}
-
-/**
- * A ProtocolError PACKET_TOO_LARGE when a packet for `job` carrying `data` would be over the
- * connection's `maxPacketSize` (the server would answer ERROR and drop the connection, and
- * re-queue the job to run and fail again), else null.
- */
-function oversized(job: Job, what: string, data: Arg): ProtocolError | null {
-  const limit = job.link.connection.maxPacketSize;
-  const fixed = job.handleBytes.byteLength + 1;
-  // A string's UTF-8 size is at most 3 bytes per UTF-16 unit: count it only when that could matter.
-  if (typeof data === "string" && fixed + data.length * 3 <= limit) return null;
-  const size = fixed + (typeof data === "string" ? Buffer.byteLength(data) : data.byteLength);
-  if (size <= limit) return null;
-  return new ProtocolError(
-    "PACKET_TOO_LARGE",
-    `${what} for job ${job.handle} (${job.function}) is a ${size}-byte packet, over the ${limit}-byte limit (maxPacketSize)`,
-    { server: job.link.key },
-  );
-}
-
-/** The handler's value as WORK_COMPLETE data, or null for an unsupported type. */
-function resultData(value: unknown): Arg | null {
-  if (value === undefined || value === null) return EMPTY;
-  if (typeof value === "string" || value instanceof Uint8Array) return value;
-  if (value instanceof ArrayBuffer) return new Uint8Array(value);
-  return null;
 }
 
 export class JobRunner implements JobHost {
@@ -81,15 +41,12 @@ export class JobRunner implements JobHost {
   private readonly events: Emitter;
   private readonly onSettled: () => void;
   private readonly deadLetter: ((job: FailedJob) => void) | null;
+  /** Writes what goes on the wire for a job (wire.ts). */
+  private readonly wire = new JobWire();
   /** Jobs waiting for their next attempt. */
   private readonly waiting = new Set<Job>();
   /** Set once the stop deadline passed: failed attempts are not run again. */
   private retriesOff = false;
-  /** Scratch argument lists for encoding, reused for every result packet. */
-  private readonly args1: Arg[] = [EMPTY];
-  private readonly args2: Arg[] = [EMPTY, EMPTY];
-  private readonly args3: Arg[] = [EMPTY, EMPTY, EMPTY];
-
   constructor(
     registry: FunctionRegistry,
     events: Emitter,
@@ -142,9 +99,13 @@ export class JobRunner implements JobHost {
 
   /** A job for a function no longer registered: WORK_FAIL at once (there is no way to hand it back). */
   refuse(link: Link, handleBytes: Uint8Array, name: string): void {
-    this.args1[0] = handleBytes;
-    link.connection.write(encodePacket(PacketType.WORK_FAIL, this.args1));
+    this.wire.refuse(link, handleBytes);
     this.registry.stats(name).failed++;
+  }
+
+  /** JobHost: WORK_DATA / WORK_WARNING / WORK_STATUS from a running handler. */
+  sendFor(job: Job, type: number, a: Arg, b?: Arg): Promise<boolean> {
+    return this.wire.send(job, type, a, b);
   }
 
   /** The job's result can no longer be delivered (connection lost, or handed out again). */
@@ -298,7 +259,7 @@ export class JobRunner implements JobHost {
         error = value;
         stats.failed++;
         this.bury(job, outcome, error);
-        delivered = this.deliverFailure(job, errorText(value));
+        delivered = this.wire.failure(job, errorText(value));
       } else {
         let data = threw ? null : resultData(value);
         const tooLarge = data === null ? null : oversized(job, "the result", data);
@@ -314,90 +275,16 @@ export class JobRunner implements JobHost {
           outcome = "exception";
           stats.exceptions++;
           this.bury(job, outcome, error);
-          delivered = this.deliverFailure(job, errorText(error));
+          delivered = this.wire.failure(job, errorText(error));
         } else {
           outcome = "complete";
           stats.done++;
-          delivered = this.deliver(job, PacketType.WORK_COMPLETE, data);
+          delivered = this.wire.result(job, PacketType.WORK_COMPLETE, data);
         }
       }
       if (this.events.has("job:end")) this.events.emit("job:end", { job, outcome, error, delivered });
     }
     this.onSettled();
-  }
-
-  /** Writes a result packet for `job` if its connection session is still the one it came from. */
-  private deliver(job: Job, type: number, data?: Arg): boolean {
-    const link = job.link;
-    if (job.session !== link.session || !link.ready) return false;
-    // Encoded straight into the connection's write queue: a small result and the GRAB after it
-    // share one buffer and one write, with no packet buffer of their own.
-    if (data === undefined) {
-      this.args1[0] = job.handleBytes;
-      link.connection.writePacket(type, this.args1);
-    } else {
-      this.args2[0] = job.handleBytes;
-      this.args2[1] = data;
-      try {
-        link.connection.writePacket(type, this.args2);
-      } finally {
-        this.args2[1] = EMPTY;
-      }
-    }
-    link.jobsDone++;
-    return true;
-  }
-
-  /**
-   * Ends a failed job the one way every caller on every server understands (docs/semantics.md,
-   * "Why a failure is WORK_WARNING then WORK_FAIL"): the reason as WORK_WARNING, then WORK_FAIL.
-   * WORK_EXCEPTION is never sent: gearmand (1.1 and 2.0) ends the job on it and hands a caller
-   * that did not ask for exceptions a WORK_FAIL with a stray NUL, which libgearman's CLI never
-   * takes as the end and Perl's client dies on.
-   */
-  private deliverFailure(job: Job, reason: string): boolean {
-    const link = job.link;
-    if (job.session !== link.session || !link.ready) return false;
-    if (reason !== "") {
-      let text: Arg = reason;
-      // A reason too long for one packet is cut rather than lost: the WORK_FAIL must go out.
-      if (oversized(job, "the failure reason", text) !== null) {
-        text = Buffer.from(reason).subarray(
-          0,
-          Math.max(0, link.connection.maxPacketSize - job.handleBytes.byteLength - 1),
-        );
-      }
-      this.args2[0] = job.handleBytes;
-      this.args2[1] = text;
-      try {
-        link.connection.writePacket(PacketType.WORK_WARNING, this.args2);
-      } finally {
-        this.args2[1] = EMPTY;
-      }
-    }
-    return this.deliver(job, PacketType.WORK_FAIL);
-  }
-
-  /** JobHost: WORK_DATA / WORK_WARNING / WORK_STATUS from a running handler. */
-  sendFor(job: Job, type: number, a: Arg, b?: Arg): Promise<boolean> {
-    const link = job.link;
-    if (job.state !== JobState.Running || job.session !== link.session || !link.ready) return Promise.resolve(false);
-    const tooLarge = oversized(job, "a data, warning or status packet", b === undefined ? a : b);
-    if (tooLarge !== null) return Promise.reject(tooLarge);
-    let bytes: Uint8Array;
-    if (b === undefined) {
-      this.args2[0] = job.handleBytes;
-      this.args2[1] = a;
-      bytes = encodePacket(type, this.args2);
-      this.args2[1] = EMPTY;
-    } else {
-      this.args3[0] = job.handleBytes;
-      this.args3[1] = a;
-      this.args3[2] = b;
-      bytes = encodePacket(type, this.args3);
-    }
-    link.connection.write(bytes);
-    return link.connection.writable().then(TRUE, FALSE);
   }
 
   /** JobHost: `job.fail()`. */
@@ -410,7 +297,7 @@ export class JobRunner implements JobHost {
     job.state = JobState.Ended;
     job.stats.failed++;
     this.bury(job, "fail", reason);
-    const delivered = this.deliverFailure(job, errorText(reason));
+    const delivered = this.wire.failure(job, errorText(reason));
     if (this.events.has("job:end")) this.events.emit("job:end", { job, outcome: "fail", error: reason, delivered });
   }
 
@@ -437,7 +324,7 @@ export class JobRunner implements JobHost {
     job.state = JobState.TimedOut;
     stats.timedOut++;
     this.bury(job, "timeout", error);
-    const delivered = this.deliverFailure(job, error.message);
+    const delivered = this.wire.failure(job, error.message);
     job.abort(error);
     if (this.events.has("job:end")) this.events.emit("job:end", { job, outcome: "timeout", error, delivered });
   }

@@ -327,8 +327,10 @@ describe("worker scheduler", () => {
       longest = Math.max(longest, run);
     }
     expect(longest).toBeLessThanOrEqual(turnGrabs(1) + 1);
-    expect(both.filter((t) => t === "A").length).toBeGreaterThan(0.75 * each);
-    expect(both.filter((t) => t === "B").length).toBeGreaterThan(0.75 * each);
+    // Neither is starved while both have work. (Not a tighter share: a turn also ends at 10 ms, so
+    // on a loaded machine turn lengths vary and one server can be a turn or two ahead.)
+    expect(both.filter((t) => t === "A").length).toBeGreaterThan(0.5 * each);
+    expect(both.filter((t) => t === "B").length).toBeGreaterThan(0.5 * each);
     // Turns, not alternation (which would switch at every job): fewer switches than half the jobs
     // even when a loaded machine makes the 10 ms time cap end turns early; no sleep while work is queued.
     const switches = both.filter((t, i) => i > 0 && t !== both[i - 1]).length;
