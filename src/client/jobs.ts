@@ -1,37 +1,9 @@
 /**
- * A connection's foreground jobs by handle, and how their results are taken out of the received
- * bytes. A job leaves the table when it ends, so finished jobs leave nothing behind.
+ * A connection's foreground jobs by handle. A job leaves the table when it ends, so finished jobs
+ * leave nothing behind.
  */
+import { NameCache } from "../protocol/read.ts";
 import { Task } from "./task.ts";
-
-const utf8 = new TextDecoder();
-
-/**
- * Results up to this size are copied out of the received bytes: a copy costs less than a view
- * (a view of a small chunk first makes the chunk's ArrayBuffer), and it keeps no chunk alive.
- */
-const COPY_RESULT = 1024;
-
-/**
- * Received arguments are views into the socket's chunk. Keep a view of a large part; copy a
- * small part out of a large chunk, so one kept result does not pin a whole chunk.
- */
-export function keep(view: Uint8Array): Uint8Array {
-  return view.byteLength * 8 < view.buffer.byteLength ? view.slice() : view;
-}
-
-/**
- * The text in `buf[from, to)`, from a copy rather than a view of part of a chunk: the view would
- * first make the chunk's ArrayBuffer.
- */
-export function textAt(buf: Uint8Array, from: number, to: number): string {
-  return utf8.decode(from === 0 && to === buf.byteLength ? buf : buf.slice(from, to));
-}
-
-/** The result in `buf[from, to)`, kept as `keep` keeps a view (small ones copied). */
-export function resultAt(buf: Uint8Array, from: number, to: number): Uint8Array {
-  return to - from <= COPY_RESULT ? buf.slice(from, to) : keep(buf.subarray(from, to));
-}
 
 /**
  * Several submits on one connection that the server coalesced into one job (same function and
@@ -58,7 +30,7 @@ export class JobTable {
   /** A SharedJob when several submits here share one job. */
   private readonly jobs = new Map<string, JobEntry>();
   /** The handle last added: a WORK_* packet for it finds its job without decoding it again. */
-  private lastHandle = "";
+  private readonly handles = new NameCache("utf8");
 
   get size(): number {
     return this.jobs.size;
@@ -81,7 +53,7 @@ export class JobTable {
 
   /** JOB_CREATED for a foreground task (a second submit of one job shares it). */
   add(handle: string, task: Task): void {
-    this.lastHandle = handle;
+    this.handles.remember(handle);
     const entry = this.jobs.get(handle);
     if (entry === undefined) this.jobs.set(handle, task);
     else if (entry instanceof Task) this.jobs.set(handle, new SharedJob(entry, task));
@@ -114,22 +86,12 @@ export class JobTable {
     return tasks;
   }
 
-  /** The handle in `buf[from, to)`: the last one added when the bytes match it (ASCII), else decoded. */
+  /** The handle in `buf[from, to)` (UTF-8): the last one added when the bytes match it, else decoded. */
   handleAt(buf: Uint8Array, from: number, to: number): string {
-    const last = this.lastHandle;
-    const n = to - from;
-    if (n === last.length) {
-      let i = 0;
-      for (; i < n; i++) {
-        const b = buf[from + i]!;
-        if (b >= 0x80 || b !== last.charCodeAt(i)) break;
-      }
-      if (i === n) return last;
-    }
-    return textAt(buf, from, to);
+    return this.handles.get(buf, from, to);
   }
 
   handleOf(view: Uint8Array): string {
-    return this.handleAt(view, 0, view.byteLength);
+    return this.handles.get(view, 0, view.byteLength);
   }
 }

@@ -8,11 +8,11 @@
  */
 import type { Connection } from "../connection/connection.ts";
 import { ConnectionError, JobExceptionError, JobFailedError, ProtocolError, ServerError } from "../errors.ts";
-import { findNul } from "../protocol/decode.ts";
 import { PacketType, packetName, type Packet } from "../protocol/packets.ts";
+import { findNul, keep, keepAt, utf8At } from "../protocol/read.ts";
 import { AnswerTimes } from "../util/answer-times.ts";
 import { Fifo } from "../util/fifo.ts";
-import { JobTable, keep, resultAt, textAt, type JobEntry } from "./jobs.ts";
+import { JobTable, type JobEntry } from "./jobs.ts";
 import type { Submission } from "./submission.ts";
 import { Task, type TaskEvent, type TaskOwner } from "./task.ts";
 
@@ -69,9 +69,6 @@ export interface LinkHooks {
   /** A link marked silent sent something: it takes new submits again. */
   spoke(link: ServerLink): void;
 }
-
-const utf8 = new TextDecoder();
-const text = (bytes: Uint8Array): string => utf8.decode(bytes);
 
 export class ServerLink implements TaskOwner {
   readonly key: string;
@@ -268,8 +265,8 @@ export class ServerLink implements TaskOwner {
         if (entry === undefined) return;
         (entry instanceof Task ? entry : entry.nextCopy())?.event({
           type: "status",
-          numerator: Number(text(args[1]!)),
-          denominator: Number(text(args[2]!)),
+          numerator: Number(utf8At(args[1]!)),
+          denominator: Number(utf8At(args[2]!)),
         });
         return;
       }
@@ -292,7 +289,7 @@ export class ServerLink implements TaskOwner {
         if (entry === undefined) return;
         const event = {
           type: "exception",
-          error: new JobExceptionError(handle, text(args[1]!), { server: this.key }),
+          error: new JobExceptionError(handle, utf8At(args[1]!), { server: this.key }),
         } as const;
         if (entry instanceof Task) entry.failWith(event);
         else for (const t of entry.tasks) t?.failWith(event);
@@ -300,7 +297,7 @@ export class ServerLink implements TaskOwner {
       }
       case PacketType.ERROR: {
         const request = this.requests.shift();
-        const error = new ServerError(text(args[0]!), text(args[1]!), { server: this.key });
+        const error = new ServerError(utf8At(args[0]!), utf8At(args[1]!), { server: this.key });
         if (request === undefined || request.kind === "option") return;
         request.reject(error);
         return;
@@ -313,7 +310,7 @@ export class ServerLink implements TaskOwner {
   /** WORK_FAIL for `task`: its reason is the WORK_WARNING just before it, if any (docs/semantics.md). */
   private failEvent(handle: string, task: Task): Extract<TaskEvent, { type: "fail" }> {
     const warning = task.lastWarning;
-    const detail = warning === null ? "" : text(warning);
+    const detail = warning === null ? "" : utf8At(warning);
     return { type: "fail", error: new JobFailedError(handle, { server: this.key, detail }) };
   }
 
@@ -331,26 +328,26 @@ export class ServerLink implements TaskOwner {
     }
     switch (request.kind) {
       case "submit":
-        if (request.state === "pending") this.jobCreated(request, text(args[0]!));
+        if (request.state === "pending") this.jobCreated(request, utf8At(args[0]!));
         return;
       case "status":
         request.resolve({
-          handle: text(args[0]!),
-          known: text(args[1]!) === "1",
-          running: text(args[2]!) === "1",
-          numerator: Number(text(args[3]!)),
-          denominator: Number(text(args[4]!)),
+          handle: utf8At(args[0]!),
+          known: utf8At(args[1]!) === "1",
+          running: utf8At(args[2]!) === "1",
+          numerator: Number(utf8At(args[3]!)),
+          denominator: Number(utf8At(args[4]!)),
           server: this.key,
         });
         return;
       case "statusUnique":
         request.resolve({
-          unique: text(args[0]!),
-          known: text(args[1]!) === "1",
-          running: text(args[2]!) === "1",
-          numerator: Number(text(args[3]!)),
-          denominator: Number(text(args[4]!)),
-          clients: Number(text(args[5]!)),
+          unique: utf8At(args[0]!),
+          known: utf8At(args[1]!) === "1",
+          running: utf8At(args[2]!) === "1",
+          numerator: Number(utf8At(args[3]!)),
+          denominator: Number(utf8At(args[4]!)),
+          clients: Number(utf8At(args[5]!)),
           server: this.key,
         });
         return;
@@ -371,7 +368,7 @@ export class ServerLink implements TaskOwner {
       const nul = findNul(buf, from, to);
       if (nul < 0) return false;
       const entry = this.jobs.take(this.jobs.handleAt(buf, from, nul));
-      if (entry !== undefined) this.completed(entry, resultAt(buf, nul + 1, to));
+      if (entry !== undefined) this.completed(entry, keepAt(buf, nul + 1, to));
       return true;
     }
     if (type === PacketType.JOB_CREATED) {
@@ -379,7 +376,7 @@ export class ServerLink implements TaskOwner {
       if (request === undefined || request.kind !== "submit") return false;
       this.heard();
       this.requests.shift();
-      if (request.state === "pending") this.jobCreated(request, textAt(buf, from, to));
+      if (request.state === "pending") this.jobCreated(request, utf8At(buf, from, to));
       return true;
     }
     return false;

@@ -13,6 +13,7 @@
  */
 import { ProtocolError } from "../errors.ts";
 import { HEADER_SIZE, PACKETS, PacketType, REQ_MAGIC, RES_MAGIC, packetName, type Packet } from "./packets.ts";
+import { findNul } from "./read.ts";
 
 export interface DecoderHandlers {
   /** A whole packet. Its argument views are valid as long as the caller keeps them. */
@@ -54,8 +55,6 @@ const LF = 10;
 const utf8 = new TextDecoder("utf-8");
 /** The arguments of every packet without any (shared, frozen). */
 const NO_ARGS: Uint8Array[] = Object.freeze([]) as unknown as Uint8Array[];
-/** Arguments before the last are names, handles, uniques: short, so a loop finds their NUL sooner than a native call. */
-const SHORT_SCAN = 64;
 /** One frozen packet per argument-less type (NOOP, NO_JOB…), shared: nothing to allocate per packet. */
 const BARE: (Packet | undefined)[] = [];
 function barePacket(type: number): Packet {
@@ -65,15 +64,6 @@ function barePacket(type: number): Packet {
     BARE[type] = p;
   }
   return p;
-}
-
-/** The first NUL in `b[from, to)`, or -1. */
-export function findNul(b: Uint8Array, from: number, to: number): number {
-  const stop = Math.min(to, from + SHORT_SCAN);
-  for (let i = from; i < stop; i++) if (b[i] === NUL) return i;
-  if (stop === to) return -1;
-  const i = b.indexOf(NUL, stop);
-  return i >= 0 && i < to ? i : -1;
 }
 
 function readU32(b: Uint8Array, o: number): number {

@@ -3,20 +3,20 @@
  * method serves packets that differ only in priority or background). Replies are what gearmand
  * 1.1 sends (server.cc); where gearbun differs, a test in test/server/ says so. Work results are
  * in results.ts. The plain submits and WORK_COMPLETE, most of the traffic, are read straight from
- * the received bytes (`body`) and answered with replies framed in replies.ts.
+ * the received bytes (`body`, with protocol/read.ts) and answered with replies framed in
+ * protocol/frame.ts.
  *
  * Strings here are latin1 ("binary") strings: one char per byte, so names and handles round-trip.
  */
 import type { ProtocolError } from "../errors.ts";
 import type { ServerFaults } from "../options.ts";
 import { CONSTANT_PACKETS } from "../protocol/encode.ts";
+import { frameJobAssign, frameJobCreated } from "../protocol/frame.ts";
 import { type Packet, PacketType } from "../protocol/packets.ts";
+import { findNul, keep, keepAt, latin1At, latin1Bytes, NameCache } from "../protocol/read.ts";
 import { type AdminContext, runAdminCommand } from "./admin-text.ts";
-import { findNul } from "../protocol/decode.ts";
-import { copyBytes, latin1, latin1Bytes, NameCache } from "./bytes.ts";
 import type { ServerCounters } from "./counters.ts";
 import type { Peer, PeerInput } from "./peer.ts";
-import { jobAssign, jobCreated } from "./replies.ts";
 import { WorkResults } from "./results.ts";
 import { type Job, Priority, type SubmitRequest } from "./records.ts";
 
@@ -41,7 +41,7 @@ export interface HandlerContext extends AdminContext {
 }
 
 const binary = (s: string): Buffer => Buffer.from(s, "latin1");
-const text = (b: Uint8Array): string => latin1(b);
+const text = (b: Uint8Array): string => latin1At(b);
 
 const SUBMITS: Readonly<Record<number, { priority: Priority; background: boolean }>> = {
   [PacketType.SUBMIT_JOB]: { priority: Priority.NORMAL, background: false },
@@ -65,7 +65,7 @@ const DECODER_ERROR_CODES: Readonly<Record<string, string>> = {
 
 export class PacketHandlers implements PeerInput {
   /** Submits come in runs for one function: its name is decoded once per run. */
-  private readonly names = new NameCache();
+  private readonly names = new NameCache("latin1");
   private readonly results: WorkResults;
 
   constructor(private readonly ctx: HandlerContext) {
@@ -156,7 +156,7 @@ export class PacketHandlers implements PeerInput {
       case PacketType.WORK_COMPLETE: {
         const nul = findNul(buf, from, to);
         if (nul < 0) return false;
-        if (!peer.closed) this.results.completeFrom(peer, latin1(buf, from, nul), buf, from, to);
+        if (!peer.closed) this.results.completeFrom(peer, latin1At(buf, from, nul), buf, from, to);
         return true;
       }
       case PacketType.SUBMIT_JOB:
@@ -168,14 +168,14 @@ export class PacketHandlers implements PeerInput {
         const a = findNul(buf, from, to);
         const b = a < 0 ? -1 : findNul(buf, a + 1, to);
         if (b < 0) return false;
-        // The data is copied: a queued job does not keep the received chunk alive.
+        // The data is kept by the protocol's rule: a queued job does not pin a much larger chunk.
         if (!peer.closed)
           this.submit(
             peer,
             type,
             this.names.get(buf, from, a),
-            latin1(buf, a + 1, b),
-            copyBytes(buf, b + 1, to),
+            latin1At(buf, a + 1, b),
+            keepAt(buf, b + 1, to),
             null,
             0,
           );
@@ -207,19 +207,20 @@ export class PacketHandlers implements PeerInput {
 
   /** SUBMIT_JOB, _BG, _HIGH, _HIGH_BG, _LOW, _LOW_BG: func, unique, data. */
   private submitJob(peer: Peer, type: number, a: Uint8Array[]): void {
-    this.submit(peer, type, this.names.get(a[0]!), text(a[1]!), copyBytes(a[2]!), null, 0);
+    const fn = a[0]!;
+    this.submit(peer, type, this.names.get(fn, 0, fn.byteLength), text(a[1]!), keep(a[2]!), null, 0);
   }
 
   /** func, unique, epoch seconds, data; a time that is not a positive number means now. */
   private submitJobEpoch(peer: Peer, a: Uint8Array[]): void {
     const seconds = Number.parseInt(text(a[2]!), 10);
     const when = Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 0;
-    this.submit(peer, PacketType.SUBMIT_JOB_EPOCH, text(a[0]!), text(a[1]!), copyBytes(a[3]!), null, when);
+    this.submit(peer, PacketType.SUBMIT_JOB_EPOCH, text(a[0]!), text(a[1]!), keep(a[3]!), null, when);
   }
 
   /** SUBMIT_REDUCE_JOB and _BACKGROUND: func, unique, reducer, aggregator (ignored, as by gearmand), data. */
   private submitReduceJob(peer: Peer, type: number, a: Uint8Array[]): void {
-    this.submit(peer, type, text(a[0]!), text(a[1]!), copyBytes(a[4]!), text(a[2]!), 0);
+    this.submit(peer, type, text(a[0]!), text(a[1]!), keep(a[4]!), text(a[2]!), 0);
   }
 
   private submit(
@@ -266,7 +267,7 @@ export class PacketHandlers implements PeerInput {
       this.ctx.counters.submitted(fn);
       if (job.when > 0) this.ctx.armEpochTimer();
     }
-    peer.send(jobCreated(job.handle));
+    peer.send(frameJobCreated(job.handle));
   }
 
   private getStatus(peer: Peer, a: Uint8Array[]): void {
@@ -348,7 +349,7 @@ export class PacketHandlers implements PeerInput {
       peer.reply(PacketType.JOB_ASSIGN_ALL, handle, fn, latin1Bytes(job.unique), binary(job.reducer), job.data);
     } else {
       // GRAB_JOB_UNIQ, and GRAB_JOB_ALL for a job without a reducer (as gearmand), carry the unique
-      peer.send(jobAssign(job.handle, fn, type === PacketType.GRAB_JOB ? null : job.unique, job.data));
+      peer.send(frameJobAssign(job.handle, fn, type === PacketType.GRAB_JOB ? null : job.unique, job.data));
     }
     const timeout = peer.abilities.get(job.fn) ?? 0;
     if (timeout > 0) {

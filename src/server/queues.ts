@@ -18,6 +18,7 @@
  * So a connection gets at most one NOOP between two GRABs, on purpose: existing workers must see
  * the same server behaviour here as against gearmand.
  */
+import { latin1At } from "../protocol/read.ts";
 import { FunctionRecord, Job, Priority, type QueuePeer, type SubmitRequest } from "./records.ts";
 
 const PRIORITIES: readonly Priority[] = [Priority.HIGH, Priority.NORMAL, Priority.LOW];
@@ -74,7 +75,7 @@ export class JobQueues {
   /** Coalescing key: the unique, or for the unique "-" the data itself (as gearmand does). */
   static keyOf(unique: string, data: Uint8Array): string {
     if (unique === "") return "";
-    if (unique === "-") return `-\0${Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("latin1")}`;
+    if (unique === "-") return `-\0${latin1At(data)}`;
     return unique;
   }
 

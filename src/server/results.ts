@@ -4,14 +4,14 @@
  * Replies are what gearmand 1.1 sends (server.cc).
  */
 import { encodePacket } from "../protocol/encode.ts";
+import { frameRelay } from "../protocol/frame.ts";
 import { PacketType, RES_MAGIC } from "../protocol/packets.ts";
-import { latin1 } from "./bytes.ts";
+import { latin1At } from "../protocol/read.ts";
 import type { HandlerContext } from "./handlers.ts";
 import type { Peer } from "./peer.ts";
 import type { Job } from "./records.ts";
-import { relay } from "./replies.ts";
 
-const text = (b: Uint8Array): string => latin1(b);
+const text = (b: Uint8Array): string => latin1At(b);
 
 /** C `atoi` into a uint32, as gearmand keeps WORK_STATUS numbers. */
 function atoiU32(b: Uint8Array): string {
@@ -56,7 +56,7 @@ export class WorkResults {
       return;
     }
     if (job.clients.length > 0) {
-      const bytes = relay(PacketType.WORK_COMPLETE, buf, from, to);
+      const bytes = frameRelay(PacketType.WORK_COMPLETE, buf, from, to);
       for (const c of job.clients) c.send(bytes);
     }
     this.ctx.counters.ended(job.fn.name, "complete");

@@ -20,6 +20,7 @@ import { ConfigError } from "../errors.ts";
 import { type ResolvedServerOptions, resolveServerOptions, type ServerFaults, type ServerOptions } from "../options.ts";
 import { encodePacket } from "../protocol/encode.ts";
 import { PacketType, RES_MAGIC } from "../protocol/packets.ts";
+import { latin1Bytes } from "../protocol/read.ts";
 import { type FunctionCounters, ServerCounters } from "./counters.ts";
 import { type HandlerContext, PacketHandlers } from "./handlers.ts";
 import { Peer, type PeerHost } from "./peer.ts";
@@ -262,7 +263,7 @@ class ServerImpl implements EmbeddedServer, HandlerContext, PeerHost {
   /** WORK_FAIL to every client attached to a job that ends without a result. */
   private failClients(job: Job): void {
     if (job.clients.length === 0) return;
-    const fail = encodePacket(PacketType.WORK_FAIL, [Buffer.from(job.handle, "latin1")], RES_MAGIC);
+    const fail = encodePacket(PacketType.WORK_FAIL, [latin1Bytes(job.handle)], RES_MAGIC);
     for (const c of job.clients) c.send(fail);
   }
 

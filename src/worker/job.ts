@@ -1,8 +1,9 @@
 /**
  * The job a handler sees. One object per assigned job, with its methods on the prototype (no
- * closures per job). Its bytes are taken from the received bytes by assign.ts: a large payload is
- * a view (Bun hands each socket read a fresh buffer, so keeping it for the job's life is safe),
- * the handle and a small payload are copies (cheaper than a view's first use).
+ * closures per job). Its bytes are kept from the received bytes by the protocol's one rule
+ * (protocol/read.ts `keepAt`): a large payload is a view (Bun hands each socket read a fresh
+ * buffer, so keeping it for the job's life is safe), the handle and a small payload are copies
+ * (cheaper than a view's first use).
  */
 import type { Arg } from "../protocol/encode.ts";
 import { PacketType } from "../protocol/packets.ts";

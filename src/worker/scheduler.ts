@@ -31,9 +31,8 @@ import { FunctionRegistry, Registration } from "./registry.ts";
 import { JobRunner } from "./runner.ts";
 import { GrabOrder } from "./grab-order.ts";
 import { GrabGuard } from "./guard.ts";
-import { Assignment } from "./assign.ts";
+import { JobAssignment, utf8At } from "../protocol/read.ts";
 
-const utf8 = new TextDecoder();
 export { STREAK, TURN_MS, turnGrabs } from "./grab-order.ts";
 
 export class Scheduler {
@@ -56,7 +55,7 @@ export class Scheduler {
   private firstReady: PromiseWithResolvers<void> | null = null;
   private readonly invariants: InvariantCheck;
   /** The JOB_ASSIGN* being handled, read from the received bytes (reused). */
-  private readonly assignment = new Assignment();
+  private readonly assignment = new JobAssignment();
 
   constructor(config: ResolvedWorkerOptions, events: Emitter) {
     this.config = config;
@@ -305,7 +304,7 @@ export class Scheduler {
         this.onNoJob(link);
         return;
       case PacketType.ERROR:
-        this.emitError(link, new ServerError(utf8.decode(a[0]!), utf8.decode(a[1]!), { server: link.key }));
+        this.emitError(link, new ServerError(utf8At(a[0]!), utf8At(a[1]!), { server: link.key }));
         return;
       case PacketType.ECHO_RES:
       case PacketType.OPTION_RES:
