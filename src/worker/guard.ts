@@ -9,7 +9,11 @@
  * A server is judged overdue only on time it had to answer: when our own code held the timer
  * back for more than half of a link's bound, its wait starts again; otherwise the verdict waits
  * until the I/O that had already arrived was handled (an answer there un-does the overdue state).
- * The timer runs every 10–100 ms so a verdict comes at most ~100 ms after the bound.
+ * The timer runs every 10–100 ms so a verdict comes at most ~100 ms after the bound, while
+ * there is something to judge: a GRAB in flight or a stalled link. With none (every link asleep,
+ * down, or busy with no GRAB out) it dozes: the interval stops and one timeout wakes it at the
+ * first sleeper's re-grab time; the next GRAB written (`watch`) starts the interval again. An
+ * idle worker then costs a timer per re-grab, not ten a second.
  */
 import type { ResolvedWorkerOptions } from "../options.ts";
 import { afterArrivedIo } from "../util/deadline.ts";
@@ -37,6 +41,9 @@ export class GrabGuard {
   private readonly period: number;
   private readonly hooks: GuardHooks;
   private timer: ReturnType<typeof setInterval> | null = null;
+  /** Nothing to judge: the interval is off; `dozeTimer` (if any) wakes the first sleeper due. */
+  private dozing = false;
+  private dozeTimer: ReturnType<typeof setTimeout> | null = null;
   /** When the guard last ran (or started): a long gap means our own code held the loop. */
   private ranAt = 0;
   /** A grab-timeout verdict is waiting for the I/O that had already arrived. */
@@ -51,6 +58,7 @@ export class GrabGuard {
   }
 
   start(): void {
+    this.dozing = false;
     this.ranAt = Date.now();
     this.timer = setInterval(() => this.run(), this.period);
     this.timer.unref?.();
@@ -59,6 +67,53 @@ export class GrabGuard {
   stop(): void {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
+    this.wake();
+  }
+
+  /** True while the interval is off for want of anything to judge. */
+  get isDozing(): boolean {
+    return this.dozing;
+  }
+
+  /** A GRAB was written: it has an answer to be judged on, so a dozing guard runs again. */
+  watch(): void {
+    if (!this.dozing) return;
+    this.wake();
+    this.start();
+  }
+
+  private wake(): void {
+    this.dozing = false;
+    if (this.dozeTimer !== null) clearTimeout(this.dozeTimer);
+    this.dozeTimer = null;
+  }
+
+  /** Nothing to judge: no link has a GRAB in flight or is stalled, and no verdict waits. */
+  private quiet(): boolean {
+    if (this.verdictPending) return false;
+    for (const link of this.links) if (link.stalled || (link.ready && link.grabsInFlight > 0)) return false;
+    return true;
+  }
+
+  /** Stops the interval until the next GRAB (`watch`), or the first sleeper's re-grab time. */
+  private doze(now: number): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    this.wake();
+    this.dozing = true;
+    if (!this.hooks.active()) return;
+    let due = Number.POSITIVE_INFINITY;
+    for (const link of this.links) if (link.ready && link.asleep && link.regrabAt < due) due = link.regrabAt;
+    if (due === Number.POSITIVE_INFINITY) return;
+    this.dozeTimer = setTimeout(
+      () => {
+        this.dozeTimer = null;
+        this.ranAt = Date.now() - this.period; // a doze is no delay of ours
+        this.run();
+      },
+      Math.max(0, Math.ceil(due - now)),
+    );
+    this.dozeTimer.unref?.();
   }
 
   private run(): void {
@@ -86,6 +141,8 @@ export class GrabGuard {
       });
     }
     if (changed) this.hooks.changed();
+    // A wake just above wrote a GRAB (and started the interval again) unless nothing was owed.
+    if ((this.timer !== null || this.dozing) && this.quiet()) this.doze(now);
     this.hooks.after();
   }
 

@@ -117,6 +117,10 @@ export class Link {
   get stalled(): boolean {
     return this._stalled;
   }
+  /** When an asleep link is due for its idle re-grab, ms since epoch. */
+  get regrabAt(): number {
+    return this._regrabAt;
+  }
   /** Since when the oldest GRAB in flight has waited for an answer, ms since epoch. */
   get waitingSince(): number {
     return this._waitingSince;

@@ -408,6 +408,7 @@ export class Scheduler {
     link.connection.write(this.grabPacket);
     link.grabSent(now);
     this.inFlight++;
+    this.guard.watch();
   }
 
   /** Per-server counters and state, for `worker.stats()`. */
