@@ -15,6 +15,7 @@
  *   bun run bench --case gray     # a frozen server's cost to the healthy one, worker and client, gearbun vs libgearman (bench/gray.ts)
  *   bun run bench --case gateway  # the HTTP gateway beside Client.submit and a bare Bun.serve route (bench/gateway.ts)
  *   bun run bench --case polyglot # a trivial handler in TS, Python and PHP under gearbun, and PHP under pecl-gearman (bench/polyglot.ts)
+ *   bun run bench --case idle     # an idle worker's CPU beside the Bun floor's, 60 s (--jobs N: N seconds; bench/idle.ts)
  *   bun run bench --case tls      # TLS against plaintext on the embedded server (bench/tls.ts; bun run bench:tls)
  *   bun run bench --quick --dry-run   # list the rows a run would measure, run nothing
  *   bun run bench --no-write      # print only, leave RESULTS.md and results.svg alone
@@ -24,6 +25,7 @@ import { runBurst } from "./burst.ts";
 import { runCodecBench, type CodecFigure } from "./codec.bench.ts";
 import { runGateway } from "./gateway.ts";
 import { runGray } from "./gray.ts";
+import { runIdle } from "./idle.ts";
 import { printTable, progressPrinter, writeResults } from "./report.ts";
 import { DEFAULT_PIN } from "./pin.ts";
 import { runPolyglot } from "./polyglot.ts";
@@ -43,7 +45,7 @@ const HELP = `bun run bench [options]: codec micro-benchmarks, then end-to-end r
   --skip-codec             end-to-end rows only
   --no-write               print only, leave bench/RESULTS.md and bench/results.svg alone
   --dry-run                list the rows a run would measure, run nothing
-  --case ID,...            only these cases (or groups: client, pool, server-ref, servers, workers, burst, tls, gateway, polyglot, gray)
+  --case ID,...            only these cases (or groups: client, pool, server-ref, servers, workers, burst, tls, gateway, polyglot, gray, idle)
   --peer ID,...            only these peers (c, gearbun-c1, gearbun-c16, bun-floor, ...)
   --runs N                 measured runs per row (default 3)
   --rounds N               run the whole selection N times, peers alternating; report medians over
@@ -113,6 +115,9 @@ async function round(): Promise<ThroughputResult> {
   const polyglot = await runPolyglot({ ...options, progress: printer.progress, log: printer.log });
   result.rows.push(...polyglot.rows);
   result.notes.push(...polyglot.notes);
+  const idle = await runIdle({ ...options, progress: printer.progress, log: printer.log });
+  result.rows.push(...idle.rows);
+  result.notes.push(...idle.notes);
   return result;
 }
 

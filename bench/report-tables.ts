@@ -240,6 +240,24 @@ export function tlsTable(rows: readonly Row[]): Table | null {
   };
 }
 
+/** bench/idle.ts's rows: each process's CPU over the same idle seconds, the Bun floor the baseline. */
+export function idleTable(rows: readonly Row[]): Table | null {
+  const list = rows.filter((r) => r.section === "idle");
+  if (list.length === 0) return null;
+  return {
+    title: `Idle: ${list[0]!.caseTitle}`,
+    header: ["process", "seconds", "CPU ms (median)", "CPU µs per second", "× Bun floor", "note"],
+    rows: list.map((r) => [
+      r.label,
+      String(r.idleSeconds ?? ""),
+      num(r.idleCpuMs),
+      r.idleCpuMs === undefined || !r.idleSeconds ? "–" : num((r.idleCpuMs * 1000) / r.idleSeconds),
+      ratio(r.ratio?.cpu),
+      r.note ?? "",
+    ]),
+  };
+}
+
 /** bench/gateway.ts's rows: the HTTP floor, the direct Client and the gateway, at each concurrency. */
 export function gatewayTable(rows: readonly Row[]): Table | null {
   const list = rows.filter((r) => r.section === "gateway");

@@ -20,6 +20,7 @@ import {
   textTable,
   tlsTable,
   gatewayTable,
+  idleTable,
   workerTables,
 } from "./report-tables.ts";
 import { BENCH_DIR, machineInfo } from "./support.ts";
@@ -84,6 +85,7 @@ export function printTable(result: ThroughputResult, codec: readonly CodecFigure
     ...scaleTables(result.rows),
     tlsTable(result.rows),
     gatewayTable(result.rows),
+    idleTable(result.rows),
     codecTable(codec),
   ].filter((t): t is Table => t !== null);
   console.log("");
@@ -156,6 +158,8 @@ export function writeResults(input: ReportInput): { markdown: string; svg: strin
   if (tt !== null) parts.push(`## ${tt.title}`, "", TLS_HOW, "", markdownTable(tt), "");
   const gt = gatewayTable(result.rows);
   if (gt !== null) parts.push(`## ${gt.title}`, "", GATEWAY_HOW, "", markdownTable(gt), "");
+  const it = idleTable(result.rows);
+  if (it !== null) parts.push(`## ${it.title}`, "", IDLE_HOW, "", markdownTable(it), "");
   const cd = codecTable(input.codec);
   if (cd !== null) parts.push(`## ${cd.title}`, "", markdownTable(cd), "");
   if (result.notes.length > 0) parts.push("## Notes", "", ...result.notes.map((n) => `- ${n}`), "");
@@ -198,6 +202,12 @@ const TLS_HOW =
   "P-256 certificates) and runs a gearbun Worker (concurrency 16) and Client in the bench process over loopback; 16 B echo jobs, " +
   "at most 256 in flight. CPU per job: the worker + client process (process.cpuUsage) and the server process (/proc schedstat) " +
   "over the measured runs. No target: the rows show what TLS costs.";
+
+const IDLE_HOW =
+  "bench/idle.ts (only with --case idle): every process connects to one gearmand --threads 1 at once and sleeps; no job is " +
+  "submitted; CPU is each process's own (/proc/PID/task/*/schedstat) over the same seconds, after 5 s of settling. The floor " +
+  "with gearbun's modules loaded shows what the runtime's periodic garbage collection costs for the code a real worker keeps " +
+  "loaded; the heartbeat-off row shows what the heartbeat costs.";
 
 const GATEWAY_HOW =
   "bench/gateway.ts: one job server and one gearbun echo worker process (concurrency 64) serve every row; each row's subject is a " +

@@ -14,7 +14,7 @@ export interface Spread {
 
 export interface Row {
   /** "pool": bench/pool.ts's rows (gearbun worker's supervisor and its scaling); "server": bench/server-ref.ts's; "scale": bench/scale.ts's; "tls": bench/tls.ts's. */
-  readonly section: "worker" | "client" | "pool" | "server" | "scale" | "tls" | "burst" | "gateway" | "gray";
+  readonly section: "worker" | "client" | "pool" | "server" | "scale" | "tls" | "burst" | "gateway" | "gray" | "idle";
   readonly caseId: string;
   readonly caseTitle: string;
   /** Worker peer id (worker section) or load generator id (client section). */
@@ -68,6 +68,9 @@ export interface Row {
     readonly p99: number;
     readonly max: number;
   };
+  /** Idle rows (bench/idle.ts): the seconds measured and the process's CPU over them, ms. */
+  readonly idleSeconds?: number;
+  readonly idleCpuMs?: number;
   /** Ratios to the baseline row of the same case (libgearman; pool rows: the case's first row): jobs/s and CPU per job. */
   ratio?: { jobsPerSecond: number; cpu: number };
 }

@@ -4,7 +4,10 @@
  * cycle and the echo: no scheduler, no timers, no heartbeat, no reconnect, no errors handled
  * beyond exiting. Not a usable worker — a reference row for the benchmark.
  *
- *   bun bench/peers/floor-worker.ts --servers 127.0.0.1:4730[,...] [--fn echo]
+ *   bun bench/peers/floor-worker.ts --servers 127.0.0.1:4730[,...] [--fn echo] [--load-gearbun]
+ *
+ * --load-gearbun imports gearbun's Worker module and never uses it: the floor with the code a
+ * real worker keeps loaded (bench/idle.ts).
  *
  * It speaks the same packets as gearbun's worker (CAN_DO, GRAB_JOB_UNIQ, PRE_SLEEP after NO_JOB,
  * WORK_COMPLETE) and one write per data event. On SIGTERM/SIGINT prints {"jobs","cpu_us","packets"}
@@ -18,8 +21,10 @@ const { values } = parseArgs({
     servers: { type: "string", default: "127.0.0.1:4730" },
     fn: { type: "string", default: "echo" },
     concurrency: { type: "string", default: "1" },
+    "load-gearbun": { type: "boolean", default: false },
   },
 });
+if (values["load-gearbun"]) await import("../../src/worker/worker.ts");
 
 const CAN_DO = 1;
 const PRE_SLEEP = 4;

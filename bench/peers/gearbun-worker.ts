@@ -2,6 +2,7 @@
  * gearbun echo worker for the benchmark (bench/throughput.ts):
  *
  *   bun bench/peers/gearbun-worker.ts --servers 127.0.0.1:4730[,...] [--fn echo] [--concurrency 16] [--sleep-ms 0]
+ *     [--heartbeat MS]
  *
  * Answers each job with its own payload (the Uint8Array view the worker hands over: no copy);
  * with --sleep-ms, after that long (a job that takes time: bench/gray.ts). On
@@ -18,6 +19,8 @@ const { values } = parseArgs({
     concurrency: { type: "string", default: "1" },
     id: { type: "string" },
     "sleep-ms": { type: "string", default: "0" },
+    /** heartbeatInterval in ms (0: off); default: the library's. */
+    heartbeat: { type: "string" },
   },
 });
 const sleepMs = Math.max(0, Number(values["sleep-ms"]) || 0);
@@ -27,6 +30,7 @@ const worker = new Worker({
   servers: values.servers,
   concurrency: Math.max(1, Number(values.concurrency) || 1),
   ...(values.id !== undefined ? { clientId: values.id } : {}),
+  ...(values.heartbeat !== undefined ? { heartbeatInterval: Number(values.heartbeat) } : {}),
 });
 worker.register(
   values.fn,
