@@ -46,11 +46,19 @@ export type HeartbeatVerdict =
   /** Nothing arrived within the timeout of the ping: the server has been silent `silentMs`. */
   | { readonly kind: "dead"; readonly silentMs: number };
 
+/** A check finding the connection quiet for all but 1/PING_SLACK of the interval pings. */
+const PING_SLACK = 10;
+
 export class Heartbeat {
   private readonly interval: number;
   private readonly timeout: number;
   /** `performance.now()` of the unanswered ping, or 0 when none is out. */
   private pingAt = 0;
+
+  /** A ping is out: the next check may declare the server dead. */
+  get awaitingAnswer(): boolean {
+    return this.pingAt > 0;
+  }
 
   constructor(interval: number, timeout: number) {
     this.interval = interval;
@@ -78,7 +86,11 @@ export class Heartbeat {
       }
     }
     const quiet = now - lifeAt;
-    if (quiet < this.interval) return { kind: "wait", ms: Math.max(1, this.interval - quiet) };
+    // Quiet for most of the interval already (typically: the last ping's answer came a round
+    // trip after it was sent): ping now rather than wake again for the rest, one timer per ping.
+    if (quiet < this.interval - this.interval / PING_SLACK) {
+      return { kind: "wait", ms: Math.max(1, this.interval - quiet) };
+    }
     this.pingAt = now;
     // Checked again after one interval as well, so an answered ping is followed by the next one
     // an interval later even when the timeout is longer.
@@ -120,6 +132,9 @@ export class ConnectionClock {
     this.timer = new Deadline(
       () => Math.max(this.dataAt(), this.openedAt),
       (arrivedLate) => this.expired(arrivedLate),
+      // Only the connect timeout and an unanswered ping end in a verdict on the server; the
+      // check that merely decides to ping needs no wait for the arrived I/O.
+      () => this.phase === "connect" || this.heartbeat?.awaitingAnswer === true,
     );
   }
 

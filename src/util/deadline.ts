@@ -30,10 +30,15 @@ export class Deadline {
   /**
    * @param activity `performance.now()` of the peer's last sign of life (0: none yet)
    * @param expired called once per wait that ran out; `arrivedLate` as above
+   * @param judging whether this wait ends in a verdict on the peer (default: always). A wait
+   *   that only decides something harmless to get wrong (whether to send a ping) skips the
+   *   hops: `expired` runs from the timer itself, so an idle connection costs one wake-up per
+   *   wait rather than four.
    */
   constructor(
     private readonly activity: () => number,
     private readonly expired: (arrivedLate: boolean) => void,
+    private readonly judging: () => boolean = () => true,
   ) {}
 
   /** True while a wait (or its verdict) is pending. */
@@ -64,6 +69,12 @@ export class Deadline {
     this.timer = null;
     if (performance.now() - this.due > this.waitMs / 2) {
       this.start(this.waitMs);
+      return;
+    }
+    if (!this.judging()) {
+      this.pending = false;
+      this.generation++;
+      this.expired(this.activity() >= this.due);
       return;
     }
     afterArrivedIo(() => {

@@ -7,14 +7,16 @@
  *   worker.handleSignals(); // SIGINT / SIGTERM → graceful stop, then exit
  */
 import { ConfigError, ConnectionError, GearmanError } from "../errors.ts";
+// The worker's own options module, not the facade: a worker process then loads none of the
+// pool's, client's, server's or gateway's option code (less code kept alive on the heap).
+import { numberOption } from "../options/checks.ts";
 import {
-  numberOption,
   resolveRetryOptions,
   resolveWorkerOptions,
   type ResolvedWorkerOptions,
   type RetryBackoffOptions,
   type WorkerOptions,
-} from "../options.ts";
+} from "../options/worker.ts";
 import { Emitter, type Listener, type WorkerEventEntry, type WorkerEventName } from "./events.ts";
 import type { JobHandler } from "./job.ts";
 import type { FunctionStats } from "./registry.ts";

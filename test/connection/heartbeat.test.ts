@@ -4,6 +4,7 @@
  * and a busy event loop on our side is not taken for silence.
  */
 import { expect, test } from "bun:test";
+import { Heartbeat } from "../../src/connection/heartbeat.ts";
 import { ConnectionError } from "../../src/errors.ts";
 import { PacketType } from "../../src/protocol/packets.ts";
 import { startFaultServer, type FaultServer } from "../support/fault-server.ts";
@@ -136,4 +137,22 @@ test("connect timeout - our own loop blocked past connectTimeout right after the
   busyWait(1300);
   await connected;
   expect(rec.eventTypes()).toEqual(["connecting", "ready"]);
+});
+
+test("heartbeat policy - a ping answered a round trip after it went out is followed by the next one at the next check", () => {
+  const beat = new Heartbeat(5000, 5000);
+  expect(beat.reset()).toBe(5000);
+  // Ready at 0, nothing received: the first check pings.
+  expect(beat.check(5000, 0)).toEqual({ kind: "ping", ms: 5000 });
+  expect(beat.awaitingAnswer).toBe(true);
+  // Answered 0.2 ms later; the check an interval after the ping pings again at once rather than
+  // waiting out the 0.2 ms the answer came after it (one timer per ping).
+  expect(beat.check(10_000, 5000.2)).toEqual({ kind: "ping", ms: 5000 });
+  // Data 1 s before the check: the connection is busy enough, the next check is when the
+  // interval since that data ends.
+  expect(beat.check(15_000, 14_000)).toEqual({ kind: "wait", ms: 4000 });
+  expect(beat.awaitingAnswer).toBe(false);
+  // Silent past the timeout while a ping is out: dead, with the silence measured from the last data.
+  expect(beat.check(19_000, 14_000)).toEqual({ kind: "ping", ms: 5000 });
+  expect(beat.check(24_000, 14_000)).toEqual({ kind: "dead", silentMs: 10_000 });
 });
