@@ -27,6 +27,24 @@ export function cpuSnapshot(pid: number): Map<number, number> {
   return threads;
 }
 
+/**
+ * CPU time of the threads of `pid` named `name` (/proc/PID/task/TID/comm), in nanoseconds: e.g.
+ * JavaScriptCore's compiler threads, "JITWorker", to tell compiling from running.
+ */
+export function threadCpuSnapshot(pid: number, name: string): Map<number, number> {
+  const all = cpuSnapshot(pid);
+  for (const tid of all.keys()) {
+    let comm = "";
+    try {
+      comm = readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim();
+    } catch {
+      // the thread ended between the listing and the read
+    }
+    if (comm !== name) all.delete(tid);
+  }
+  return all;
+}
+
 /** CPU ns spent between two snapshots (threads that started in between count from zero). */
 export function cpuDeltaNs(before: Map<number, number>, after: Map<number, number>): number {
   let sum = 0;

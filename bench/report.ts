@@ -195,7 +195,9 @@ const SCALE_HOW =
   "Processes are pinned with taskset (--pin; default split: the worker processes on one CPU, the job servers and the load " +
   "generator on the other; same: all on one CPU; off: not pinned), since on 2 cores the one-job-at-a-time rows otherwise " +
   "measure where the scheduler placed each process. Each row warms up with up to 10,000 jobs (at most 3 s) before " +
-  "its measured runs: a Bun worker's CPU per job keeps falling for its first several thousand jobs (JIT).";
+  "its measured runs (many worker processes: more, up to 60 s, bench/warmup.ts): a Bun worker's CPU per job keeps falling " +
+  "for its first several thousand jobs (JIT). \"Of which JIT\" is the part of the workers' CPU spent by JavaScriptCore's " +
+  "compiler threads (JITWorker) during the measured runs: code still being compiled, not run.";
 
 const TLS_HOW =
   "bench/tls.ts: each row starts `gearbun server` as its own process (plaintext, or --ssl with a CA: every connection mutual TLS, " +

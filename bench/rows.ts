@@ -44,6 +44,8 @@ export interface Row {
   /** Worker and scale rows: the worker processes' user and kernel CPU per job, µs (clock ticks over all measured runs). */
   readonly workerUserUsPerJob?: number;
   readonly workerSysUsPerJob?: number;
+  /** Scale rows: the worker processes' JIT compiler threads' CPU per job, µs (part of the workers' CPU). */
+  readonly workerJitUsPerJob?: number;
   /** Worker, client and scale rows: how the row's processes were pinned (bench/pin.ts `describe()`). */
   readonly pin?: string;
   /** Scale rows, gearbun workers: packets per job by packet name, as the worker counted them. */

@@ -40,7 +40,7 @@ import {
   StatusPoller,
   stopAll,
 } from "./support.ts";
-import { cpuDeltaNs, cpuSnapshot, userSysMeter } from "./proc.ts";
+import { cpuDeltaNs, cpuSnapshot, threadCpuSnapshot, userSysMeter } from "./proc.ts";
 import { moreWarmupJobs, perProcessWarmupJobs } from "./warmup.ts";
 import { type LoadgenId, runLoadgens } from "./loadgens.ts";
 import type { ThroughputOptions } from "./options.ts";
@@ -159,10 +159,13 @@ const warmupJobs = (jobs: number): number => Math.min(jobs, Math.max(Math.ceil(j
 const runTimeout = (jobs: number): number => 30_000 + jobs * 20;
 
 /** Several processes' CPU, ns, between two calls. */
-function cpuMeter(pids: readonly number[]): () => number {
-  const before = pids.map((p) => cpuSnapshot(p));
-  return () => pids.reduce((sum, p, i) => sum + cpuDeltaNs(before[i]!, cpuSnapshot(p)), 0);
+function cpuMeter(pids: readonly number[], snapshot = cpuSnapshot): () => number {
+  const before = pids.map((p) => snapshot(p));
+  return () => pids.reduce((sum, p, i) => sum + cpuDeltaNs(before[i]!, snapshot(p)), 0);
 }
+
+/** The JavaScriptCore compiler threads' share of a Bun process's CPU (0 for a C worker). */
+const jitSnapshot = (pid: number): Map<number, number> => threadCpuSnapshot(pid, "JITWorker");
 
 const exited = (workers: readonly Peer[]) => (): string | null => {
   for (const w of workers) {
@@ -267,6 +270,10 @@ async function scaleRow(
     const gen: LoadgenId = kase.axis === "servers" ? "gearbun" : loadgen;
     const once = async (n: number) => {
       const workerCpu = cpuMeter(workers.map((w) => w.pid));
+      const workerJit = cpuMeter(
+        workers.map((w) => w.pid),
+        jitSnapshot,
+      );
       const workerUserSys = userSysMeter(workers.map((w) => w.pid));
       const serverCpu = cpuMeter(servers!.pids);
       const loadgenPin = pin.prefix("loadgen");
@@ -276,6 +283,7 @@ async function scaleRow(
       return {
         jobsPerSecond: (n * 1000) / run.elapsed_ms,
         workerNs: workerCpu(),
+        jitNs: workerJit(),
         serverNs: serverCpu(),
         worker: workerUserSys(),
       };
@@ -338,6 +346,7 @@ async function scaleRow(
       workerCpuUsPerJob: median(runs.map((m) => m.workerNs / 1000 / jobs)),
       workerUserUsPerJob: userUs,
       workerSysUsPerJob: sysUs,
+      workerJitUsPerJob: median(runs.map((m) => m.jitNs / 1000 / jobs)),
       serverCpuUsPerJob: median(runs.map((m) => m.serverNs / 1000 / jobs)),
       ...(counted ? { packetsPerJob: { received, sent } } : {}),
     };

@@ -12,8 +12,9 @@
  * The timer runs every 10–100 ms so a verdict comes at most ~100 ms after the bound, while
  * there is something to judge: a GRAB in flight or a stalled link. With none (every link asleep,
  * down, or busy with no GRAB out) it dozes: the interval stops and one timeout wakes it at the
- * first sleeper's re-grab time; the next GRAB written (`watch`) starts the interval again. An
- * idle worker then costs a timer per re-grab, not ten a second.
+ * first sleeper's re-grab time; the next GRAB written (`watch`) starts the interval again, and
+ * the answer that leaves nothing in flight (`settle`) stops it. An idle worker then costs a timer
+ * per re-grab, not ten a second.
  */
 import type { ResolvedWorkerOptions } from "../options.ts";
 import { afterArrivedIo } from "../util/deadline.ts";
@@ -80,6 +81,15 @@ export class GrabGuard {
     if (!this.dozing) return;
     this.wake();
     this.start();
+  }
+
+  /**
+   * The scheduler handled an answer that left no GRAB in flight: doze now if nothing is left to
+   * judge, instead of at the next run — so a worker woken for one job and asleep again after it
+   * (the herd, an idle re-grab) costs no run of the interval at all.
+   */
+  settle(): void {
+    if (this.timer !== null && this.quiet()) this.doze(Date.now());
   }
 
   private wake(): void {

@@ -342,6 +342,7 @@ export class Scheduler {
       this.order.woke(link);
     }
     this.fill();
+    if (this.inFlight === 0) this.guard.settle();
   }
 
   /** A JOB_ASSIGN* arrived (read into `this.assignment`). */
@@ -381,6 +382,7 @@ export class Scheduler {
     }
     this.runner.start(link, fn, name, handleBytes, handle, unique, reducer, payload, !counted, now);
     this.fill(); // depth grew: a link with known work may take a free slot
+    if (this.inFlight === 0) this.guard.settle(); // every slot busy running: nothing to judge
   }
 
   private emitError(link: Link, error: GearmanError): void {

@@ -89,4 +89,29 @@ describe("guard", () => {
       guard.stop();
     }
   });
+
+  test("guard - the answer that leaves no GRAB in flight stops the interval at once, with no run", async () => {
+    const link = asleep(60_000);
+    const { guard, seen } = guardOf(link, 60_000);
+    guard.start();
+    try {
+      expect(guard.isDozing).toBe(false);
+      // A NOOP: the GRAB it owes goes out and the guard watches it; settling now changes nothing.
+      expect(link.woken()).toBe(true);
+      link.grabSent(Date.now());
+      guard.watch();
+      guard.settle();
+      expect(guard.isDozing).toBe(false);
+      // NO_JOB: the link sleeps again, nothing is in flight — the guard dozes before its first run.
+      expect(link.noJob(Date.now())).toBe(NoJobAnswer.Sleep);
+      link.sleep(Date.now() + 60_000);
+      guard.settle();
+      expect(guard.isDozing).toBe(true);
+      await Bun.sleep(300); // three periods of the interval: it does not run
+      expect(seen.runs).toBe(0);
+      expect(seen.woke).toEqual([]);
+    } finally {
+      guard.stop();
+    }
+  });
 });
