@@ -125,7 +125,14 @@ interface Live {
   workers: number[];
   /** Every process of the row (CPU counted). */
   all: number[];
-  readonly runs: { jobsPerSecond: number; workerCpuNs: number; serverCpuNs: number; wallMs: number }[];
+  readonly runs: {
+    jobsPerSecond: number;
+    workerCpuNs: number;
+    serverCpuNs: number;
+    wallMs: number;
+    /** Of workerCpuNs: the top process (supervisor, pecl parent), the worker processes, their children (handler processes). */
+    split: { top: number; workers: number; handlers: number };
+  }[];
   error: unknown;
 }
 
@@ -171,9 +178,17 @@ async function drain(live: Live, jobs: number): Promise<Live["runs"][number]> {
   const t0 = performance.now();
   for (const pid of workers) process.kill(pid, "SIGCONT");
   const t1 = await poller.waitDrained(FN, timeout, gone(peer));
+  const split = { top: 0, workers: 0, handlers: 0 };
+  live.all.forEach((p, i) => {
+    const ns = cpuDeltaNs(before[i]!, cpuSnapshot(p));
+    if (p === peer.pid) split.top += ns;
+    else if (workers.includes(p)) split.workers += ns;
+    else split.handlers += ns;
+  });
   return {
     jobsPerSecond: (jobs * 1000) / (t1 - t0),
-    workerCpuNs: live.all.reduce((sum, p, i) => sum + cpuDeltaNs(before[i]!, cpuSnapshot(p)), 0),
+    workerCpuNs: split.top + split.workers + split.handlers,
+    split,
     serverCpuNs: cpuDeltaNs(sBefore, cpuSnapshot(server.pid)),
     wallMs: t1 - t0,
   };
@@ -191,12 +206,19 @@ function rowOf(live: Live, jobs: number, opts: ThroughputOptions): Row {
     jobs,
   };
   if (live.error !== null) return failedRow(head, live.error, opts.progress, `${CASE_ID} · ${live.variant.label}`);
+  const us = (part: keyof Live["runs"][number]["split"]): string =>
+    fmt(median(live.runs.map((m) => m.split[part] / 1000 / jobs)));
+  const split =
+    live.variant.lang === "pecl"
+      ? `CPU µs/job: parent ${us("top")}, workers ${us("workers")}`
+      : `CPU µs/job: supervisor ${us("top")}, Bun children ${us("workers")}${live.variant.lang === "ts" ? "" : `, handler processes ${us("handlers")}`}`;
   return {
     ...head,
     status: "ok",
     ...runFigures(live.runs, jobs),
     cpuUsPerJob: median(live.runs.map((m) => m.workerCpuNs / 1000 / jobs)),
     workerPeakRssKb: Math.max(...live.all.map((p) => peakRssKb(p))),
+    note: split,
   };
 }
 
@@ -226,6 +248,7 @@ function verdicts(rows: Row[]): Row[] {
       const x = r.jobsPerSecond!.median / pecl.jobsPerSecond.median;
       notes.push(`${x.toFixed(2)}× pecl-gearman's jobs/s (target ≥ 1: ${x >= 1 ? "met" : "MISSED"})`);
     }
+    if (r.note !== undefined) notes.unshift(r.note);
     return lang === "ts" ? r : { ...r, ratio, ...(notes.length ? { note: notes.join("; ") } : {}) };
   });
 }

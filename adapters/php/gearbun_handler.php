@@ -3,7 +3,8 @@
  * Runs the handlers of a PHP file for `gearbun worker tasks.php` (PHP >= 7.4, no extension).
  *
  * gearbun keeps the Gearman connections; this process gets one job at a time over the handler
- * protocol on stdin/stdout (docs/handler-protocol.md). The handlers file returns an array:
+ * protocol (docs/handler-protocol.md), on the socket named by $GEARBUN_HANDLER_FD (how gearbun
+ * starts it), else on stdin/stdout. The handlers file returns an array:
  *
  *     return ['reverse' => function ($job) { return strrev($job->workload()); }];
  *
@@ -14,12 +15,15 @@
  * run($job, &$log) method run unchanged. It returns a string, null, or an array/object (sent
  * as JSON); a Throwable is the job's exception, with its message; its trace goes to stderr.
  *
- * Anything the handlers echo goes to stderr: stdout carries the protocol.
+ * What the handlers echo goes to the log: on stdout when the frames travel on the socket, on
+ * stderr when stdout carries them.
  */
 
 declare(strict_types=1);
 
 const GEARBUN_PROTOCOL_VERSION = '1';
+/** Set by gearbun: the file descriptor of the socket the frames travel on (else stdin/stdout). */
+const GEARBUN_HANDLER_FD_ENV = 'GEARBUN_HANDLER_FD';
 const GEARBUN_JOB = 0x4A;
 const GEARBUN_HELLO = 0x48;
 const GEARBUN_LOAD_FAILED = 0x4C;
@@ -41,8 +45,12 @@ final class GearbunChannel
     private $in;
     /** @var resource */
     private $out;
+    /** @var string bytes read and not yet taken as frames, from $at on */
+    private $buffer = '';
+    /** @var int */
+    private $at = 0;
 
-    /** @param resource $in @param resource $out */
+    /** @param resource $in @param resource $out (the same stream, for a socket) */
     public function __construct($in, $out)
     {
         $this->in = $in;
@@ -51,40 +59,50 @@ final class GearbunChannel
 
     public function send(int $type, string ...$args): void
     {
-        $body = implode("\0", $args);
+        $this->sendBody($type, implode("\0", $args));
+    }
+
+    /** A frame whose body is $body as it is (one argument, or arguments already joined). */
+    public function sendBody(int $type, string $body): void
+    {
         $frame = pack('NC', strlen($body) + 1, $type) . $body;
         for ($at = 0, $n = strlen($frame); $at < $n; $at += $written) {
-            $written = fwrite($this->out, substr($frame, $at));
+            $written = fwrite($this->out, $at === 0 ? $frame : substr($frame, $at));
             if ($written === false || $written === 0) {
                 exit(0); // gearbun went away
             }
         }
-        fflush($this->out);
     }
 
     /** [type, body] of the next frame, or null at the end of input. */
     public function receive(): ?array
     {
-        $head = $this->read(5);
-        if ($head === null) {
-            return null;
-        }
-        $h = unpack('Nlength/Ctype', $head);
-        $body = $h['length'] > 1 ? $this->read($h['length'] - 1) : '';
-        return $body === null ? null : [$h['type'], $body];
-    }
-
-    private function read(int $n): ?string
-    {
-        $buf = '';
-        while (strlen($buf) < $n) {
-            $chunk = fread($this->in, $n - strlen($buf));
+        for (;;) {
+            $have = strlen($this->buffer) - $this->at;
+            if ($have >= 5) {
+                $h = unpack('Nlength/Ctype', $this->buffer, $this->at);
+                if ($h['length'] < 1) {
+                    throw new UnexpectedValueException('frame of length 0');
+                }
+                if ($have >= 4 + $h['length']) {
+                    $body = (string) substr($this->buffer, $this->at + 5, $h['length'] - 1);
+                    $this->at += 4 + $h['length'];
+                    if ($this->at === strlen($this->buffer)) {
+                        $this->buffer = '';
+                        $this->at = 0;
+                    }
+                    return [$h['type'], $body];
+                }
+            }
+            // One read brings what has arrived (a whole JOB frame, usually).
+            $chunk = fread($this->in, max(65536, 4 + ($h['length'] ?? 0) - $have));
             if ($chunk === false || $chunk === '') {
                 return null;
             }
-            $buf .= $chunk;
+            $this->buffer = $this->at === 0 ? $this->buffer . $chunk : substr($this->buffer, $this->at) . $chunk;
+            $this->at = 0;
+            $h = null;
         }
-        return $buf;
     }
 }
 
@@ -142,11 +160,14 @@ final class GearbunJob
     public function fail(string $message = 'job failed') { throw new GearbunFailure($message); }
 
     /** @internal */
-    public function end(int $type, string $text): bool
+    public function end(int $type, string $body): bool
     {
-        $sent = $this->send($type, $text);
+        if ($this->ended) {
+            return false;
+        }
+        $this->channel->sendBody($type, $body);
         $this->ended = true;
-        return $sent;
+        return true;
     }
 
     private function send(int $type, string ...$args): bool
@@ -250,14 +271,27 @@ function gearbun_main(array $argv): int
         fwrite(STDERR, "usage: gearbun_handler.php HANDLERS.php (started by `gearbun worker`)\n");
         return 2;
     }
-    // The protocol writes STDOUT directly; what the handlers echo or print goes through the
-    // output layer, turned to stderr here, so nothing they do can corrupt a frame.
     ini_set('display_errors', 'stderr');
-    ob_start(static function (string $buffer): string {
-        fwrite(STDERR, $buffer);
-        return '';
-    }, 1);
-    $channel = new GearbunChannel(STDIN, STDOUT);
+    $fd = getenv(GEARBUN_HANDLER_FD_ENV);
+    if ($fd !== false && $fd !== '') {
+        // The frames travel on an inherited socket; stdout and stderr are both the log. Its
+        // variable does not pass to what the handlers start.
+        putenv(GEARBUN_HANDLER_FD_ENV);
+        $socket = fopen('php://fd/' . (int) $fd, 'r+');
+        if ($socket === false) {
+            fwrite(STDERR, "gearbun_handler.php: cannot open file descriptor $fd\n");
+            return 5;
+        }
+        $channel = new GearbunChannel($socket, $socket);
+    } else {
+        // The protocol writes STDOUT directly; what the handlers echo or print goes through the
+        // output layer, turned to stderr here, so nothing they do can corrupt a frame.
+        ob_start(static function (string $buffer): string {
+            fwrite(STDERR, $buffer);
+            return '';
+        }, 1);
+        $channel = new GearbunChannel(STDIN, STDOUT);
+    }
     try {
         $handlers = gearbun_load($argv[1]);
     } catch (Throwable $e) {

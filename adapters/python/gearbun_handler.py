@@ -2,7 +2,8 @@
 """Runs the handlers of a Python file for `gearbun worker tasks.py` (Python >= 3.8, stdlib only).
 
 gearbun keeps the Gearman connections; this process gets one job at a time over the handler
-protocol on stdin/stdout (docs/handler-protocol.md). The handlers file defines a module-level
+protocol (docs/handler-protocol.md), on the socket named by $GEARBUN_HANDLER_FD (how gearbun
+starts it), else on stdin/stdout. The handlers file defines a module-level
 dict, or uses the decorator:
 
     handlers = {"reverse": lambda job: job.text()[::-1]}
@@ -16,7 +17,8 @@ job.warning(msg), job.fail(msg)) and returns str, bytes, None, or a dict/list (s
 An exception is the job's exception, with its text; the traceback goes to stderr (the log).
 python-gearman's handlers, fn(gearman_worker, gearman_job), run unchanged.
 
-Anything the handlers print goes to stderr: stdout carries the protocol.
+What the handlers print goes to the log: on stdout (line-buffered) when the frames travel on the
+socket, on stderr when stdout carries them.
 """
 
 import importlib.util
@@ -40,6 +42,8 @@ FAIL = 0x46
 EXCEPTION = 0x45
 
 _HEADER = struct.Struct(">IB")
+# Set by gearbun: the file descriptor of the socket the frames travel on (else stdin/stdout).
+HANDLER_FD_ENV = "GEARBUN_HANDLER_FD"
 _registered = {}
 
 
@@ -67,27 +71,66 @@ def _bytes(value):
 
 
 class _Channel:
-    """The protocol's two streams."""
+    """The protocol's frames on raw file descriptors: one socket both ways, or stdin and stdout.
 
-    def __init__(self, reader, writer):
-        self.reader = reader
-        self.writer = writer
+    Frames are read into one reused buffer (a read call usually brings a whole JOB frame) and
+    written with one write call each.
+    """
+
+    def __init__(self, read_fd, write_fd):
+        self._in = read_fd
+        self._out = write_fd
+        self._buf = bytearray(65536)
+        self._view = memoryview(self._buf)
+        self._start = 0
+        self._end = 0
 
     def send(self, kind, *args):
-        body = b"\0".join(_bytes(a) for a in args)
-        self.writer.write(_HEADER.pack(len(body) + 1, kind) + body)
-        self.writer.flush()
+        self.send_bytes(kind, b"\0".join(_bytes(a) for a in args))
+
+    def send_bytes(self, kind, body):
+        """A frame whose body is `body` as it is (one argument, or arguments already joined)."""
+        frame = memoryview(_HEADER.pack(len(body) + 1, kind) + body)
+        while frame:
+            frame = frame[os.write(self._out, frame):]
 
     def receive(self):
         """(type, body) of the next frame, or None at the end of input."""
-        head = self.reader.read(_HEADER.size)
-        if len(head) < _HEADER.size:
-            return None
-        length, kind = _HEADER.unpack(head)
-        body = self.reader.read(length - 1) if length > 1 else b""
-        if len(body) < length - 1:
-            return None
-        return kind, body
+        while True:
+            have = self._end - self._start
+            if have >= _HEADER.size:
+                length, kind = _HEADER.unpack_from(self._buf, self._start)
+                if length < 1:
+                    raise ValueError("frame of length 0")
+                total = 4 + length
+                if have >= total:
+                    body = bytes(self._view[self._start + _HEADER.size : self._start + total])
+                    self._start += total
+                    if self._start == self._end:
+                        self._start = self._end = 0
+                    return kind, body
+                if total > len(self._buf):
+                    self._grow(total)
+            if self._end == len(self._buf):
+                self._compact()
+            n = os.readv(self._in, [self._view[self._end :]])
+            if n == 0:
+                return None
+            self._end += n
+
+    def _compact(self):
+        have = self._end - self._start
+        self._view[:have] = self._view[self._start : self._end]
+        self._start, self._end = 0, have
+
+    def _grow(self, size):
+        """Room for a frame of `size` bytes (a large payload) from the start of the buffer."""
+        have = self._end - self._start
+        self._view.release()
+        buf = bytearray(size)
+        buf[:have] = self._buf[self._start : self._end]
+        self._buf, self._view = buf, memoryview(buf)
+        self._start, self._end = 0, have
 
 
 class Job:
@@ -107,9 +150,10 @@ class Job:
         if not self._ended:
             self._channel.send(kind, *args)
 
-    def _end(self, kind, *args):
-        self._send(kind, *args)
-        self._ended = True
+    def _end(self, kind, body):
+        if not self._ended:
+            self._channel.send_bytes(kind, body)
+            self._ended = True
 
     @property
     def task(self):
@@ -154,10 +198,10 @@ class GearmanWorker:
         job._end(COMPLETE, _result(data))
 
     def send_job_failure(self, job):
-        job._end(FAIL, "job failed")
+        job._end(FAIL, b"job failed")
 
     def send_job_exception(self, job, data):
-        job._end(EXCEPTION, data)
+        job._end(EXCEPTION, _bytes(data))
 
 
 def _result(value):
@@ -230,19 +274,19 @@ def _run(channel, handlers, worker, frame):
     job = Job(channel, function, handle.decode("utf-8"), unique.decode("utf-8"), int(attempt), data)
     entry = handlers.get(function)
     if entry is None:
-        channel.send(EXCEPTION, "no handler for %r in this file" % function)
+        channel.send_bytes(EXCEPTION, _bytes("no handler for %r in this file" % function))
         return
     fn, takes_worker = entry
     try:
         value = fn(worker, job) if takes_worker else fn(job)
         result = _result(value)
     except Failure as failure:
-        job._end(FAIL, _message(failure))
+        job._end(FAIL, _bytes(_message(failure)))
         return
     except Exception as error:
         traceback.print_exc(file=sys.stderr)
         sys.stderr.flush()
-        job._end(EXCEPTION, _message(error))
+        job._end(EXCEPTION, _bytes(_message(error)))
         return
     job._end(COMPLETE, result)
 
@@ -251,14 +295,24 @@ def main(argv):
     if len(argv) != 2:
         sys.stderr.write("usage: gearbun_handler.py HANDLERS.py (started by `gearbun worker`)\n")
         return 2
-    # The protocol keeps the original stdin/stdout; the handlers' print() and input() get
-    # stderr and /dev/null, so nothing they do can corrupt a frame.
-    channel = _Channel(os.fdopen(os.dup(0), "rb"), os.fdopen(os.dup(1), "wb"))
-    os.dup2(2, 1)
-    null = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(null, 0)
-    os.close(null)
-    sys.stdout = sys.stderr
+    fd = os.environ.pop(HANDLER_FD_ENV, None)
+    if fd is not None:
+        # The frames travel on an inherited socket; stdout and stderr are both the log. Neither
+        # the socket nor its variable passes to what the handlers start.
+        fd = int(fd)
+        os.set_inheritable(fd, False)
+        channel = _Channel(fd, fd)
+        if sys.stdout is not None:
+            sys.stdout.reconfigure(line_buffering=True)
+    else:
+        # The protocol keeps the original stdin/stdout; the handlers' print() and input() get
+        # stderr and /dev/null, so nothing they do can corrupt a frame.
+        channel = _Channel(os.dup(0), os.dup(1))
+        os.dup2(2, 1)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.close(null)
+        sys.stdout = sys.stderr
     # No __pycache__ written next to the handlers: `gearbun worker --watch` watches that folder.
     sys.dont_write_bytecode = True
     # `from gearbun_handler import handler` in the handlers file finds this running module.
@@ -286,6 +340,6 @@ def main(argv):
 if __name__ == "__main__":
     try:
         sys.exit(main(sys.argv))
-    except BrokenPipeError:
-        # gearbun went away while a result was being written.
+    except (BrokenPipeError, ConnectionResetError):
+        # gearbun went away while a frame was being written or read.
         sys.exit(0)

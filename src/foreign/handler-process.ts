@@ -1,8 +1,9 @@
 /**
  * One handler process: spawned with its command, it says HELLO (or LOAD_FAILED), then runs one
- * job at a time: a JOB frame on its stdin, STATUS / DATA / WARNING frames forwarded to the job
- * while it runs, and one COMPLETE, FAIL or EXCEPTION ending it. Its stderr is passed through
- * line by line (the pool logs it) and the last lines are kept to explain an exit.
+ * job at a time: a JOB frame sent, STATUS / DATA / WARNING frames forwarded to the job while it
+ * runs, and one COMPLETE, FAIL or EXCEPTION ending it. The frames travel on its stdio or on an
+ * inherited socket (channel.ts). Its output is passed through line by line (the pool logs it)
+ * and the last lines are kept to explain an exit.
  *
  * States: starting → idle ⇄ busy → exited. A frame out of turn is a protocol error: the process
  * is killed. A job's signal aborting (its timeout, the stop deadline, a lost connection) kills
@@ -13,6 +14,7 @@ import type { Subprocess } from "bun";
 import { HandlerError } from "../errors.ts";
 import type { Job } from "../worker/handler.ts";
 import { JobFailure } from "../worker/job.ts";
+import { type HandlerChannel, type HandlerTransport, spawnHandler } from "./channel.ts";
 import { encodeFrame, FrameDecoder, FrameType, frameName, PROTOCOL_VERSION } from "./frames.ts";
 
 /** How a handler process is started. */
@@ -21,13 +23,15 @@ export interface HandlerCommand {
   /** What messages call it: the handlers file, or the command. */
   readonly label: string;
   readonly cwd?: string;
+  /** Where the frames travel. @default "stdio" */
+  readonly transport?: HandlerTransport;
 }
 
 export type HandlerProcessState = "starting" | "idle" | "busy" | "exited";
 
 /** After SIGTERM, a handler process gets this long before SIGKILL. */
 export const KILL_GRACE_MS = 500;
-/** stderr lines kept to explain an exit. */
+/** Output lines kept to explain an exit. */
 const TAIL_LINES = 5;
 /** A STATUS argument. */
 const DECIMAL = /^\d{1,15}$/;
@@ -39,6 +43,8 @@ interface Running {
   readonly job: Job;
   resolve(result: Uint8Array): void;
   reject(error: unknown): void;
+  /** Listens to the job's signal until the job ends. */
+  readonly onAbort: () => void;
 }
 
 export class HandlerProcess {
@@ -46,7 +52,7 @@ export class HandlerProcess {
   readonly pid: number;
   /** Resolves with the function names of its HELLO; rejects with HANDLER_LOAD_FAILED. */
   readonly ready: Promise<readonly string[]>;
-  /** Resolves once the process has exited and its stdout is read to the end. */
+  /** Resolves once the process has exited and its frames and output are read to the end. */
   readonly exited: Promise<void>;
   /** When it said HELLO (ms since epoch), 0 before. */
   readyAt = 0;
@@ -58,7 +64,8 @@ export class HandlerProcess {
   killed = false;
 
   private currentState: HandlerProcessState = "starting";
-  private readonly proc: Subprocess<"pipe", "pipe", "pipe">;
+  private readonly proc: Subprocess;
+  private readonly channel: HandlerChannel;
   private readonly decoder: FrameDecoder;
   private readonly hello = Promise.withResolvers<readonly string[]>();
   private readonly tail: string[] = [];
@@ -69,25 +76,22 @@ export class HandlerProcess {
 
   constructor(command: HandlerCommand) {
     this.command = command;
-    this.proc = Bun.spawn([...command.argv], {
-      stdin: "pipe",
-      stdout: "pipe",
-      stderr: "pipe",
-      // A process group of its own: a kill reaches what it started too (a shell's children).
-      detached: true,
-      ...(command.cwd !== undefined ? { cwd: command.cwd } : {}),
-    });
-    this.pid = this.proc.pid;
-    this.ready = this.hello.promise;
-    // Nobody may be waiting for it (a respawn): an unobserved rejection is not an error.
-    this.ready.catch(() => {});
     this.decoder = new FrameDecoder(
       { frame: (type, args) => this.onFrame(type, args), error: (error) => this.protocolError(error) },
       { from: "handler" },
     );
-    const stdout = this.readStdout();
-    const stderr = this.readStderr();
-    this.exited = Promise.all([this.proc.exited, stdout, stderr]).then(() => this.onExit());
+    this.channel = spawnHandler(command, {
+      bytes: (chunk) => this.decoder.push(chunk),
+      line: (line) => this.outputLine(line),
+      broken: (error) =>
+        this.kill(new HandlerError(error.code, `${this.describe()}: ${error.message}`, { cause: error.cause })),
+    });
+    this.proc = this.channel.proc;
+    this.pid = this.proc.pid;
+    this.ready = this.hello.promise;
+    // Nobody may be waiting for it (a respawn): an unobserved rejection is not an error.
+    this.ready.catch(() => {});
+    this.exited = Promise.all([this.proc.exited, this.channel.done]).then(() => this.onExit());
   }
 
   get state(): HandlerProcessState {
@@ -103,14 +107,16 @@ export class HandlerProcess {
     const signal = job.signal;
     if (signal.aborted) return Promise.reject(signal.reason);
     const { promise, resolve, reject } = Promise.withResolvers<Uint8Array>();
-    this.current = { job, resolve, reject };
+    const onAbort = (): void => this.kill(signal.reason);
+    this.current = { job, resolve, reject, onAbort };
     this.currentState = "busy";
     // What explains a crash is what this job wrote, not an earlier job's traceback.
     this.tail.length = 0;
-    const onAbort = (): void => this.kill(signal.reason);
     signal.addEventListener("abort", onAbort, { once: true });
-    this.write(encodeFrame(FrameType.JOB, [job.function, job.handle, job.unique, String(job.attempt), job.payload]));
-    return promise.finally(() => signal.removeEventListener("abort", onAbort));
+    this.channel.send(
+      encodeFrame(FrameType.JOB, [job.function, job.handle, job.unique, String(job.attempt), job.payload]),
+    );
+    return promise;
   }
 
   /** SIGTERM, then SIGKILL after KILL_GRACE_MS; a running job is rejected with `reason`. */
@@ -123,14 +129,10 @@ export class HandlerProcess {
     this.killTimer = setTimeout(() => this.signal("SIGKILL"), graceMs);
   }
 
-  /** Closes its stdin (an idle handler exits on end of input); SIGKILL after `graceMs`. */
+  /** Ends its input (an idle handler exits); SIGKILL after `graceMs`. */
   close(graceMs = KILL_GRACE_MS): void {
     if (this.currentState === "exited") return;
-    try {
-      this.proc.stdin.end();
-    } catch {
-      // Already closed: the process is on its way out.
-    }
+    this.channel.end();
     if (this.killTimer === null) this.killTimer = setTimeout(() => this.signal("SIGKILL"), graceMs);
   }
 
@@ -139,7 +141,7 @@ export class HandlerProcess {
     if (this.currentState !== "exited") this.signal("SIGKILL");
   }
 
-  /** The last lines it wrote on stderr, joined for a message. */
+  /** The last lines of its output, joined for a message. */
   stderrTail(): string {
     return this.tail.join(" | ");
   }
@@ -148,36 +150,7 @@ export class HandlerProcess {
     killGroup(this.proc, name);
   }
 
-  private write(bytes: Uint8Array): void {
-    try {
-      this.proc.stdin.write(bytes);
-      this.proc.stdin.flush();
-    } catch (error) {
-      this.kill(new HandlerError("HANDLER_CRASHED", `${this.describe()}: cannot write to its stdin`, { cause: error }));
-    }
-  }
-
-  private async readStdout(): Promise<void> {
-    // A reader's read() per chunk: cheaper than the stream's async iterator.
-    const reader = this.proc.stdout.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done || !this.decoder.push(value)) break;
-    }
-  }
-
-  private async readStderr(): Promise<void> {
-    const decoder = new TextDecoder();
-    let partial = "";
-    for await (const chunk of this.proc.stderr) {
-      const lines = (partial + decoder.decode(chunk, { stream: true })).split("\n");
-      partial = lines.pop()!;
-      for (const line of lines) this.stderrLine(line);
-    }
-    if (partial !== "") this.stderrLine(partial);
-  }
-
-  private stderrLine(line: string): void {
+  private outputLine(line: string): void {
     process.stderr.write(`${line}\n`);
     if (line.trim() === "") return;
     this.tail.push(line);
@@ -243,6 +216,7 @@ export class HandlerProcess {
     this.current = null;
     this.currentState = "idle";
     this.jobs++;
+    job.signal.removeEventListener("abort", running.onAbort);
     if (type === FrameType.COMPLETE) running.resolve(args[0]!.slice());
     else if (type === FrameType.FAIL) running.reject(new JobFailure(text(args[0]!) || "job failed"));
     else running.reject(new HandlerError("HANDLER_EXCEPTION", text(args[0]!)));
@@ -271,7 +245,7 @@ export class HandlerProcess {
     const was = this.currentState;
     this.currentState = "exited";
     const tail = this.stderrTail();
-    const said = tail === "" ? "" : `; stderr: ${tail}`;
+    const said = tail === "" ? "" : `; output: ${tail}`;
     if (was === "starting") {
       const why =
         this.killReason instanceof Error ? this.killReason.message : `exited (${this.exitReason}) before HELLO`;
@@ -280,6 +254,7 @@ export class HandlerProcess {
     const running = this.current;
     this.current = null;
     if (running !== null) {
+      running.job.signal.removeEventListener("abort", running.onAbort);
       running.reject(
         this.killReason ??
           new HandlerError(

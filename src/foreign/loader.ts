@@ -47,7 +47,8 @@ export async function foreignCommand(
   if (language === undefined) throw new Error(`${file}: not a .py or .php handlers file`);
   const interpreter = INTERPRETERS[language.lang];
   const program = env[interpreter.env] || interpreter.fallback;
-  return { argv: [program, await externalPath(language.adapter), file], label: file };
+  // The adapters read their frames from the inherited socket (channel.ts).
+  return { argv: [program, await externalPath(language.adapter), file], label: file, transport: "socket" };
 }
 
 /** Every handler set started in this process, killed when it exits. */
