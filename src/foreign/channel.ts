@@ -120,6 +120,13 @@ function socketChannel(spec: SpawnSpec, sinks: ChannelSinks): HandlerChannel {
   let socket: Socket<undefined> | null = null;
   let ending = false;
   let reading = true;
+  // After what is queued: an end of input is the last thing the handler reads.
+  const endAfterQueue = (s: Socket<undefined>): void => {
+    queue.writable(0).then(
+      () => s.end(),
+      () => {},
+    );
+  };
   const fd = proc.stdio[HANDLER_FD];
   if (typeof fd !== "number") throw new Error(`Bun.spawn gave no socket for file descriptor ${HANDLER_FD}`);
   Bun.connect({
@@ -143,7 +150,7 @@ function socketChannel(spec: SpawnSpec, sinks: ChannelSinks): HandlerChannel {
     (s) => {
       socket = s;
       queue.attach(s);
-      if (ending) queue.writable(0).then(() => s.end(), () => {});
+      if (ending) endAfterQueue(s);
     },
     (error: unknown) => {
       sinks.broken(new HandlerError("HANDLER_CRASHED", "its socket did not open", { cause: error }));
@@ -158,9 +165,7 @@ function socketChannel(spec: SpawnSpec, sinks: ChannelSinks): HandlerChannel {
     end() {
       if (ending) return;
       ending = true;
-      const s = socket;
-      // After what is queued: an end of input is the last thing the handler reads.
-      if (s !== null) queue.writable(0).then(() => s.end(), () => {});
+      if (socket !== null) endAfterQueue(socket);
     },
     done: Promise.all([closed.promise, readLines(proc.stdout, sinks.line), readLines(proc.stderr, sinks.line)]).then(
       () => {},
