@@ -21,6 +21,7 @@ import { join } from "node:path";
 import { childPids, cpuDeltaNs, cpuSnapshot, peakRssKb } from "./proc.ts";
 import { runLoadgens } from "./loadgens.ts";
 import type { ThroughputOptions } from "./options.ts";
+import { assertPinned, type Pinning, resolvePinning } from "./pin.ts";
 import { failedRow, fmt, median, type Row, runFigures } from "./rows.ts";
 import {
   BUN,
@@ -141,20 +142,29 @@ const gone = (peer: Peer) => (): string | null =>
     ? `${peer.name} exited (${peer.proc.exitCode ?? peer.proc.signalCode}): ${peer.stderr().slice(-800)}`
     : null;
 
-async function setUp(live: Live): Promise<void> {
+async function setUp(live: Live, pin: Pinning): Promise<void> {
   const server = await startJobServer("gearmand");
   live.server = server;
+  pin.pinRunning(server.pid, "server");
   live.poller = new StatusPoller([server.address]);
-  const peer = spawnPeer(live.variant.id, live.variant.command(server.address), INTERPRETERS);
+  // Pinned, every process of the row (supervisor, Bun children, handler processes; the pecl
+  // parent and workers) inherits the CPU of the first.
+  const peer = spawnPeer(
+    live.variant.id,
+    [...pin.prefix("worker"), ...live.variant.command(server.address)],
+    INTERPRETERS,
+  );
   live.peer = peer;
   await live.poller.waitWorkers(FN, live.variant.processes, 30_000, gone(peer));
   live.workers = childPids(peer.pid);
   live.all = descendants(peer.pid);
+  assertPinned(live.all, pin.cpu("worker"), live.variant.label);
+  assertPinned([server.pid], pin.cpu("server"), "gearmand");
   const want = live.variant.processes;
   if (live.workers.length !== want) throw new Error(`${want} worker processes expected, found ${live.workers.length}`);
 }
 
-async function drain(live: Live, jobs: number): Promise<Live["runs"][number]> {
+async function drain(live: Live, jobs: number, pin: Pinning): Promise<Live["runs"][number]> {
   const { server, poller, peer, workers } = {
     server: live.server!,
     poller: live.poller!,
@@ -164,7 +174,7 @@ async function drain(live: Live, jobs: number): Promise<Live["runs"][number]> {
   const timeout = 30_000 + jobs * 5;
   for (const pid of workers) process.kill(pid, "SIGSTOP");
   try {
-    await runLoadgens("gearbun", null, [server.address], jobs, 16, 1000, true, timeout, FN);
+    await runLoadgens("gearbun", null, [server.address], jobs, 16, 1000, true, timeout, FN, pin.prefix("loadgen"));
     const queued = await poller.read(FN);
     if (queued.total < jobs) throw new Error(`only ${queued.total} of ${jobs} jobs queued before the workers resumed`);
   } catch (error) {
@@ -280,6 +290,7 @@ export async function runPolyglot(opts: ThroughputOptions): Promise<{ rows: Row[
     error: null,
   }));
   const warmup = Math.max(200, Math.ceil(jobs / 10));
+  const pin = resolvePinning(opts.pin);
   try {
     // One row at a time is started, measured and stopped: every row's processes at once would
     // share the cores with the measured one.
@@ -288,12 +299,12 @@ export async function runPolyglot(opts: ThroughputOptions): Promise<{ rows: Row[
         opts.progress(`[polyglot ${i + 1}/${lives.length}] ${live.variant.label} · ${what}`, done);
       try {
         step("starting");
-        await setUp(live);
+        await setUp(live, pin);
         step(`warm-up (${fmt(warmup)} jobs)`);
-        await drain(live, warmup);
+        await drain(live, warmup, pin);
         for (let r = 1; r <= opts.runs; r++) {
           step(`run ${r}/${opts.runs} (${fmt(jobs)} jobs)`);
-          live.runs.push(await drain(live, jobs));
+          live.runs.push(await drain(live, jobs, pin));
         }
         step(`${fmt(median(live.runs.map((m) => m.jobsPerSecond)))} jobs/s`, true);
       } catch (error) {
@@ -310,6 +321,7 @@ export async function runPolyglot(opts: ThroughputOptions): Promise<{ rows: Row[
   return {
     rows: verdicts(lives.map((l) => rowOf(l, jobs, opts))),
     notes: [
+      `polyglot pinning: ${pin.describe()}`,
       "polyglot: 16 B background jobs drained at concurrency 1 per worker process; CPU per job counts every process of the row (supervisor, Bun children, handler processes; or the pecl parent and its workers); the hop is a language's CPU per job minus the TypeScript row's with the same process count",
     ],
   };
