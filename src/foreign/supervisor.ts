@@ -108,7 +108,7 @@ export class HandlerSet {
   }
 
   /**
-   * Stops respawning and ends every process: stdin closed (an idle handler exits), SIGKILL
+   * Stops respawning and ends every process: its input ended (an idle handler exits), SIGKILL
    * after `graceMs`. Resolves once all have exited.
    */
   async close(graceMs = KILL_GRACE_MS): Promise<void> {
