@@ -12,10 +12,14 @@
  * Per run, as the pool rows: the worker processes are paused (SIGSTOP), a background queue of
  * 16 B jobs filled, the workers resumed and timed until gearmand reports the queue empty. CPU
  * per job counts every process of the row — the supervisor, its Bun children and their handler
- * processes (or the pecl parent and its workers) — from /proc schedstat. The notes give what the
- * issue targets: the handler-process hop's CPU (a language's row minus the TypeScript row of the
- * same process count: the protocol, the pipe and the interpreter's loop; the handler itself does
- * nothing) against 50 µs per job, and gearbun's PHP jobs/s against the pecl worker's.
+ * processes (or the pecl parent and its workers) — from /proc schedstat, and split by process
+ * (supervisor, Bun children, handler processes). The notes give what the issue targets: the
+ * handler-process hop's CPU (a language's row minus the TypeScript row of the same process count:
+ * the protocol, the channel and the interpreter's loop; the handler itself does nothing) against
+ * 50 µs per job, and gearbun's PHP jobs/s against the pecl worker's. `--pin` (bench/pin.ts) as for
+ * the worker rows: with `split` (the default) every process of the row is on one CPU — a Bun child
+ * and its handler processes hand each job over without a cross-CPU wake-up — and gearmand and the
+ * load generator on the other; `--pin off` leaves them to the scheduler.
  */
 import { join } from "node:path";
 import { childPids, cpuDeltaNs, cpuSnapshot, peakRssKb } from "./proc.ts";

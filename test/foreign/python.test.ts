@@ -201,7 +201,7 @@ describeGearmand("foreign handlers - python", () => {
     }
   }, 30_000);
 
-  test("python - a Bun child killed -9 leaves no handler process behind: it exits at the end of its stdin", async () => {
+  test("python - a Bun child killed -9 leaves no handler process behind: it exits at the end of its input (its socket closes with the Bun child)", async () => {
     await using g = await startGearmand();
     const pool = await startPool(
       { handlers: HANDLERS, servers: g.address, processes: 1, concurrency: 2 },
