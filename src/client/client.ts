@@ -40,7 +40,8 @@ import { Fifo } from "../util/fifo.ts";
 import { GiveUps } from "./give-up.ts";
 import { HandleMemory, pickByUnique } from "./handles.ts";
 import { ServerLink, type JobStatus, type UniqueStatus } from "./link.ts";
-import { BackgroundSubmit, type Payload, type Submission } from "./submission.ts";
+import { rejectHandle, type HandleResolve } from "./requests.ts";
+import { BackgroundSubmit, submitBodyLength, type Payload, type Submission } from "./submission.ts";
 import { Task } from "./task.ts";
 import { Window } from "./window.ts";
 import { SilenceCheck } from "./silence.ts";
@@ -172,7 +173,11 @@ export class Client {
       type = BACKGROUND[o.priority];
     }
     const { promise, resolve } = Promise.withResolvers<string>();
-    this.start(new BackgroundSubmit(type, fn, o.unique, extra, payload, o.retryOnDisconnect, resolve), o.timeout);
+    if (o.timeout === 0 && !o.retryOnDisconnect && this.window === null) {
+      this.startBare(type, fn, o.unique, extra, payload, resolve);
+    } else {
+      this.start(new BackgroundSubmit(type, fn, o.unique, extra, payload, o.retryOnDisconnect, resolve), o.timeout);
+    }
     return promise;
   }
 
@@ -273,19 +278,48 @@ export class Client {
     await this.close();
   }
 
+  /**
+   * A server drops the connection of a packet over its limit, and every job waiting on it with
+   * it: the one submit is refused here instead (null: within the limit).
+   */
+  private oversize(fn: string, body: number): ProtocolError | null {
+    const limit = this.options.connection.maxPacketSize;
+    if (body <= limit) return null;
+    return new ProtocolError(
+      "PACKET_TOO_LARGE",
+      `submit to ${fn} is a ${body}-byte packet, over the ${limit}-byte limit (maxPacketSize)`,
+    );
+  }
+
+  /**
+   * Sends a background submit that nothing watches over once it is sent (no timeout, window or
+   * resend): on a ready connection it waits as its promise's resolve function alone, without a
+   * record (requests.ts). A submit whose server is still connecting, or that waits for one, gets
+   * its record as any other does.
+   */
+  private startBare(
+    type: number,
+    fn: string,
+    unique: string,
+    extra: string | undefined,
+    payload: Payload,
+    resolve: HandleResolve,
+  ): void {
+    const tooLarge = this.oversize(fn, submitBodyLength(type, fn, unique, extra, payload));
+    if (tooLarge !== null) {
+      rejectHandle(resolve, tooLarge);
+      return;
+    }
+    const link = this.route(unique);
+    if (link !== null && link.isReady) link.submitBackground(type, fn, unique, extra, payload, resolve);
+    else this.dispatchTo(new BackgroundSubmit(type, fn, unique, extra, payload, false, resolve), link);
+  }
+
   /** Arms the task's timeout (resolved milliseconds, 0 for none) and sends it (or queues it behind the window). */
   private start(task: Submission, ms: number): void {
-    // A server drops the connection of a packet over its limit, and every job waiting on it with
-    // it: refuse this one submit here instead.
-    const body = task.bodyLength();
-    const limit = this.options.connection.maxPacketSize;
-    if (body > limit) {
-      task.reject(
-        new ProtocolError(
-          "PACKET_TOO_LARGE",
-          `submit to ${task.function} is a ${body}-byte packet, over the ${limit}-byte limit (maxPacketSize)`,
-        ),
-      );
+    const tooLarge = this.oversize(task.function, task.bodyLength());
+    if (tooLarge !== null) {
+      task.reject(tooLarge);
       return;
     }
     if (ms > 0) {
@@ -316,7 +350,11 @@ export class Client {
   /** Sends a task to its server (which may still be connecting), or fails it. */
   private dispatch(task: Submission): void {
     if (task.state !== "pending") return;
-    const link = this.route(task.unique);
+    this.dispatchTo(task, this.route(task.unique));
+  }
+
+  /** Sends a task to the server routing chose for it, or waits for one (`link` null: none is up). */
+  private dispatchTo(task: Submission, link: ServerLink | null): void {
     if (link !== null) {
       link.submit(task);
       return;

@@ -1,10 +1,7 @@
 /**
  * A client's connection to one job server: the requests that wait for a direct reply, in send
- * order, and the foreground jobs by handle.
- *
- * gearmand answers the requests of one connection in order (JOB_CREATED, STATUS_RES,
- * STATUS_RES_UNIQUE, OPTION_RES, or ERROR in place of any of them), so one FIFO matches replies
- * to requests. WORK_* packets are not replies: they find their job by handle (jobs.ts).
+ * order (requests.ts), and the foreground jobs by handle (jobs.ts). WORK_* packets are not
+ * replies: they find their job by handle.
  */
 import type { Connection } from "../connection/connection.ts";
 import { ConnectionError, JobExceptionError, JobFailedError, ProtocolError, ServerError } from "../errors.ts";
@@ -13,48 +10,27 @@ import { findNul, keep, keepAt, utf8At } from "../protocol/read.ts";
 import { AnswerTimes } from "../util/answer-times.ts";
 import { Fifo } from "../util/fifo.ts";
 import { JobTable, type JobEntry } from "./jobs.ts";
-import type { Submission } from "./submission.ts";
+import {
+  kindOf,
+  rejectHandle,
+  Requests,
+  type HandleResolve,
+  type JobStatus,
+  type RecordRequest,
+  type RequestKind,
+  type UniqueStatus,
+} from "./requests.ts";
+import { submitArgs, submitArgScratch, type Payload, type Submission } from "./submission.ts";
 import { Task, type TaskEvent, type TaskOwner } from "./task.ts";
 
-/** GET_STATUS answer (STATUS_RES). */
-export interface JobStatus {
-  handle: string;
-  /** The server knows the job (queued or running). */
-  known: boolean;
-  running: boolean;
-  numerator: number;
-  denominator: number;
-  /** `host:port` of the server that answered. */
-  server: string;
-}
+export type { JobStatus, UniqueStatus } from "./requests.ts";
 
-/** GET_STATUS_UNIQUE answer (STATUS_RES_UNIQUE). */
-export interface UniqueStatus {
-  unique: string;
-  known: boolean;
-  running: boolean;
-  numerator: number;
-  denominator: number;
-  /** Clients waiting for the job's result. */
-  clients: number;
-  server: string;
-}
+const OPTION: RecordRequest = { kind: "option" };
 
-interface Waiter<T> {
-  resolve(value: T): void;
-  reject(error: unknown): void;
-}
+/** The argument arrays a bare background submit is encoded from, reused: a bulk enqueue makes none per submit. */
+const SCRATCH = submitArgScratch();
 
-/** A submission is its own request entry: a submit waiting for JOB_CREATED costs one FIFO slot. */
-type Request =
-  | Submission
-  | ({ readonly kind: "status"; readonly handle: string } & Waiter<JobStatus>)
-  | ({ readonly kind: "statusUnique"; readonly unique: string } & Waiter<UniqueStatus>)
-  | { readonly kind: "option" };
-
-const OPTION: Request = { kind: "option" };
-
-const REPLY_KIND: Partial<Record<number, Request["kind"]>> = {
+const REPLY_KIND: Partial<Record<number, RequestKind>> = {
   [PacketType.JOB_CREATED]: "submit",
   [PacketType.STATUS_RES]: "status",
   [PacketType.STATUS_RES_UNIQUE]: "statusUnique",
@@ -78,7 +54,7 @@ export class ServerLink implements TaskOwner {
   /** Why the last dial failed or the connection was lost; null once ready again. */
   lastError: Error | null = null;
   private readonly hooks: LinkHooks;
-  private readonly requests = new Fifo<Request>(64);
+  private readonly requests = new Requests();
   /** Submits routed here while the connection is still on its way up, sent on `ready`. */
   private readonly parked = new Fifo<Submission>();
   /** Foreground jobs by handle. */
@@ -140,8 +116,30 @@ export class ServerLink implements TaskOwner {
     this.request(task);
   }
 
+  /**
+   * Sends a background submit that nothing else watches over (no timeout, window or resend) on
+   * this ready connection: only `resolve` waits for its JOB_CREATED (requests.ts).
+   */
+  submitBackground(
+    type: number,
+    fn: string,
+    unique: string,
+    extra: string | undefined,
+    payload: Payload,
+    resolve: HandleResolve,
+  ): void {
+    const args = submitArgs(type, fn, unique, extra, payload, SCRATCH);
+    try {
+      this.connection.writePacket(type, args);
+    } finally {
+      args.fill(""); // the payload is not kept past its encoding
+    }
+    if (this.requests.length === 0) this.waitingSince = performance.now();
+    this.requests.pushBackground(resolve, fn);
+  }
+
   /** A request was written: the wait for its reply starts now if none was waiting. */
-  private request(r: Request): void {
+  private request(r: RecordRequest): void {
     if (this.requests.length === 0) this.waitingSince = performance.now();
     this.requests.push(r);
   }
@@ -205,7 +203,6 @@ export class ServerLink implements TaskOwner {
   /** The connection was lost (or closed): everything waiting here ends or moves elsewhere. */
   lose(cause: Error, closing: boolean): void {
     this.silent = false;
-    const requests = this.requests.drain();
     const tasks = this.jobs.drain();
     // A silent server keeps its own code, and its message says how long it was silent.
     const heartbeat = cause instanceof ConnectionError && cause.code === "HEARTBEAT_TIMEOUT";
@@ -232,8 +229,11 @@ export class ServerLink implements TaskOwner {
     for (const task of this.parked.drain()) {
       if (task.state === "pending") task.reject(submitLost(task.function, false));
     }
-    for (const request of requests) {
-      if (request.kind === "submit") {
+    const requests = this.requests;
+    for (let request = requests.shift(); request !== undefined; request = requests.shift()) {
+      if (typeof request === "function") {
+        rejectHandle(request, submitLost(requests.shiftedFunction, true));
+      } else if (request.kind === "submit") {
         if (request.state === "pending") this.hooks.lost(request, submitLost(request.function, true));
       } else if (request.kind === "status") {
         request.reject(lost(`GET_STATUS ${request.handle}`));
@@ -298,8 +298,9 @@ export class ServerLink implements TaskOwner {
       case PacketType.ERROR: {
         const request = this.requests.shift();
         const error = new ServerError(utf8At(args[0]!), utf8At(args[1]!), { server: this.key });
-        if (request === undefined || request.kind === "option") return;
-        request.reject(error);
+        if (request === undefined) return;
+        if (typeof request === "function") rejectHandle(request, error);
+        else if (request.kind !== "option") request.reject(error);
         return;
       }
       default:
@@ -317,13 +318,19 @@ export class ServerLink implements TaskOwner {
   private onReply(packet: Packet): void {
     const request = this.requests.shift();
     const args = packet.args;
-    if (request === undefined || request.kind !== REPLY_KIND[packet.type]) {
+    const kind = request === undefined ? "none" : kindOf(request);
+    if (request === undefined || kind !== REPLY_KIND[packet.type]) {
       const error = new ProtocolError(
         "UNEXPECTED_PACKET",
-        `${packetName(packet.type)} does not answer the oldest request (${request?.kind ?? "none"})`,
+        `${packetName(packet.type)} does not answer the oldest request (${kind})`,
         { packetType: packet.type, server: this.key },
       );
-      if (request !== undefined && request.kind !== "option") request.reject(error);
+      if (typeof request === "function") rejectHandle(request, error);
+      else if (request !== undefined && request.kind !== "option") request.reject(error);
+      return;
+    }
+    if (typeof request === "function") {
+      this.backgroundCreated(request, utf8At(args[0]!));
       return;
     }
     switch (request.kind) {
@@ -373,7 +380,14 @@ export class ServerLink implements TaskOwner {
     }
     if (type === PacketType.JOB_CREATED) {
       const request = this.requests.peek();
-      if (request === undefined || request.kind !== "submit") return false;
+      if (request === undefined) return false;
+      if (typeof request === "function") {
+        this.heard();
+        this.requests.shift();
+        this.backgroundCreated(request, utf8At(buf, from, to));
+        return true;
+      }
+      if (request.kind !== "submit") return false;
       this.heard();
       this.requests.shift();
       if (request.state === "pending") this.jobCreated(request, utf8At(buf, from, to));
@@ -390,6 +404,12 @@ export class ServerLink implements TaskOwner {
       return;
     }
     this.jobs.add(handle, task);
+  }
+
+  /** JOB_CREATED for a bare background submit (requests.ts). */
+  private backgroundCreated(resolve: HandleResolve, handle: string): void {
+    resolve(handle);
+    this.hooks.backgroundCreated(handle, this);
   }
 
   private completed(entry: JobEntry, data: Uint8Array): void {

@@ -30,6 +30,59 @@ const FAILED = 1 << 12;
 
 const byteLength = (arg: Payload): number => (typeof arg === "string" ? utf8Length(arg) : arg.byteLength);
 
+/** Argument arrays of each length a submit packet has (3, 4 and 5), for `submitArgs` to fill. */
+export type SubmitArgScratch = readonly [Arg[], Arg[], Arg[]];
+
+export const submitArgScratch = (): SubmitArgScratch => [["", "", ""], ["", "", "", ""], ["", "", "", "", ""]];
+
+/**
+ * A submit packet's arguments, in the order of its type (`extra`: the reducer, or the epoch
+ * second): in a new array, or in one of `into`'s (the caller empties it after use).
+ */
+export function submitArgs(
+  type: number,
+  fn: string,
+  unique: string,
+  extra: string | undefined,
+  payload: Payload,
+  into?: SubmitArgScratch,
+): Arg[] {
+  let args: Arg[];
+  if (type === PacketType.SUBMIT_REDUCE_JOB || type === PacketType.SUBMIT_REDUCE_JOB_BACKGROUND) {
+    args = into?.[2] ?? new Array<Arg>(5);
+    args[2] = extra ?? "";
+    args[3] = "";
+    args[4] = payload;
+  } else if (type === PacketType.SUBMIT_JOB_EPOCH) {
+    args = into?.[1] ?? new Array<Arg>(4);
+    args[2] = extra ?? "0";
+    args[3] = payload;
+  } else {
+    args = into?.[0] ?? new Array<Arg>(3);
+    args[2] = payload;
+  }
+  args[0] = fn;
+  args[1] = unique;
+  return args;
+}
+
+/** A submit packet's body size, without encoding it. */
+export function submitBodyLength(
+  type: number,
+  fn: string,
+  unique: string,
+  extra: string | undefined,
+  payload: Payload,
+): number {
+  let n = byteLength(fn) + byteLength(unique) + byteLength(payload) + 2;
+  if (type === PacketType.SUBMIT_REDUCE_JOB || type === PacketType.SUBMIT_REDUCE_JOB_BACKGROUND) {
+    n += byteLength(extra ?? "") + 2;
+  } else if (type === PacketType.SUBMIT_JOB_EPOCH) {
+    n += byteLength(extra ?? "") + 1;
+  }
+  return n;
+}
+
 export abstract class Submission {
   /** The function the job was submitted to. */
   readonly function: string;
@@ -105,25 +158,12 @@ export abstract class Submission {
 
   /** @internal the packet's arguments, in the order of its type. */
   packetArgs(): Arg[] {
-    const payload = this.payload ?? "";
-    const type = this.flags & TYPE_MASK;
-    if (type === PacketType.SUBMIT_REDUCE_JOB || type === PacketType.SUBMIT_REDUCE_JOB_BACKGROUND) {
-      return [this.function, this.unique, this.extra ?? "", "", payload];
-    }
-    if (type === PacketType.SUBMIT_JOB_EPOCH) return [this.function, this.unique, this.extra ?? "0", payload];
-    return [this.function, this.unique, payload];
+    return submitArgs(this.flags & TYPE_MASK, this.function, this.unique, this.extra, this.payload ?? "");
   }
 
   /** @internal the packet's body size, without encoding it. */
   bodyLength(): number {
-    const type = this.flags & TYPE_MASK;
-    let n = byteLength(this.function) + byteLength(this.unique) + byteLength(this.payload ?? "") + 2;
-    if (type === PacketType.SUBMIT_REDUCE_JOB || type === PacketType.SUBMIT_REDUCE_JOB_BACKGROUND) {
-      n += byteLength(this.extra ?? "") + 2;
-    } else if (type === PacketType.SUBMIT_JOB_EPOCH) {
-      n += byteLength(this.extra ?? "") + 1;
-    }
-    return n;
+    return submitBodyLength(this.flags & TYPE_MASK, this.function, this.unique, this.extra, this.payload ?? "");
   }
 
   /** @internal the packet was queued: the payload goes unless it may be resent (once per job). */

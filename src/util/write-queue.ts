@@ -12,6 +12,10 @@
  * Small packets can be encoded in place (`reserve`): they go into one reused buffer, the tail,
  * so a loop of a million submits leaves no buffer per packet behind, and a round trip allocates
  * none. Bun's write copies what it takes, so once a write took the whole tail it starts over.
+ * Coalescing stops at the tail's size: a synchronous stretch that fills the tail (a bulk enqueue)
+ * writes it at once, when nothing else waits and the socket takes writes, and starts over in the
+ * same buffer — the loop's packets go to the kernel as they are made instead of piling up here
+ * until it ends (a 300,000-submit loop held ~10 MB, 35 bytes a submit; bench/burst.ts).
  */
 
 /**
@@ -103,9 +107,9 @@ export class WriteQueue {
    * `reserved` from the returned offset. `unreserve` takes them back (an encoding that failed).
    */
   reserve(size: number): number {
-    this.bytes += size;
-    this.schedule();
     if (size > TAIL_SIZE / 4) {
+      this.bytes += size;
+      this.schedule();
       this.sealTail();
       const own = new Uint8Array(size);
       this.parts.push(own);
@@ -113,10 +117,14 @@ export class WriteQueue {
       return 0;
     }
     let tail = this.tail;
-    if (tail === null || this.tailEnd + size > tail.byteLength) {
-      this.sealTail();
-      tail = this.tail ??= new Uint8Array(TAIL_SIZE);
+    if (tail !== null && this.tailEnd + size > tail.byteLength) {
+      // The tail is full: write it now if it is all that waits, and start over in it if taken.
+      if (this.parts.length === 0 && !this.blocked && this.socket !== null) this.writeTail();
+      if (this.tailEnd + size > tail.byteLength) this.sealTail();
     }
+    this.bytes += size;
+    this.schedule();
+    tail = this.tail ??= new Uint8Array(TAIL_SIZE);
     const at = this.tailEnd;
     this.tailEnd = at + size;
     this.reservedIn = tail;
@@ -151,17 +159,7 @@ export class WriteQueue {
     if (socket === null) return;
     if (this.parts.length === 0 && this.tailEnd > this.tailStart) {
       // The common case: only small reserved packets, written from the tail without a copy.
-      const len = this.tailEnd - this.tailStart;
-      const n = socket.write(this.tail!, this.tailStart, len);
-      if (n < 0) return;
-      this.bytes -= n;
-      if (n < len) {
-        this.tailStart += n;
-        this.blocked = true;
-      } else {
-        this.tailStart = this.tailEnd = 0;
-      }
-      this.wake();
+      this.writeTail();
       return;
     }
     this.sealTail();
@@ -177,6 +175,21 @@ export class WriteQueue {
         return;
       }
       this.bytes -= n;
+    }
+    this.wake();
+  }
+
+  /** Writes the tail's unwritten bytes (nothing else waits before them); starts it over once all were taken. */
+  private writeTail(): void {
+    const len = this.tailEnd - this.tailStart;
+    const n = this.socket!.write(this.tail!, this.tailStart, len);
+    if (n < 0) return; // closed: the close handler detaches us
+    this.bytes -= n;
+    if (n < len) {
+      this.tailStart += n;
+      this.blocked = true; // wait for drain
+    } else {
+      this.tailStart = this.tailEnd = 0;
     }
     this.wake();
   }
