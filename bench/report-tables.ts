@@ -121,6 +121,8 @@ export function burstTable(rows: readonly Row[]): Table | null {
       "× libgearman",
       "peak RSS MiB",
       "RSS at start MiB",
+      "RSS B/pending submit",
+      "peak RSS B/submit",
       "note",
     ],
     rows: list.map((r) => [
@@ -132,6 +134,8 @@ export function burstTable(rows: readonly Row[]): Table | null {
       ...figureCells(r).slice(2),
       mib(r.clientPeakRssKb),
       mib(r.clientStartRssKb),
+      r.pendingRssBytesPerSubmit === undefined ? "–" : int(r.pendingRssBytesPerSubmit),
+      r.peakRssBytesPerSubmit === undefined ? "–" : int(r.peakRssBytesPerSubmit),
       r.note ?? "",
     ]),
   };

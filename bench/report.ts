@@ -174,7 +174,9 @@ const BURST_HOW =
   "bench/burst.ts: each run starts its own gearmand --threads 1 with no worker; the load generator makes every background " +
   "submit in one loop that awaits none (libgearman: add_task_background for all, then run_tasks) and its own clock runs from " +
   "the first submit to the last JOB_CREATED. CPU and peak RSS (VmHWM) are the load generator's; RSS at start is taken when " +
-  "its clock starts (Bun's runtime alone is ~40 MiB). Target for gearbun: ≤ 300 bytes per pending background submit.";
+  "its clock starts (Bun's runtime alone is ~40 MiB). RSS per pending submit (gearbun): RSS when the submit loop ends — every " +
+  "submit made, none answered — minus RSS at start, over the submit count; the target for gearbun is ≤ 300 bytes. Peak RSS " +
+  "per submit adds what reading the replies costs until the collector runs.";
 
 const GRAY_HOW =
   "bench/gray.ts (only with --case gray): two gearmand, one SIGSTOPped for 10 s, then SIGCONT. Worker rows: both servers hold " +

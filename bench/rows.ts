@@ -41,6 +41,10 @@ export interface Row {
   /** Burst rows: the load generator's peak RSS, and its RSS when the clock started, KiB. */
   readonly clientPeakRssKb?: number;
   readonly clientStartRssKb?: number;
+  /** Burst rows, gearbun: RSS growth from the start to the end of the submit loop (all pending), bytes per submit. */
+  readonly pendingRssBytesPerSubmit?: number;
+  /** Burst rows: peak RSS growth over the start, bytes per submit. */
+  readonly peakRssBytesPerSubmit?: number;
   /** Worker and scale rows: the worker processes' user and kernel CPU per job, µs (clock ticks over all measured runs). */
   readonly workerUserUsPerJob?: number;
   readonly workerSysUsPerJob?: number;

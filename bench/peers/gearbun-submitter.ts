@@ -10,8 +10,9 @@
  * --burst, every submit is made in one synchronous loop that awaits none (a bulk enqueue), the
  * client's `maxInFlight` set to M (0: no limit). The connections are up before the clock starts.
  * Prints one JSON line {"mode","jobs","ok","failed","elapsed_ms","cpu_us","maxrss_kb","rss_start_kb"}
- * (cpu_us: CPU while the clock ran; rss_start_kb: resident memory when it started); exits 1 on any
- * failure. With --warmup, W jobs of the same kind run first, before the clock starts (not with
+ * (cpu_us: CPU while the clock ran; rss_start_kb: resident memory when it started), with --burst
+ * also "rss_pending_kb" (resident memory when the loop ended: every submit made, none answered —
+ * replies are only read once it returns); exits 1 on any failure. With --warmup, W jobs of the same kind run first, before the clock starts (not with
  * --burst): a client in production is a long-lived process, not one whose JIT is still warming up.
  */
 import { parseArgs } from "node:util";
@@ -92,6 +93,7 @@ const rssStart = process.memoryUsage().rss;
 const cpuStart = process.cpuUsage();
 const start = performance.now();
 if (total === 0) finished();
+let rssPending: number | undefined;
 if (burst) {
   // A bulk enqueue: nothing settles (and so nothing starts another submit) until the loop ends.
   submitted = total;
@@ -99,6 +101,7 @@ if (burst) {
     if (background) client.submitBackground(fn, payload).then(onCreated, onError);
     else client.submit(fn, payload).then(onResult, onError);
   }
+  rssPending = process.memoryUsage().rss;
 } else {
   while (submitted < total && submitted < window) next();
 }
@@ -115,6 +118,7 @@ console.log(
     cpu_us: cpu.user + cpu.system,
     maxrss_kb: Math.round(process.resourceUsage().maxRSS),
     rss_start_kb: Math.round(rssStart / 1024),
+    ...(rssPending === undefined ? {} : { rss_pending_kb: Math.round(rssPending / 1024) }),
   }),
 );
 if (firstError !== null)

@@ -311,7 +311,7 @@ export class Client {
       return;
     }
     const link = this.route(unique);
-    if (link !== null && link.isReady) link.submitBackground(type, fn, unique, extra, payload, resolve);
+    if (link?.isReady) link.submitBackground(type, fn, unique, extra, payload, resolve);
     else this.dispatchTo(new BackgroundSubmit(type, fn, unique, extra, payload, false, resolve), link);
   }
 

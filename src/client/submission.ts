@@ -33,7 +33,11 @@ const byteLength = (arg: Payload): number => (typeof arg === "string" ? utf8Leng
 /** Argument arrays of each length a submit packet has (3, 4 and 5), for `submitArgs` to fill. */
 export type SubmitArgScratch = readonly [Arg[], Arg[], Arg[]];
 
-export const submitArgScratch = (): SubmitArgScratch => [["", "", ""], ["", "", "", ""], ["", "", "", "", ""]];
+export const submitArgScratch = (): SubmitArgScratch => [
+  ["", "", ""],
+  ["", "", "", ""],
+  ["", "", "", "", ""],
+];
 
 /**
  * A submit packet's arguments, in the order of its type (`extra`: the reducer, or the epoch
