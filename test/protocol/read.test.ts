@@ -153,6 +153,22 @@ describe("protocol read", () => {
     expect(utf8At(u, 3, 3)).toBe("");
   });
 
+  test("protocol read - utf8 text reads as TextDecoder reads it, a byte over 0x7f at any place of a short or long range", () => {
+    const decoder = new TextDecoder();
+    for (const length of [1, 2, 20, 63, 64, 65, 200]) {
+      const ascii = Array.from({ length }, (_, i) => 0x21 + (i % 90));
+      const chunk = new Uint8Array([0xc3, ...ascii, 0xa9]); // a split "é" on both sides of the range
+      expect(utf8At(chunk, 1, 1 + length)).toBe(decoder.decode(new Uint8Array(ascii)));
+      for (const at of new Set([0, Math.floor(length / 2), length - 1])) {
+        for (const odd of [[0x80], [0xff], [0xc3, 0xa9]]) {
+          const bytes = new Uint8Array([...ascii.slice(0, at), ...odd, ...ascii.slice(at)]);
+          const framed = new Uint8Array([7, ...bytes, 7]);
+          expect(utf8At(framed, 1, 1 + bytes.length)).toBe(decoder.decode(bytes));
+        }
+      }
+    }
+  });
+
   test("protocol read - the name cache returns the last string for the same bytes and decodes any other", () => {
     const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
     const utf8 = new NameCache("utf8");

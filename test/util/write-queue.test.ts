@@ -65,6 +65,43 @@ describe("write queue", () => {
     expect(new Set(socket.from).size).toBe(1);
   });
 
+  /** Reserves `count` 35-byte packets in one synchronous stretch, packet i filled with i & 0xff. */
+  const stretch = (queue: WriteQueue, count: number): void => {
+    for (let i = 0; i < count; i++) {
+      const at = queue.reserve(35);
+      queue.reserved.fill(i & 0xff, at, at + 35);
+    }
+  };
+  const expected = (count: number): number[] => Array.from({ length: count * 35 }, (_, b) => Math.floor(b / 35) & 0xff);
+
+  test("write queue - a stretch that fills the buffer writes it at once and goes on in the same buffer", async () => {
+    const socket = recordingSocket();
+    const queue = new WriteQueue(1 << 30);
+    queue.attach(socket);
+    const count = 10_000; // 350,000 bytes: five buffers' worth
+    stretch(queue, count);
+    // Written while the stretch ran, not at its end, and all from one buffer.
+    expect(socket.writes.length).toBeGreaterThanOrEqual(5);
+    expect(queue.pending).toBeLessThan(64 * 1024);
+    expect(new Set(socket.from).size).toBe(1);
+    await settle();
+    expect(socket.bytes()).toEqual(expected(count));
+    expect(queue.pending).toBe(0);
+  });
+
+  test("write queue - a socket that took part of a write gets nothing more until drain; nothing is lost", async () => {
+    const socket = recordingSocket(1000);
+    const queue = new WriteQueue(1 << 30);
+    queue.attach(socket);
+    const count = 10_000;
+    stretch(queue, count);
+    expect(socket.writes.length).toBe(1); // the first full buffer; then blocked
+    expect(queue.pending).toBe(count * 35 - 1000);
+    await settle();
+    while (queue.pending > 0) queue.flush(); // the socket's drains
+    expect(socket.bytes()).toEqual(expected(count));
+  });
+
   test("write queue - what the socket did not take goes out on flush, in order", async () => {
     const socket = recordingSocket(3);
     const queue = new WriteQueue(1 << 20);
