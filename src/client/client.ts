@@ -149,8 +149,9 @@ export class Client {
 
   /**
    * Submits a background job; resolves with its handle once the server created it. A loop of
-   * these that awaits none is a bulk enqueue: each waiting submit is a few hundred bytes, and
-   * `maxInFlight` bounds how many are sent at once.
+   * these that awaits none is a bulk enqueue: each waiting submit is its promise and the
+   * promise's resolve function (~100 bytes of heap; bench/burst.ts), and `maxInFlight` bounds
+   * how many are sent at once.
    */
   submitBackground(fn: string, payload: Payload, options: BackgroundOptions = NO_OPTIONS): Promise<string> {
     let type: number;

@@ -4,9 +4,10 @@
  * submit waiting for its server or its turn holds no buffer of its own), its routing key, and
  * how it ends. `Task` (foreground) and `BackgroundSubmit` build on it.
  *
- * A bulk enqueue keeps hundreds of thousands of these alive at once, so each is small: the
- * packet type, the flags and the state share one number, and a background submit is only this
- * record, its promise and the promise's resolve function (see bench/burst.ts).
+ * A bulk enqueue keeps hundreds of thousands of submits alive at once, so each is small: the
+ * packet type, the flags and the state share one number. A background submit with nothing to
+ * watch over it once sent (no timeout, window or resend) gets no record at all on a ready
+ * connection: it waits as its promise's resolve function alone (requests.ts, bench/burst.ts).
  */
 import type { GearmanError } from "../errors.ts";
 import { utf8Length, type Arg } from "../protocol/encode.ts";
