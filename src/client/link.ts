@@ -20,15 +20,12 @@ import {
   type RequestKind,
   type UniqueStatus,
 } from "./requests.ts";
-import { submitArgs, submitArgScratch, type Payload, type Submission } from "./submission.ts";
+import { submitArgs, type Payload, type Submission } from "./submission.ts";
 import { Task, type TaskEvent, type TaskOwner } from "./task.ts";
 
 export type { JobStatus, UniqueStatus } from "./requests.ts";
 
 const OPTION: RecordRequest = { kind: "option" };
-
-/** The argument arrays a bare background submit is encoded from, reused: a bulk enqueue makes none per submit. */
-const SCRATCH = submitArgScratch();
 
 const REPLY_KIND: Partial<Record<number, RequestKind>> = {
   [PacketType.JOB_CREATED]: "submit",
@@ -128,12 +125,7 @@ export class ServerLink implements TaskOwner {
     payload: Payload,
     resolve: HandleResolve,
   ): void {
-    const args = submitArgs(type, fn, unique, extra, payload, SCRATCH);
-    try {
-      this.connection.writePacket(type, args);
-    } finally {
-      args.fill(""); // the payload is not kept past its encoding
-    }
+    this.connection.writePacket(type, submitArgs(type, fn, unique, extra, payload));
     if (this.requests.length === 0) this.waitingSince = performance.now();
     this.requests.pushBackground(resolve, fn);
   }

@@ -31,44 +31,19 @@ const FAILED = 1 << 12;
 
 const byteLength = (arg: Payload): number => (typeof arg === "string" ? utf8Length(arg) : arg.byteLength);
 
-/** Argument arrays of each length a submit packet has (3, 4 and 5), for `submitArgs` to fill. */
-export type SubmitArgScratch = readonly [Arg[], Arg[], Arg[]];
-
-export const submitArgScratch = (): SubmitArgScratch => [
-  ["", "", ""],
-  ["", "", "", ""],
-  ["", "", "", "", ""],
-];
-
-/**
- * A submit packet's arguments, in the order of its type (`extra`: the reducer, or the epoch
- * second): in a new array, or in one of `into`'s (the caller empties it after use).
- */
+/** A submit packet's arguments, in the order of its type (`extra`: the reducer, or the epoch second). */
 export function submitArgs(
   type: number,
   fn: string,
   unique: string,
   extra: string | undefined,
   payload: Payload,
-  into?: SubmitArgScratch,
 ): Arg[] {
-  let args: Arg[];
   if (type === PacketType.SUBMIT_REDUCE_JOB || type === PacketType.SUBMIT_REDUCE_JOB_BACKGROUND) {
-    args = into?.[2] ?? new Array<Arg>(5);
-    args[2] = extra ?? "";
-    args[3] = "";
-    args[4] = payload;
-  } else if (type === PacketType.SUBMIT_JOB_EPOCH) {
-    args = into?.[1] ?? new Array<Arg>(4);
-    args[2] = extra ?? "0";
-    args[3] = payload;
-  } else {
-    args = into?.[0] ?? new Array<Arg>(3);
-    args[2] = payload;
+    return [fn, unique, extra ?? "", "", payload];
   }
-  args[0] = fn;
-  args[1] = unique;
-  return args;
+  if (type === PacketType.SUBMIT_JOB_EPOCH) return [fn, unique, extra ?? "0", payload];
+  return [fn, unique, payload];
 }
 
 /** A submit packet's body size, without encoding it. */
