@@ -34,8 +34,11 @@ export class JobQueues {
   readonly jobs = new Map<string, Job>();
   /** function + NUL + key → job, for coalescing. */
   private readonly byKey = new Map<string, Job>();
-  /** unique → jobs with it (any function), for GET_STATUS_UNIQUE. */
-  private readonly byUnique = new Map<string, Set<Job>>();
+  /**
+   * unique → the job with it, or the jobs (any function, in creation order) once there are two:
+   * for GET_STATUS_UNIQUE. Most uniques belong to one job, which then costs no Set of its own.
+   */
+  private readonly byUnique = new Map<string, Job | Set<Job>>();
   /** Epoch jobs not due yet, sorted by time. */
   readonly scheduled: Job[] = [];
   /**
@@ -79,15 +82,20 @@ export class JobQueues {
     return unique;
   }
 
+  /** The coalescing map's key: function NUL key, or "" when the job does not coalesce. */
+  private static mapKey(fn: string, key: string): string {
+    return key === "" ? "" : `${fn}\0${key}`;
+  }
+
   /**
    * A submit. An existing job with the same function and non-empty unique (queued or running)
    * is reused: a foreground submitter attaches to it. Otherwise a new job, unless `maxqueue`
    * is reached. The caller queues the new job with `enqueue` (after making it durable).
    */
   submit(req: SubmitRequest): SubmitResult {
-    const key = JobQueues.keyOf(req.unique, req.data);
+    const key = JobQueues.mapKey(req.fn, JobQueues.keyOf(req.unique, req.data));
     if (key !== "") {
-      const existing = this.byKey.get(`${req.fn}\0${key}`);
+      const existing = this.byKey.get(key);
       if (existing !== undefined) {
         if (req.client !== null) this.attach(existing, req.client);
         return { kind: "exists", job: existing };
@@ -104,16 +112,17 @@ export class JobQueues {
   /** Re-creates a job from the durable store (background, keeps its handle). */
   restore(handle: string, req: SubmitRequest): Job {
     this.noteHandle(handle);
-    return this.create(handle, this.fn(req.fn), req, JobQueues.keyOf(req.unique, req.data));
+    return this.create(handle, this.fn(req.fn), req, JobQueues.mapKey(req.fn, JobQueues.keyOf(req.unique, req.data)));
   }
 
   private create(handle: string, fn: FunctionRecord, req: SubmitRequest, key: string): Job {
     const job = new Job(handle, fn, req.unique, key, req.data, req.priority, req.background, req.reducer, req.when);
     this.jobs.set(handle, job);
-    if (key !== "") this.byKey.set(`${fn.name}\0${key}`, job);
-    let set = this.byUnique.get(req.unique);
-    if (set === undefined) this.byUnique.set(req.unique, (set = new Set()));
-    set.add(job);
+    if (key !== "") this.byKey.set(key, job);
+    const had = this.byUnique.get(req.unique);
+    if (had === undefined) this.byUnique.set(req.unique, job);
+    else if (had instanceof Set) had.add(job);
+    else this.byUnique.set(req.unique, new Set([had, job]));
     fn.total++;
     return job;
   }
@@ -228,10 +237,11 @@ export class JobQueues {
 
   /** Latest job with this unique (any function), for GET_STATUS_UNIQUE. */
   byUniqueKey(unique: string): Job | null {
-    const set = this.byUnique.get(unique);
-    if (set === undefined) return null;
+    const had = this.byUnique.get(unique);
+    if (had === undefined) return null;
+    if (!(had instanceof Set)) return had;
     let last: Job | null = null;
-    for (const j of set) last = j;
+    for (const j of had) last = j;
     return last;
   }
 
@@ -256,14 +266,12 @@ export class JobQueues {
   }
 
   private unindex(job: Job): void {
-    if (job.key !== "") {
-      const k = `${job.fn.name}\0${job.key}`;
-      if (this.byKey.get(k) === job) this.byKey.delete(k);
-    }
-    const set = this.byUnique.get(job.unique);
-    if (set !== undefined) {
-      set.delete(job);
-      if (set.size === 0) this.byUnique.delete(job.unique);
+    if (job.key !== "" && this.byKey.get(job.key) === job) this.byKey.delete(job.key);
+    const had = this.byUnique.get(job.unique);
+    if (had === job) this.byUnique.delete(job.unique);
+    else if (had instanceof Set && had.delete(job) && had.size === 1) {
+      // Back to one job: it is kept on its own again.
+      this.byUnique.set(job.unique, had.values().next().value!);
     }
   }
 

@@ -77,7 +77,7 @@ export class Job {
     readonly handle: string,
     readonly fn: FunctionRecord,
     readonly unique: string,
-    /** Coalescing key ("" for none). */
+    /** Coalescing map key, function NUL key ("" for none): see JobQueues.keyOf. */
     readonly key: string,
     readonly data: Uint8Array,
     readonly priority: Priority,
