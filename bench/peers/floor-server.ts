@@ -8,7 +8,8 @@
  *   bun bench/peers/floor-server.ts [--port 0]
  *
  * Packets: CAN_DO, PRE_SLEEP, GRAB_JOB / _UNIQ / _ALL (JOB_ASSIGN or JOB_ASSIGN_UNIQ, NO_JOB),
- * SUBMIT_JOB (JOB_CREATED, NOOP to a sleeping worker), WORK_COMPLETE (passed on), ECHO_REQ.
+ * SUBMIT_JOB (JOB_CREATED, NOOP to a sleeping worker), WORK_COMPLETE (passed on), ECHO_REQ,
+ * OPTION_REQ (accepted); others are ignored.
  * What a data event makes is written at its end, one write per connection. Prints {"port":N} once
  * it listens; on SIGTERM/SIGINT prints {"cpu_us"} and exits.
  */
@@ -28,6 +29,8 @@ const JOB_ASSIGN = 11;
 const WORK_COMPLETE = 13;
 const ECHO_REQ = 16;
 const ECHO_RES = 17;
+const OPTION_REQ = 26;
+const OPTION_RES = 27;
 const GRAB_JOB_UNIQ = 30;
 const JOB_ASSIGN_UNIQ = 31;
 const GRAB_JOB_ALL = 39;
@@ -143,6 +146,7 @@ function packet(c: Conn, type: number, buf: Uint8Array, from: number, to: number
       return;
     }
     case CAN_DO:
+      if (fnName.length === 0) fnName = buf.slice(from, to);
       if (!c.worker) workers.push(c);
       c.worker = true;
       return;
@@ -153,8 +157,11 @@ function packet(c: Conn, type: number, buf: Uint8Array, from: number, to: number
     case ECHO_REQ:
       send(c, response(ECHO_RES, [buf.slice(from, to)]));
       return;
+    case OPTION_REQ:
+      send(c, response(OPTION_RES, [buf.slice(from, to)]));
+      return;
     default:
-      c.socket.terminate();
+    // SET_CLIENT_ID, RESET_ABILITIES...: nothing to answer.
   }
 }
 
