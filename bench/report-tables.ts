@@ -295,7 +295,7 @@ export function gatewayTable(rows: readonly Row[]): Table | null {
   };
 }
 
-/** bench/server-ref.ts's rows: gearmand --threads 1 (the reference), default gearmand, the embedded server. */
+/** bench/server-ref.ts's rows: gearmand --threads 1 (the reference), default gearmand, the embedded server, the Bun floor. */
 export function serverTable(rows: readonly Row[]): Table | null {
   if (!rows.some((r) => r.section === "server")) return null;
   const cells = serverRefCells(rows);

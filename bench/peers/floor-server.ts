@@ -1,8 +1,10 @@
 /**
- * The Bun floor of a job server: the least a Gearman job server written for Bun can do per job,
- * to tell what gearbun's embedded server costs from what the runtime costs (bench/server-ref.ts).
- * One function's worth of queue, foreground jobs only, no unique coalescing, no priorities, no
- * backpressure, no errors handled beyond dropping the connection, no admin protocol but `status`.
+ * The Bun floor of a job server: the least code a Gearman job server written for Bun needs for the
+ * load of bench/server-ref.ts, a bare-socket reference like floor-worker.ts — to tell what the
+ * runtime costs from what gearbun's embedded server adds. The least code, not the least cost: its
+ * plain framing (DataView, Buffer.concat, a packet allocated per reply) is slower than the embedded
+ * server's reused write buffer. One function's worth of queue, foreground jobs only, no unique
+ * coalescing, no priorities, no backpressure, no errors handled, no admin protocol but `status`.
  * Not a usable server — a reference row for the benchmark.
  *
  *   bun bench/peers/floor-server.ts [--port 0]
@@ -193,7 +195,9 @@ function receive(c: Conn, chunk: Uint8Array): void {
   }
   c.pending = at < buf.length ? buf.slice(at) : EMPTY;
   for (const t of touched) {
-    t.socket.write(t.out.length === 1 ? t.out[0]! : Buffer.concat(t.out));
+    const bytes = t.out.length === 1 ? t.out[0]! : Buffer.concat(t.out);
+    // No backpressure here: a write the kernel takes only in part would lose bytes, so it ends the run.
+    if (t.socket.write(bytes) !== bytes.byteLength) process.exit(5);
     t.out = [];
   }
   touched.length = 0;
