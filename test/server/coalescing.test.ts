@@ -137,3 +137,38 @@ testOnTargets("coalescing", "a job whose only client left is not run", async (po
 });
 
 const shortHandle = (row: string): string => row.replace(/^H:[^:]+:/, "H:");
+
+testOnTargets(
+  "coalescing",
+  "one unique in two functions: two jobs, GET_STATUS_UNIQUE answers for the newest live one",
+  async (port) => {
+    using c = await RawPeer.connect(port);
+    using wf = await RawPeer.connect(port);
+    using wg = await RawPeer.connect(port);
+    c.send(T.SUBMIT_JOB, "f", "U", "a");
+    expect(await c.syncRendered()).toEqual(["JOB_CREATED(H:1)"]);
+    wf.send(T.CAN_DO, "f");
+    wf.send(T.GRAB_JOB);
+    const [assign] = await wf.syncItems();
+    const h1 = (assign as { args: string[] }).args[0]!;
+    wf.send(T.WORK_STATUS, h1, "1", "2");
+    await wf.sync();
+    expect(await c.syncRendered()).toEqual(["WORK_STATUS(H:1,1,2)"]);
+    // Another function, the same unique: a job of its own, and the one GET_STATUS_UNIQUE finds.
+    c.send(T.SUBMIT_JOB, "g", "U", "b");
+    c.send(T.GET_STATUS_UNIQUE, "U");
+    expect(await c.syncRendered()).toEqual(["JOB_CREATED(H:2)", "STATUS_RES_UNIQUE(U,1,0,0,0,1)"]);
+    wg.send(T.CAN_DO, "g");
+    wg.send(T.GRAB_JOB);
+    const [assignG] = await wg.syncItems();
+    wg.send(T.WORK_COMPLETE, (assignG as { args: string[] }).args[0]!, "rb");
+    await wg.sync();
+    // The newer job is done: the older one, running, answers again.
+    c.send(T.GET_STATUS_UNIQUE, "U");
+    expect(await c.syncRendered()).toEqual(["WORK_COMPLETE(H:2,rb)", "STATUS_RES_UNIQUE(U,1,1,1,2,1)"]);
+    wf.send(T.WORK_COMPLETE, h1, "ra");
+    await wf.sync();
+    c.send(T.GET_STATUS_UNIQUE, "U");
+    expect(await c.syncRendered()).toEqual(["WORK_COMPLETE(H:1,ra)", "STATUS_RES_UNIQUE(U,0,0,0,0,0)"]);
+  },
+);
