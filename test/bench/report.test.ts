@@ -2,7 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { resultsSvg, workerTables } from "../../bench/report.ts";
 import { calibrateBurn } from "../../bench/peers/burn.ts";
 import { poolCases, poolPlan } from "../../bench/pool.ts";
-import { childPids, cpuDeltaNs, cpuSnapshot, peakRssKb } from "../../bench/proc.ts";
+import { childPids, cpuDeltaNs, cpuSnapshot, peakRssKb, threadCpuSnapshot } from "../../bench/proc.ts";
+import { idleTable } from "../../bench/report-tables.ts";
 import { cases } from "../../bench/cases.ts";
 import { parseThroughputArgs } from "../../bench/options.ts";
 import type { Row } from "../../bench/rows.ts";
@@ -183,5 +184,37 @@ describe("bench accounting", () => {
   test("bench accounting - a process that does not exist reads as nothing", () => {
     expect(cpuSnapshot(2 ** 22 + 12345).size).toBe(0);
     expect(peakRssKb(2 ** 22 + 12345)).toBe(0);
+  });
+
+  test("bench accounting - a thread's CPU is found by its name, and only its", () => {
+    const all = cpuSnapshot(process.pid);
+    // The main thread carries the process's name; no thread of a test runner is called this.
+    expect(threadCpuSnapshot(process.pid, "no-such-thread-name").size).toBe(0);
+    const jit = threadCpuSnapshot(process.pid, "JITWorker");
+    for (const tid of jit.keys()) expect(all.has(tid)).toBe(true);
+    expect(jit.has(process.pid)).toBe(false);
+  });
+
+  test("bench report - the idle table shows CPU per second and the ratio to the floor", () => {
+    const idle = (peerId: string, cpuMs: number, ratio: number): Row => ({
+      section: "idle",
+      caseId: "idle",
+      caseTitle: "idle worker",
+      peerId,
+      label: peerId,
+      bytes: 0,
+      jobs: 0,
+      status: "ok",
+      idleSeconds: 60,
+      idleCpuMs: cpuMs,
+      ratio: { jobsPerSecond: 1, cpu: ratio },
+    });
+    const table = idleTable([idle("gearbun", 42.6, 1.65), idle("bun-floor", 25.8, 1), row("c", "C", 1000)]);
+    expect(table).not.toBeNull();
+    expect(table!.rows).toEqual([
+      ["gearbun", "60", "42.6", "710", "1.65×", ""],
+      ["bun-floor", "60", "25.8", "430", "1.00×", ""],
+    ]);
+    expect(idleTable([row("c", "C", 1000)])).toBeNull();
   });
 });
